@@ -1,0 +1,9 @@
+"""Errors a user can cause or fix; the CLI prints them as one line and exits 2."""
+
+
+class PhotoSearchError(Exception):
+    """A problem with the user's input or environment, explained in one line."""
+
+
+class LibraryBusyError(PhotoSearchError):
+    """Another process holds the library's writer lock."""

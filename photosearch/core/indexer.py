@@ -1,0 +1,359 @@
+"""Bring the store up to date with the disk: scan, then decode in a thread pool ahead of the encoder,
+encode in batches, and commit each batch in one transaction from this (the only writing) thread.
+
+A kill loses at most the batch in flight: rows are first recorded as 'pending', and a photo counts as
+indexed only once its embedding is committed, so the next run picks up exactly what is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from photosearch.core.caption_files import read_sidecar
+from photosearch.core.images import ImageError, decode, make_thumbnail, save_thumbnail
+from photosearch.core.scanner import ScanPlan, Scope, fingerprint, match_moves, scan
+from photosearch.core.store import Store, collect_garbage, vector_to_blob
+from photosearch.core.thumbnails import THUMB_SIZE, ThumbnailCache
+from photosearch.core.types import IndexSummary, Progress, Skipped
+
+EMBEDDED_SOURCES = ("exif", "xmp", "iptc", "png", "comment")
+SIDECAR_SOURCE = "sidecar"
+DECODE_TIMEOUT_S = 60.0  # a single file may not hold the pipeline longer than this
+CAPTION_BATCH = 64
+
+ProgressFn = Callable[[Progress], None]
+
+# A copy or a touched file: take size, date and metadata captions from a photo with the same content.
+_REUSE_KNOWN_SQL = """
+UPDATE photos SET state = 'indexed', reason = NULL, fingerprint = :fp,
+    width = COALESCE(width, (SELECT o.width FROM photos o WHERE o.fingerprint = :fp AND o.width IS NOT NULL)),
+    height = COALESCE(height, (SELECT o.height FROM photos o WHERE o.fingerprint = :fp AND o.height IS NOT NULL)),
+    taken = COALESCE(taken, (SELECT o.taken FROM photos o WHERE o.fingerprint = :fp AND o.taken IS NOT NULL))
+WHERE id = :id
+"""
+
+
+@dataclass(frozen=True)
+class Job:
+    photo_id: int
+    path: str
+    size: int
+    fingerprint: str | None  # trusted when set: the file's (size, mtime) matched when it was taken
+
+
+@dataclass
+class Prepared:
+    job: Job
+    kind: str  # "skip" | "known" (content already embedded) | "decoded"
+    fingerprint: str | None = None
+    reason: str = ""
+    pixels: np.ndarray | None = None
+    width: int | None = None
+    height: int | None = None
+    taken: float | None = None
+    captions: list[tuple[str, str]] = field(default_factory=list)
+    sidecar: str | None = None
+
+
+class Indexer:
+    """Runs one indexing pass. `encoder_provider` is only called when something needs encoding."""
+
+    def __init__(
+        self,
+        store: Store,
+        thumbs: ThumbnailCache,
+        model_id: str,
+        encoder_provider: Callable[[], object],
+        workers: int | None = None,
+    ) -> None:
+        self.store = store
+        self.thumbs = thumbs
+        self.model_id = model_id
+        self._encoder_provider = encoder_provider
+        self.workers = workers or max(2, min(4, os.cpu_count() or 2))
+
+    # -- public ------------------------------------------------------------------------------
+    def run(
+        self,
+        scopes: list[Scope] | None = None,
+        progress: ProgressFn | None = None,
+        cancel: threading.Event | None = None,
+        pause: threading.Event | None = None,
+    ) -> IndexSummary:
+        started = time.monotonic()
+        if progress:
+            progress(Progress("scanning", 0, 0, 0.0, None))
+        plan = scan(self.store, scopes)
+        summary = self.apply_plan(plan)
+        jobs = self.pending_jobs()
+        if jobs and not (cancel and cancel.is_set()):
+            self._encode_photos(jobs, summary, progress, cancel, pause)
+        if not (cancel and cancel.is_set()):
+            self.encode_captions()
+        with self.store.write() as conn:
+            collect_garbage(conn)
+        summary.cancelled = bool(cancel and cancel.is_set())
+        summary.seconds = time.monotonic() - started
+        if progress:
+            done = summary.encoded
+            progress(Progress("done", done, done, 0.0, 0.0))
+        return summary
+
+    def pending_jobs(self) -> list[Job]:
+        rows = self.store.query(
+            "SELECT p.id, p.path, p.size, p.fingerprint FROM photos p "
+            "WHERE p.offline = 0 AND p.state != 'skipped' AND (p.state = 'pending' "
+            "OR p.fingerprint IS NULL OR NOT EXISTS (SELECT 1 FROM embeddings e "
+            "WHERE e.fingerprint = p.fingerprint AND e.model_id = ?)) ORDER BY p.path",
+            (self.model_id,),
+        )
+        return [Job(*row) for row in rows]
+
+    # -- scan results ------------------------------------------------------------------------
+    def apply_plan(self, plan: ScanPlan) -> IndexSummary:
+        """Record what the scan found; cheap, no decoding. Moves keep their row, captions and vector."""
+        summary = IndexSummary(skipped=list(plan.problems))
+        moves = match_moves(plan)
+        moved_ids = {old.id for old, _, _ in moves}
+        moved_new = {new.path for _, new, _ in moves}
+        with self.store.write() as conn:
+            for fid in plan.offline_folders:
+                conn.execute("UPDATE folders SET online = 0 WHERE id = ?", (fid,))
+                cur = conn.execute("UPDATE photos SET offline = 1 WHERE folder_id = ? AND offline = 0", (fid,))
+                summary.offline += cur.rowcount
+            for fid in plan.online_folders:
+                conn.execute("UPDATE folders SET online = 1 WHERE id = ?", (fid,))
+                conn.execute("UPDATE photos SET offline = 0 WHERE folder_id = ?", (fid,))
+            for old, new, fp in moves:
+                conn.execute(
+                    "UPDATE photos SET path = ?, folder_id = ?, size = ?, mtime_ns = ?, fingerprint = ?, "
+                    "sidecar_mtime_ns = ?, offline = 0 WHERE id = ?",
+                    (new.path, new.folder_id, new.size, new.mtime_ns, fp, new.sidecar_mtime_ns, old.id),
+                )
+                _move_captions(conn, old.path, new.path)
+            for old in plan.removed:
+                if old.id not in moved_ids:
+                    conn.execute("DELETE FROM photos WHERE id = ?", (old.id,))
+                    conn.execute("DELETE FROM captions WHERE path = ?", (old.path,))
+            conn.executemany(
+                "INSERT INTO photos(path, folder_id, size, mtime_ns, state, sidecar_mtime_ns) "
+                "VALUES (?, ?, ?, ?, 'pending', ?)",
+                [(f.path, f.folder_id, f.size, f.mtime_ns, f.sidecar_mtime_ns) for f in plan.new if f.path not in moved_new],
+            )
+            conn.executemany(
+                "UPDATE photos SET size = ?, mtime_ns = ?, sidecar_mtime_ns = ?, state = 'pending', "
+                "reason = NULL, fingerprint = NULL WHERE id = ?",
+                [(f.size, f.mtime_ns, f.sidecar_mtime_ns, old.id) for old, f in plan.changed],
+            )
+            for old, side_mtime in plan.sidecar_changed:
+                conn.execute("UPDATE photos SET sidecar_mtime_ns = ? WHERE id = ?", (side_mtime, old.id))
+                _replace_captions(conn, old.path, (SIDECAR_SOURCE,), _sidecar_captions(old.path))
+        summary.moved = len(moves)
+        summary.added = len(plan.new) - len(moves)
+        summary.removed = len(plan.removed) - len(moves)
+        summary.updated = len(plan.changed)
+        return summary
+
+    # -- encoding ----------------------------------------------------------------------------
+    def _encode_photos(
+        self,
+        jobs: list[Job],
+        summary: IndexSummary,
+        progress: ProgressFn | None,
+        cancel: threading.Event | None,
+        pause: threading.Event | None,
+    ) -> None:
+        encoder = self._encoder_provider()
+        known = {fp for (fp,) in self.store.query("SELECT fingerprint FROM embeddings WHERE model_id = ?", (self.model_id,))}
+        batch_size = int(getattr(encoder, "batch_size", 16))
+        window = max(batch_size * 2, self.workers * 2)
+        started = time.monotonic()
+        done = 0
+        total = len(jobs)
+        if progress:
+            progress(Progress("encoding", 0, total, 0.0, None))
+        pending: deque[tuple[Job, Future[Prepared]]] = deque()
+        batch: list[Prepared] = []
+        todo = iter(jobs)
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="photosearch-decode")
+        try:
+            while True:
+                while len(pending) < window and not (cancel and cancel.is_set()):
+                    job = next(todo, None)
+                    if job is None:
+                        break
+                    pending.append((job, pool.submit(self._prepare, job, encoder, known)))
+                if not pending:
+                    break
+                job, future = pending.popleft()
+                batch.append(_result(job, future))
+                decoded = sum(1 for p in batch if p.kind == "decoded")
+                if decoded >= batch_size or not pending or len(batch) >= batch_size * 4:
+                    done += self._commit(batch, encoder, known, summary)
+                    batch = []
+                    if progress:
+                        progress(_progress(done, total, started, job.path))
+                    _wait_if_paused(pause, cancel)
+                    if cancel and cancel.is_set():
+                        break
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        if batch:
+            self._commit(batch, encoder, known, summary)
+
+    def _prepare(self, job: Job, encoder, known: set[str]) -> Prepared:
+        """Runs in a decode thread: fingerprint, then decode, preprocess and thumbnail from one decode."""
+        try:
+            fp = job.fingerprint or fingerprint(job.path)
+        except OSError as exc:
+            return Prepared(job, "skip", reason=f"unreadable: {exc.strerror or exc}")
+        sidecar = read_sidecar(job.path)
+        if fp in known:
+            return Prepared(job, "known", fingerprint=fp, sidecar=sidecar)
+        try:
+            image = decode(job.path, min_side=max(THUMB_SIZE, int(getattr(encoder, "image_size", 224))))
+        except ImageError as exc:
+            return Prepared(job, "skip", fingerprint=fp, reason=str(exc))
+        try:
+            pixels = encoder.preprocess(image.image)
+            if self.thumbs.get(fp) is None:
+                save_thumbnail(make_thumbnail(image.image, THUMB_SIZE), self.thumbs.path_for(fp))
+        except OSError as exc:
+            return Prepared(job, "skip", fingerprint=fp, reason=f"could not write thumbnail: {exc.strerror or exc}")
+        return Prepared(
+            job,
+            "decoded",
+            fingerprint=fp,
+            pixels=pixels,
+            width=image.width,
+            height=image.height,
+            taken=image.taken,
+            captions=image.captions,
+            sidecar=sidecar,
+        )
+
+    def _commit(self, batch: list[Prepared], encoder, known: set[str], summary: IndexSummary) -> int:
+        decoded = [p for p in batch if p.kind == "decoded"]
+        vectors = encoder.encode_images(np.stack([p.pixels for p in decoded])) if decoded else np.zeros((0, 0))
+        with self.store.write() as conn:
+            for i, item in enumerate(decoded):
+                vector = vectors[i]
+                norm = float(np.linalg.norm(vector)) if np.all(np.isfinite(vector)) else 0.0
+                if abs(norm - 1.0) > 1e-2:
+                    item.kind, item.reason = "skip", "the model returned an invalid embedding (NaN, Inf or zero)"
+                    continue
+                conn.execute(
+                    "INSERT OR IGNORE INTO embeddings(fingerprint, model_id, vector) VALUES (?, ?, ?)",
+                    (item.fingerprint, self.model_id, vector_to_blob(vector)),
+                )
+            for item in batch:
+                self._record(conn, item, summary)
+        for item in decoded:
+            if item.kind == "decoded":
+                known.add(item.fingerprint)
+                summary.encoded += 1
+        return len(batch)
+
+    def _record(self, conn: sqlite3.Connection, item: Prepared, summary: IndexSummary) -> None:
+        job = item.job
+        if item.kind == "skip":
+            conn.execute(
+                "UPDATE photos SET state = 'skipped', reason = ?, fingerprint = ? WHERE id = ?",
+                (item.reason, item.fingerprint, job.photo_id),
+            )
+            summary.skipped.append(Skipped(job.path, item.reason))
+            return
+        if item.kind == "decoded":
+            conn.execute(
+                "UPDATE photos SET state = 'indexed', reason = NULL, fingerprint = ?, width = ?, height = ?, "
+                "taken = ? WHERE id = ?",
+                (item.fingerprint, item.width, item.height, item.taken, job.photo_id),
+            )
+            _replace_captions(conn, job.path, EMBEDDED_SOURCES, item.captions)
+        else:  # same content as an indexed photo (a copy, a touched file): reuse what it knows
+            conn.execute(_REUSE_KNOWN_SQL, {"fp": item.fingerprint, "id": job.photo_id})
+        _replace_captions(conn, job.path, (SIDECAR_SOURCE,), [(SIDECAR_SOURCE, item.sidecar)] if item.sidecar else [])
+
+    # -- captions ----------------------------------------------------------------------------
+    def encode_captions(self) -> int:
+        """Embed captions that have no vector for this model yet (metadata, sidecars, imported CSVs)."""
+        count = 0
+        encoder = None
+        while True:
+            rows = self.store.query(
+                "SELECT c.id, c.text FROM captions c WHERE NOT EXISTS (SELECT 1 FROM caption_embeddings e "
+                "WHERE e.caption_id = c.id AND e.model_id = ?) LIMIT ?",
+                (self.model_id, CAPTION_BATCH * 8),
+            )
+            if not rows:
+                return count
+            encoder = encoder or self._encoder_provider()
+            for start in range(0, len(rows), CAPTION_BATCH):
+                chunk = rows[start : start + CAPTION_BATCH]
+                vectors = encoder.encode_texts([text for _, text in chunk])
+                with self.store.write() as conn:
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO caption_embeddings(caption_id, model_id, vector) VALUES (?, ?, ?)",
+                        [(cid, self.model_id, vector_to_blob(v)) for (cid, _), v in zip(chunk, vectors, strict=True)],
+                    )
+                count += len(chunk)
+
+
+def _result(job: Job, future: Future[Prepared]) -> Prepared:
+    try:
+        return future.result(timeout=DECODE_TIMEOUT_S)
+    except FutureTimeout:
+        return Prepared(job, "skip", reason=f"decoding took longer than {DECODE_TIMEOUT_S:.0f} s")
+    except MemoryError:
+        return Prepared(job, "skip", reason="not enough memory to decode this image")
+
+
+def _progress(done: int, total: int, started: float, current: str) -> Progress:
+    elapsed = max(time.monotonic() - started, 1e-6)
+    rate = done / elapsed
+    eta = (total - done) / rate if rate > 0 else None
+    return Progress("encoding", done, total, rate, eta, current)
+
+
+def _wait_if_paused(pause: threading.Event | None, cancel: threading.Event | None) -> None:
+    while pause is not None and pause.is_set() and not (cancel and cancel.is_set()):
+        time.sleep(0.05)
+
+
+def _sidecar_captions(path: str) -> list[tuple[str, str]]:
+    text = read_sidecar(path)
+    return [(SIDECAR_SOURCE, text)] if text else []
+
+
+def _replace_captions(
+    conn: sqlite3.Connection, path: str, sources: Iterable[str], captions: list[tuple[str, str]]
+) -> None:
+    sources = tuple(sources)
+    marks = ",".join("?" * len(sources))
+    wanted = {(s, t) for s, t in captions if s in sources and t}
+    existing = {
+        (s, t): cid
+        for cid, s, t in conn.execute(
+            f"SELECT id, source, text FROM captions WHERE path = ? AND source IN ({marks})", (path, *sources)
+        )
+    }
+    for key, cid in existing.items():
+        if key not in wanted:
+            conn.execute("DELETE FROM captions WHERE id = ?", (cid,))
+    for source, text in wanted - existing.keys():
+        conn.execute("INSERT OR IGNORE INTO captions(path, source, text) VALUES (?, ?, ?)", (path, source, text))
+
+
+def _move_captions(conn: sqlite3.Connection, old: str, new: str) -> None:
+    conn.execute("UPDATE OR IGNORE captions SET path = ? WHERE path = ?", (new, old))
+    conn.execute("DELETE FROM captions WHERE path = ?", (old,))

@@ -1,0 +1,344 @@
+"""The public face of the core: one object per library, used by the command line and the desktop app.
+
+Reads (search, status) may run on any thread; writes (index, import, folders) take the library's
+writer lock, so one process and one thread write at a time. The model is loaded on first need and kept.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from photosearch.core.caption_files import read_caption_csv
+from photosearch.core.encoder import DEFAULT_MODEL, DEFAULT_PRETRAINED, ModelSpec, load_encoder, resolve_device
+from photosearch.core.errors import PhotoSearchError
+from photosearch.core.images import ImageError, open_query_image
+from photosearch.core.indexer import Indexer
+from photosearch.core.lock import writer_lock
+from photosearch.core.paths import library_dir
+from photosearch.core.query import parse_query
+from photosearch.core.scanner import Scope
+from photosearch.core.search import SearchEngine, combine_query
+from photosearch.core.store import Store
+from photosearch.core.thumbnails import ThumbnailCache
+from photosearch.core.types import CaptionResult, IndexSummary, Progress, SearchResult
+
+ImageSource = str | os.PathLike | bytes | Image.Image
+
+
+@dataclass(frozen=True)
+class Folder:
+    path: str
+    online: bool
+    photos: int
+
+
+class Library:
+    def __init__(
+        self,
+        root: str | os.PathLike | None = None,
+        *,
+        model: str | None = None,
+        pretrained: str | None = None,
+        device: str = "auto",
+        offline: bool = False,
+        backend: str = "auto",
+        on_model_progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.root = library_dir(root)
+        self.store = Store(self.root)
+        self.thumbs = ThumbnailCache(self.root)
+        self.spec = self._choose_model(model, pretrained)
+        self.device = device
+        self.offline = offline
+        self.backend = backend
+        self.on_model_progress = on_model_progress
+        self._encoder = None
+        self._encoder_lock = threading.Lock()
+        self._engine: SearchEngine | None = None
+
+    def _choose_model(self, model: str | None, pretrained: str | None) -> ModelSpec:
+        """The library's own model unless the caller names another (which then becomes the library's)."""
+        stored_model = self.store.get_meta("model")
+        stored_pretrained = self.store.get_meta("pretrained")
+        if model and model != stored_model and not pretrained:
+            pretrained = DEFAULT_PRETRAINED if model == DEFAULT_MODEL else None
+        chosen_model = model or stored_model or DEFAULT_MODEL
+        chosen_pretrained = pretrained or (stored_pretrained if chosen_model == stored_model else None)
+        if chosen_pretrained is None:
+            chosen_pretrained = DEFAULT_PRETRAINED if chosen_model == DEFAULT_MODEL else "random"
+        return ModelSpec(chosen_model, chosen_pretrained)
+
+    @property
+    def model_id(self) -> str:
+        return self.spec.model_id
+
+    # -- model -------------------------------------------------------------------------------
+    def encoder(self):
+        """The loaded encoder (loads it on first use; thread-safe)."""
+        with self._encoder_lock:
+            if self._encoder is None:
+                self._encoder = load_encoder(
+                    self.spec,
+                    device=self.device,
+                    backend=self.backend,
+                    offline=self.offline,
+                    progress=self.on_model_progress,
+                )
+            return self._encoder
+
+    @property
+    def model_loaded(self) -> bool:
+        return self._encoder is not None
+
+    def engine(self) -> SearchEngine:
+        if self._engine is None or self._engine.model_id != self.model_id:
+            self._engine = SearchEngine(self.store, self.model_id)
+        return self._engine
+
+    # -- folders -----------------------------------------------------------------------------
+    def folders(self) -> list[Folder]:
+        counts = dict(self.store.query("SELECT folder_id, COUNT(*) FROM photos GROUP BY folder_id"))
+        return [Folder(path, online, counts.get(fid, 0)) for fid, path, online in self.store.folders()]
+
+    def add_folder(self, path: str | os.PathLike) -> str:
+        folder = Path(path).expanduser()
+        if not folder.exists():
+            raise PhotoSearchError(f"no such folder: {folder}")
+        if not folder.is_dir():
+            raise PhotoSearchError(f"not a folder: {folder}")
+        resolved = str(folder.resolve())
+        if Path(resolved).is_relative_to(self.root):
+            raise PhotoSearchError(f"{resolved} is inside the library's own folder and cannot be watched")
+        with writer_lock(self.root, "adding a folder"):
+            self.store.add_folder(resolved)
+        return resolved
+
+    def remove_folder(self, path: str | os.PathLike) -> int:
+        """Stop watching a folder and forget its photos (files on disk are untouched)."""
+        target = str(Path(path).expanduser().resolve()) if os.path.exists(path) else str(path)
+        with writer_lock(self.root, "removing a folder"):
+            return self.store.remove_folder(target)
+
+    # -- indexing ----------------------------------------------------------------------------
+    def _indexer(self) -> Indexer:
+        return Indexer(self.store, self.thumbs, self.model_id, self.encoder)
+
+    def _remember_model(self) -> None:
+        if self.store.get_meta("model_id") != self.model_id:
+            with self.store.write() as conn:
+                self.store.set_meta(conn, "model", self.spec.model)
+                self.store.set_meta(conn, "pretrained", self.spec.pretrained)
+                self.store.set_meta(conn, "model_id", self.model_id)
+
+    def index(
+        self,
+        progress: Callable[[Progress], None] | None = None,
+        cancel: threading.Event | None = None,
+        pause: threading.Event | None = None,
+    ) -> IndexSummary:
+        """Bring every watched folder up to date (new, changed, moved, deleted, offline)."""
+        with writer_lock(self.root):
+            self._remember_model()
+            return self._indexer().run(None, progress, cancel, pause)
+
+    def apply_changes(
+        self,
+        paths: Iterable[str],
+        progress: Callable[[Progress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IndexSummary:
+        """Reconcile just these paths (files or folders a watcher saw change) with the index."""
+        scopes = self._scopes_for(paths)
+        if not scopes:
+            return IndexSummary()
+        with writer_lock(self.root):
+            self._remember_model()
+            return self._indexer().run(scopes, progress, cancel)
+
+    def _scopes_for(self, paths: Iterable[str]) -> list[Scope]:
+        folders = sorted(self.store.folders(), key=lambda f: -len(f[1]))
+        scopes: dict[str, Scope] = {}
+        for raw in paths:
+            path = os.path.abspath(raw)
+            owner = next((f for f in folders if path == f[1] or path.startswith(f[1].rstrip(os.sep) + os.sep)), None)
+            if owner is not None:
+                scopes.setdefault(path, Scope(path, owner[0]))
+        # A scope inside another scope is covered by it.
+        keep = [s for s in scopes.values() if not any(o != s.path and s.path.startswith(o + os.sep) for o in scopes)]
+        return keep
+
+    # -- search ------------------------------------------------------------------------------
+    def text_vector(self, text: str) -> np.ndarray | None:
+        parsed = parse_query(text)
+        if parsed.empty:
+            return None
+        enc = self.encoder()
+        texts = ([parsed.text] if parsed.text else []) + list(parsed.excluded)
+        vectors = enc.encode_texts(texts)
+        positive = vectors[0] if parsed.text else None
+        excluded = vectors[1:] if parsed.text else vectors
+        return combine_query(positive, excluded if len(excluded) else None)
+
+    def image_vector(self, source: ImageSource) -> np.ndarray:
+        """A query image: a library photo's stored vector when it has one, else encoded now."""
+        if isinstance(source, str | os.PathLike):
+            path = os.path.abspath(source)
+            if not os.path.exists(path):
+                raise PhotoSearchError(f"no such image: {source}")
+            stored = self.engine().vector_for_path(path)
+            if stored is not None:
+                return stored / max(float(np.linalg.norm(stored)), 1e-12)
+        try:
+            image = source if isinstance(source, Image.Image) else open_query_image(source)
+        except ImageError as exc:
+            raise PhotoSearchError(f"cannot use that image as a query: {exc}") from None
+        enc = self.encoder()
+        return enc.encode_images(enc.preprocess(image.convert("RGB"))[None])[0]
+
+    def search_text(
+        self,
+        text: str,
+        k: int = 50,
+        *,
+        min_score: float | None = None,
+        folder: str | None = None,
+        include_offline: bool = True,
+    ) -> list[SearchResult]:
+        vector = self.text_vector(text)
+        if vector is None:
+            return []
+        return self.engine().search(vector, k, min_score=min_score, folder=folder, include_offline=include_offline)
+
+    def search_image(
+        self,
+        source: ImageSource,
+        k: int = 50,
+        *,
+        min_score: float | None = None,
+        folder: str | None = None,
+        include_offline: bool = True,
+    ) -> list[SearchResult]:
+        vector = self.image_vector(source)
+        return self.engine().search(vector, k, min_score=min_score, folder=folder, include_offline=include_offline)
+
+    def search_captions(
+        self, text: str | None = None, image: ImageSource | None = None, k: int = 20, folder: str | None = None
+    ) -> list[CaptionResult]:
+        """Captions matching a text (CLIP text-text + verbatim words) or an image (CLIP image-text)."""
+        if image is not None:
+            return self.engine().search_captions(self.image_vector(image), k, None, folder)
+        parsed = parse_query(text or "")
+        vector = self.text_vector(text or "")
+        if vector is None:
+            return []
+        return self.engine().search_captions(vector, k, parsed, folder)
+
+    # -- captions and evaluation ---------------------------------------------------------------
+    def import_captions(self, csv_path: str | os.PathLike) -> dict:
+        """Add a caption CSV's rows; captions are embedded with the text tower for semantic search."""
+        parsed = read_caption_csv(csv_path)
+        with writer_lock(self.root, "importing captions"):
+            self._remember_model()
+            with self.store.write() as conn:
+                cursor = conn.executemany(
+                    "INSERT OR IGNORE INTO captions(path, source, text) VALUES (?, 'csv', ?)", parsed.rows
+                )
+                imported = max(cursor.rowcount, 0)  # rows really added; FTS trigger writes don't count
+            self._indexer().encode_captions()
+        known = {p for (p,) in self.store.query("SELECT path FROM photos")}
+        return {
+            "imported": imported,
+            "duplicates": len(parsed.rows) - imported,
+            "not_indexed": len({p for p, _ in parsed.rows} - known),
+            "missing": [{"line": line, "path": path} for line, path in parsed.missing],
+            "rejected": [{"line": line, "reason": reason} for line, reason in parsed.rejected],
+        }
+
+    def evaluate(self, csv_path: str | os.PathLike, ks: Iterable[int] = (1, 5, 10)) -> dict:
+        """Text -> image Recall@K of a caption CSV's rows against this library (the seeds' evaluation)."""
+        ks = sorted({int(k) for k in ks if int(k) > 0}) or [1, 5, 10]
+        parsed = read_caption_csv(csv_path)
+        engine = self.engine()
+        indexed = {p for (p,) in self.store.query("SELECT path FROM photos WHERE state = 'indexed'")}
+        pairs = [(p, t) for p, t in parsed.rows if p in indexed]
+        hits = dict.fromkeys(ks, 0)
+        if pairs:
+            vectors = self.encoder().encode_texts([t for _, t in pairs])
+            for (path, _), vector in zip(pairs, vectors, strict=True):
+                ranked = [r.path for r in engine.search(vector, max(ks))]
+                for k in ks:
+                    hits[k] += path in ranked[:k]
+        out: dict = {"queries": len(pairs), "skipped_rows": len(parsed.rows) - len(pairs)}
+        for k in ks:
+            out[f"recall@{k}"] = hits[k] / len(pairs) if pairs else 0.0
+        return out
+
+    # -- information -------------------------------------------------------------------------
+    def status(self) -> dict:
+        counts = dict(self.store.query("SELECT state, COUNT(*) FROM photos WHERE offline = 0 GROUP BY state"))
+        (offline,) = self.store.query("SELECT COUNT(*) FROM photos WHERE offline = 1")[0]
+        (missing,) = self.store.query(
+            "SELECT COUNT(*) FROM photos p WHERE p.offline = 0 AND p.state = 'indexed' AND NOT EXISTS "
+            "(SELECT 1 FROM embeddings e WHERE e.fingerprint = p.fingerprint AND e.model_id = ?)",
+            (self.model_id,),
+        )[0]
+        (captions,) = self.store.query("SELECT COUNT(*) FROM captions")[0]
+        try:
+            device = resolve_device(self.device)
+        except PhotoSearchError as exc:
+            device = f"unavailable ({exc})"
+        encoder = self._encoder
+        return {
+            "library": str(self.root),
+            "model": self.spec.describe(),
+            "model_id": self.model_id,
+            "device": device,
+            "backend": getattr(encoder, "backend", None),
+            "quantization": getattr(encoder, "quant_check", None),
+            "folders": [{"path": f.path, "online": f.online, "photos": f.photos} for f in self.folders()],
+            "photos": {
+                "indexed": counts.get("indexed", 0) - missing,
+                "skipped": counts.get("skipped", 0),
+                "offline": offline,
+                "pending": counts.get("pending", 0) + missing,
+            },
+            "captions": captions,
+        }
+
+    def skipped(self) -> list[dict]:
+        rows = self.store.query("SELECT path, reason FROM photos WHERE state = 'skipped' ORDER BY path")
+        return [{"path": p, "reason": r} for p, r in rows]
+
+    def photo_details(self, path: str) -> dict | None:
+        rows = self.store.query(
+            "SELECT id, path, size, mtime_ns, fingerprint, width, height, taken, state, reason, offline "
+            "FROM photos WHERE path = ?",
+            (path,),
+        )
+        if not rows:
+            return None
+        keys = ("id", "path", "size", "mtime_ns", "fingerprint", "width", "height", "taken", "state", "reason", "offline")
+        details = dict(zip(keys, rows[0], strict=True))
+        details["captions"] = [
+            {"source": s, "text": t} for s, t in self.store.query("SELECT source, text FROM captions WHERE path = ?", (path,))
+        ]
+        return details
+
+    def thumbnail(self, path: str, fingerprint: str | None = None) -> Path | None:
+        """The cached thumbnail of a library photo, made on demand if the cache lost it."""
+        if not fingerprint:
+            rows = self.store.query("SELECT fingerprint FROM photos WHERE path = ?", (path,))
+            fingerprint = rows[0][0] if rows else None
+        if not fingerprint:
+            return None
+        return self.thumbs.ensure(path, fingerprint)
+
+    def close(self) -> None:
+        self.store.close()

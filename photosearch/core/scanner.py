@@ -1,0 +1,237 @@
+"""Walk watched folders and diff them against the store by (size, mtime), touching nothing but stat.
+
+A scan covers "scopes": whole watched folders for a full rescan, or just the paths a file watcher
+reported. Moves are found by content fingerprint among the files that appeared and disappeared in the
+same scan, so a renamed folder costs a few fingerprints, not a re-encode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from photosearch.core.images import IMAGE_EXTENSIONS
+from photosearch.core.store import Store
+from photosearch.core.types import Skipped
+
+_HEAD = 1 << 20
+_TAIL = 1 << 10
+
+
+def fingerprint(path: str, size: int | None = None) -> str:
+    """Content identity: hash of size, first 1 MiB and last 1 KiB (cheap, survives moves and renames)."""
+    with open(path, "rb") as fh:
+        if size is None:
+            size = os.fstat(fh.fileno()).st_size
+        digest = hashlib.blake2b(str(size).encode(), digest_size=16)
+        digest.update(fh.read(_HEAD))
+        if size > _HEAD:
+            fh.seek(max(size - _TAIL, _HEAD))
+            digest.update(fh.read(_TAIL))
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class FileStat:
+    path: str
+    size: int
+    mtime_ns: int
+    folder_id: int
+    sidecar_mtime_ns: int | None = None
+
+
+@dataclass(frozen=True)
+class KnownPhoto:
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    fingerprint: str | None
+    state: str
+    offline: bool
+    sidecar_mtime_ns: int | None
+
+
+@dataclass
+class ScanPlan:
+    new: list[FileStat] = field(default_factory=list)
+    changed: list[tuple[KnownPhoto, FileStat]] = field(default_factory=list)
+    removed: list[KnownPhoto] = field(default_factory=list)
+    sidecar_changed: list[tuple[KnownPhoto, int | None]] = field(default_factory=list)
+    offline_folders: list[int] = field(default_factory=list)
+    online_folders: list[int] = field(default_factory=list)
+    problems: list[Skipped] = field(default_factory=list)
+    seen: int = 0
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A path to reconcile: a watched folder root, or a file/dir a watcher saw change."""
+
+    path: str
+    folder_id: int
+    recursive: bool = True
+
+
+def _is_photo_name(name: str) -> bool:
+    if name.startswith("._"):  # macOS AppleDouble junk beside real files
+        return False
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def walk(
+    root: str, folder_id: int, skip_dirs: frozenset[str] = frozenset(), recursive: bool = True
+) -> tuple[list[FileStat], list[Skipped]]:
+    """Photos under root (following directory symlinks once; hidden folders and loops skipped)."""
+    found: list[FileStat] = []
+    problems: list[Skipped] = []
+    visited: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        try:
+            st = os.stat(directory)
+            key = (st.st_dev, st.st_ino)
+            if key in visited:
+                continue  # a symlink loop or a second link to the same folder
+            visited.add(key)
+            entries = list(os.scandir(directory))
+        except OSError as exc:
+            problems.append(Skipped(directory, f"folder unreadable: {exc.strerror or exc}"))
+            continue
+        sidecars: dict[str, int] = {}
+        photos: list[tuple[str, os.stat_result]] = []
+        for entry in entries:
+            try:
+                if entry.is_dir():
+                    if recursive and not entry.name.startswith(".") and entry.path not in skip_dirs:
+                        stack.append(entry.path)
+                    continue
+                name = entry.name
+                if name.lower().endswith(".txt"):
+                    sidecars[name[:-4]] = entry.stat().st_mtime_ns
+                elif _is_photo_name(name):
+                    photos.append((entry.path, entry.stat()))
+            except OSError as exc:
+                problems.append(Skipped(entry.path, f"unreadable: {exc.strerror or exc}"))
+        for path, st in photos:
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            name = os.path.basename(path)
+            side = sidecars.get(name, sidecars.get(os.path.splitext(name)[0]))
+            found.append(FileStat(path, st.st_size, st.st_mtime_ns, folder_id, side))
+    return found, problems
+
+
+def _known_under(store: Store, scope: Scope) -> dict[str, KnownPhoto]:
+    prefix = scope.path.rstrip(os.sep) + os.sep
+    sql = (
+        "SELECT id, path, size, mtime_ns, fingerprint, state, offline, sidecar_mtime_ns FROM photos "
+        "WHERE path = ? OR (path >= ? AND path < ?)"
+    )
+    # '/' + 1 == '0': the range covers exactly the paths below the prefix and uses the path index.
+    upper = prefix[:-1] + chr(ord(os.sep) + 1)
+    rows = store.query(sql, (scope.path, prefix, upper))
+    known = {r[1]: KnownPhoto(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7]) for r in rows}
+    if not scope.recursive:
+        known = {p: k for p, k in known.items() if os.path.dirname(p) == scope.path.rstrip(os.sep)}
+    return known
+
+
+def _folder_is_offline(root: str, had_photos: bool) -> bool:
+    """Missing folder, or an empty mount point that used to hold photos: the drive is probably away."""
+    if not os.path.isdir(root):
+        return True
+    if had_photos:
+        try:
+            with os.scandir(root) as it:
+                return next(it, None) is None
+        except OSError:
+            return True
+    return False
+
+
+def scan(store: Store, scopes: list[Scope] | None = None) -> ScanPlan:
+    """Diff the disk against the store. With no scopes: every watched folder, recursively."""
+    folders = store.folders()
+    roots = {path for _, path, _ in folders}
+    if scopes is None:
+        scopes = [Scope(path, fid) for fid, path, _ in folders]
+    online_before = {fid: online for fid, _, online in folders}
+    plan = ScanPlan()
+    for scope in scopes:
+        known = _known_under(store, scope)
+        is_root = scope.path in roots
+        if is_root and _folder_is_offline(scope.path, bool(known)):
+            plan.offline_folders.append(scope.folder_id)
+            continue
+        if is_root and not online_before.get(scope.folder_id, True):
+            plan.online_folders.append(scope.folder_id)
+        files, problems = _stat_scope(scope, roots, str(store.root))
+        plan.problems.extend(problems)
+        _diff(plan, files, known)
+    return plan
+
+
+def _stat_scope(scope: Scope, roots: set[str], library: str) -> tuple[list[FileStat], list[Skipped]]:
+    if os.path.isdir(scope.path):
+        # Nested watched folders own their own photos; the library's thumbnails are never photos.
+        skip = frozenset(r for r in roots if r != scope.path) | {library}
+        return walk(scope.path, scope.folder_id, skip, scope.recursive)
+    try:
+        st = os.stat(scope.path)
+    except OSError:
+        return [], []
+    if not (stat.S_ISREG(st.st_mode) and _is_photo_name(os.path.basename(scope.path))):
+        return [], []
+    return [FileStat(scope.path, st.st_size, st.st_mtime_ns, scope.folder_id, _sidecar_mtime(scope.path))], []
+
+
+def _sidecar_mtime(path: str) -> int | None:
+    base = Path(path)
+    for candidate in (base.with_suffix(".txt"), base.with_name(base.name + ".txt")):
+        try:
+            return candidate.stat().st_mtime_ns
+        except OSError:
+            continue
+    return None
+
+
+def _diff(plan: ScanPlan, files: list[FileStat], known: dict[str, KnownPhoto]) -> None:
+    plan.seen += len(files)
+    on_disk = set()
+    for f in files:
+        on_disk.add(f.path)
+        old = known.get(f.path)
+        if old is None:
+            plan.new.append(f)
+        elif old.size != f.size or old.mtime_ns != f.mtime_ns:
+            plan.changed.append((old, f))
+        elif old.sidecar_mtime_ns != f.sidecar_mtime_ns:
+            plan.sidecar_changed.append((old, f.sidecar_mtime_ns))
+    plan.removed.extend(k for p, k in known.items() if p not in on_disk)
+
+
+def match_moves(plan: ScanPlan) -> list[tuple[KnownPhoto, FileStat, str]]:
+    """Pair vanished photos with new files of the same content. Only same-size files are hashed."""
+    gone = defaultdict(list)
+    for k in plan.removed:
+        if k.fingerprint:
+            gone[(k.size, k.fingerprint)].append(k)
+    sizes = {size for size, _ in gone}
+    moves: list[tuple[KnownPhoto, FileStat, str]] = []
+    for f in plan.new:
+        if f.size not in sizes:
+            continue
+        try:
+            fp = fingerprint(f.path, f.size)
+        except OSError:
+            continue
+        candidates = gone.get((f.size, fp))
+        if candidates:
+            moves.append((candidates.pop(), f, fp))
+    return moves

@@ -1,0 +1,280 @@
+"""The library database: SQLite in WAL mode, one connection per thread, stepwise migrations.
+
+Embeddings are keyed by content fingerprint, not by path: a moved, renamed or copied photo finds its
+embedding again without re-encoding, and a model change keeps the old vectors until the new ones land.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from photosearch.core.errors import PhotoSearchError
+
+DB_NAME = "library.sqlite3"
+
+# Each step moves the schema from version i to i+1; never edit a released step, add a new one.
+_MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE folders (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        added REAL NOT NULL,
+        online INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE photos (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        fingerprint TEXT,
+        width INTEGER,
+        height INTEGER,
+        taken REAL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'indexed', 'skipped')),
+        reason TEXT,
+        offline INTEGER NOT NULL DEFAULT 0,
+        sidecar_mtime_ns INTEGER
+    );
+    CREATE INDEX photos_fingerprint ON photos(fingerprint);
+    CREATE INDEX photos_folder ON photos(folder_id);
+    CREATE TABLE embeddings (
+        id INTEGER PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        model_id TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        UNIQUE (fingerprint, model_id)
+    );
+    CREATE INDEX embeddings_model ON embeddings(model_id, id);
+    CREATE TABLE captions (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL,
+        source TEXT NOT NULL,
+        text TEXT NOT NULL,
+        UNIQUE (path, source, text)
+    );
+    CREATE INDEX captions_path ON captions(path);
+    CREATE VIRTUAL TABLE captions_fts USING fts5(
+        text, content='captions', content_rowid='id',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER captions_ai AFTER INSERT ON captions BEGIN
+        INSERT INTO captions_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    CREATE TRIGGER captions_ad AFTER DELETE ON captions BEGIN
+        INSERT INTO captions_fts(captions_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END;
+    CREATE TRIGGER captions_au AFTER UPDATE OF text ON captions BEGIN
+        INSERT INTO captions_fts(captions_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        INSERT INTO captions_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    CREATE TABLE caption_embeddings (
+        caption_id INTEGER NOT NULL REFERENCES captions(id) ON DELETE CASCADE,
+        model_id TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (caption_id, model_id)
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+def vector_to_blob(vector: np.ndarray) -> bytes:
+    """Vectors are stored as little-endian float16: half the disk and RAM, ~1e-3 cosine error."""
+    return np.asarray(vector, dtype="<f2").tobytes()
+
+
+def blob_to_vectors(blobs: list[bytes], dim: int) -> np.ndarray:
+    if not blobs:
+        return np.zeros((0, dim), dtype=np.float16)
+    return np.frombuffer(b"".join(blobs), dtype="<f2").reshape(len(blobs), dim)
+
+
+def _explain(exc: sqlite3.Error, path: Path) -> PhotoSearchError:
+    text = str(exc).lower()
+    if "full" in text:
+        return PhotoSearchError(f"the disk holding the library is full ({path.parent}); nothing was lost")
+    if "readonly" in text or "read-only" in text:
+        return PhotoSearchError(f"the library is read-only ({path.parent}); it can be searched but not changed")
+    if "locked" in text or "busy" in text:
+        return PhotoSearchError("the library is busy in another PhotoSearch process; try again in a moment")
+    if "malformed" in text or "not a database" in text:
+        return PhotoSearchError(f"the library database is damaged ({path}): {exc}")
+    return PhotoSearchError(f"library database error: {exc}")
+
+
+class Store:
+    """Owns the SQLite file. Reads may happen on any thread; writes go through `write()`."""
+
+    def __init__(self, root: Path, *, readonly: bool = False) -> None:
+        self.root = Path(root)
+        self.path = self.root / DB_NAME
+        self.readonly = readonly
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self.generation = 0  # bumped on every committed write in this process
+        if not readonly:
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise PhotoSearchError(f"cannot create the library folder {self.root}: {exc.strerror}") from None
+        self._migrate()
+
+    # -- connections -------------------------------------------------------------------------
+    def _open(self) -> sqlite3.Connection:
+        try:
+            if self.readonly:
+                conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            else:
+                conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            if not self.readonly:
+                conn.execute("PRAGMA journal_mode = WAL")
+                # NORMAL in WAL mode survives a killed process; only a power cut can lose the last commit.
+                conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            raise _explain(exc, self.path) from None
+        with self._connections_lock:
+            self._connections.append(conn)
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._open()
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._connections:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One writer at a time in this process; the transaction commits on exit or rolls back."""
+        if self.readonly:
+            raise PhotoSearchError(f"the library at {self.root} was opened read-only")
+        with self._write_lock:
+            conn = self.conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise _explain(exc, self.path) from None
+                raise
+            self.generation += 1
+
+    def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise _explain(exc, self.path) from None
+
+    def data_version(self) -> tuple[int, int]:
+        """Changes whenever this process or another one commits to the library."""
+        (version,) = self.conn.execute("PRAGMA data_version").fetchone()
+        return (self.generation, version)
+
+    # -- schema ------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        if self.readonly:
+            if not self.path.exists():
+                raise PhotoSearchError(f"no library at {self.root}")
+            return
+        conn = self.conn
+        try:
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            if version > SCHEMA_VERSION:
+                raise PhotoSearchError(
+                    f"the library at {self.root} was made by a newer PhotoSearch (schema {version}); "
+                    "upgrade PhotoSearch to open it"
+                )
+            for step in range(version, SCHEMA_VERSION):
+                with self.write() as w:
+                    for statement in _split_sql(_MIGRATIONS[step]):
+                        w.execute(statement)
+                    w.execute(f"PRAGMA user_version = {step + 1}")
+        except sqlite3.Error as exc:
+            raise _explain(exc, self.path) from None
+
+    # -- meta --------------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.query("SELECT value FROM meta WHERE key = ?", (key,))
+        return row[0][0] if row else default
+
+    def set_meta(self, conn: sqlite3.Connection, key: str, value: str) -> None:
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # -- folders -----------------------------------------------------------------------------
+    def folders(self) -> list[tuple[int, str, bool]]:
+        return [(i, p, bool(o)) for i, p, o in self.query("SELECT id, path, online FROM folders ORDER BY path")]
+
+    def add_folder(self, path: str) -> int:
+        with self.write() as conn:
+            conn.execute("INSERT OR IGNORE INTO folders(path, added) VALUES (?, ?)", (path, time.time()))
+            (folder_id,) = conn.execute("SELECT id FROM folders WHERE path = ?", (path,)).fetchone()
+        return folder_id
+
+    def remove_folder(self, path: str) -> int:
+        """Forget a folder and its photos (their embeddings go with the next garbage collection)."""
+        with self.write() as conn:
+            row = conn.execute("SELECT id FROM folders WHERE path = ?", (path,)).fetchone()
+            if row is None:
+                return 0
+            paths = [p for (p,) in conn.execute("SELECT path FROM photos WHERE folder_id = ?", row)]
+            conn.executemany("DELETE FROM captions WHERE path = ?", [(p,) for p in paths])
+            conn.execute("DELETE FROM photos WHERE folder_id = ?", row)
+            conn.execute("DELETE FROM folders WHERE id = ?", row)
+            collect_garbage(conn)
+        return len(paths)
+
+    def integrity_ok(self) -> bool:
+        return self.query("PRAGMA integrity_check")[0][0] == "ok"
+
+
+def collect_garbage(conn: sqlite3.Connection) -> None:
+    """Drop vectors whose content no photo has any more (after deletes, folder removal)."""
+    conn.execute(
+        "DELETE FROM embeddings WHERE NOT EXISTS "
+        "(SELECT 1 FROM photos p WHERE p.fingerprint = embeddings.fingerprint)"
+    )
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole (executescript would commit)."""
+    statements: list[str] = []
+    buffer: list[str] = []
+    for line in script.strip().splitlines():
+        buffer.append(line)
+        text = "\n".join(buffer).strip()
+        if text.endswith(";") and sqlite3.complete_statement(text):
+            statements.append(text)
+            buffer = []
+    if "".join(buffer).strip():
+        statements.append("\n".join(buffer))
+    return statements
+

@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+from PIL import Image
+
+from tests.conftest import make_photo, make_photos
+
+
+def _vectors(library) -> dict[str, np.ndarray]:
+    rows = library.store.query(
+        "SELECT p.path, e.vector FROM photos p JOIN embeddings e ON e.fingerprint = p.fingerprint "
+        "AND e.model_id = ?",
+        (library.model_id,),
+    )
+    return {p: np.frombuffer(v, dtype="<f2").astype(np.float32) for p, v in rows}
+
+
+def test_first_run_encodes_everything_second_run_nothing(library, photos_dir):
+    library.add_folder(photos_dir)
+    first = library.index()
+    assert (first.added, first.encoded, first.skipped) == (9, 9, [])
+    assert library.status()["photos"] == {"indexed": 9, "skipped": 0, "offline": 0, "pending": 0}
+    second = library.index()
+    assert (second.added, second.updated, second.encoded, second.removed, second.moved) == (0, 0, 0, 0, 0)
+
+
+def test_unchanged_files_are_not_even_decoded(library, photos_dir, monkeypatch):
+    library.add_folder(photos_dir)
+    library.index()
+    import photosearch.core.indexer as indexer
+
+    def boom(*args, **kwargs):
+        raise AssertionError("decoded an unchanged file")
+
+    monkeypatch.setattr(indexer, "decode", boom)
+    monkeypatch.setattr(indexer, "fingerprint", boom)
+    assert library.index().encoded == 0
+
+
+def test_changed_new_and_deleted_files(library, photos_dir):
+    library.add_folder(photos_dir)
+    library.index()
+    make_photo(photos_dir / "photo_0001.jpg", seed=999)  # new content, same name
+    make_photo(photos_dir / "new.jpg", seed=555)
+    (photos_dir / "photo_0002.jpg").unlink()
+    summary = library.index()
+    assert (summary.added, summary.updated, summary.removed, summary.encoded) == (1, 1, 1, 2)
+    paths = set(_vectors(library))
+    assert str(photos_dir / "photo_0002.jpg") not in paths
+    assert str(photos_dir / "new.jpg") in paths
+
+
+def test_touched_file_with_same_content_is_not_re_encoded(library, photos_dir):
+    library.add_folder(photos_dir)
+    library.index()
+    target = photos_dir / "photo_0003.jpg"
+    os.utime(target, ns=(1, 1_000_000_000))
+    summary = library.index()
+    assert summary.updated == 1 and summary.encoded == 0
+    assert library.status()["photos"]["indexed"] == 9
+
+
+def test_moved_and_renamed_folder_is_not_re_encoded(library, tmp_path, photos_dir):
+    root = tmp_path / "root"
+    shutil.move(photos_dir, root / "old")
+    library.add_folder(root)
+    library.index()
+    before = _vectors(library)
+    (root / "old").rename(root / "renamed")
+    (root / "renamed" / "photo_0000.jpg").rename(root / "renamed" / "beach.jpg")
+    summary = library.index()
+    assert (summary.moved, summary.encoded, summary.added, summary.removed) == (9, 0, 0, 0)
+    after = _vectors(library)
+    assert len(after) == 9
+    old = before[str(root / "old" / "photo_0000.jpg")]
+    assert np.array_equal(after[str(root / "renamed" / "beach.jpg")], old)
+
+
+def test_copies_share_one_embedding(library, photos_dir):
+    shutil.copy(photos_dir / "photo_0000.jpg", photos_dir / "copy.jpg")
+    library.add_folder(photos_dir)
+    summary = library.index()
+    assert summary.added == 10
+    assert summary.encoded <= 10
+    (count,) = library.store.query("SELECT COUNT(*) FROM embeddings")[0]
+    assert count == 9
+
+
+def test_bad_files_are_skipped_with_reasons_and_not_retried(library, photos_dir):
+    (photos_dir / "empty.jpg").write_bytes(b"")
+    (photos_dir / "text.png").write_text("not an image at all")
+    good = (photos_dir / "photo_0000.jpg").read_bytes()
+    (photos_dir / "truncated.jpg").write_bytes(good[: len(good) // 2])
+    library.add_folder(photos_dir)
+    summary = library.index()
+    reasons = {os.path.basename(s.path): s.reason for s in summary.skipped}
+    assert set(reasons) == {"empty.jpg", "text.png", "truncated.jpg"}
+    assert all(reason and "\n" not in reason for reason in reasons.values())
+    assert summary.encoded == 9
+    again = library.index()
+    assert again.skipped == [] and again.encoded == 0
+    assert library.status()["photos"]["skipped"] == 3
+    (photos_dir / "empty.jpg").write_bytes(good)  # fixed: retried because it changed
+    fixed = library.index()
+    assert fixed.updated == 1 and fixed.skipped == []
+
+
+def test_exif_orientation_is_applied_before_encoding(library, tmp_path):
+    folder = tmp_path / "orient"
+    upright = make_photo(tmp_path / "src.png", seed=7, size=(80, 48))
+    pixels = Image.open(upright)
+    folder.mkdir()
+    # Orientation 6 means "rotate 90 degrees clockwise to display": store the pixels turned the other way.
+    stored = pixels.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored.save(folder / "tagged.png", exif=exif)
+    pixels.transpose(Image.Transpose.ROTATE_90).transpose(Image.Transpose.ROTATE_270).save(folder / "plain.png")
+    library.add_folder(folder)
+    library.index()
+    vectors = _vectors(library)
+    tagged, plain = vectors[str(folder / "tagged.png")], vectors[str(folder / "plain.png")]
+    assert float(tagged @ plain) > 0.995
+    details = library.photo_details(str(folder / "tagged.png"))
+    assert (details["width"], details["height"]) == (80, 48)
+
+
+def test_thumbnails_are_cached_by_fingerprint(library, photos_dir):
+    library.add_folder(photos_dir)
+    library.index()
+    path = str(photos_dir / "photo_0000.jpg")
+    thumb = library.thumbnail(path)
+    assert thumb is not None and thumb.exists()
+    with Image.open(thumb) as im:
+        assert max(im.size) <= 256
+
+
+def test_deleting_a_file_in_a_present_folder_removes_it(library, photos_dir):
+    library.add_folder(photos_dir)
+    library.index()
+    (photos_dir / "photo_0005.jpg").unlink()
+    assert library.index().removed == 1
+    assert library.status()["photos"]["indexed"] == 8
+
+
+def test_offline_folder_is_kept_and_comes_back_without_re_encoding(library, tmp_path, photos_dir):
+    library.add_folder(photos_dir)
+    library.index()
+    away = tmp_path / "unmounted"
+    photos_dir.rename(away)
+    summary = library.index()
+    assert summary.offline == 9 and summary.removed == 0
+    status = library.status()["photos"]
+    assert status["offline"] == 9
+    assert library.search_text("anything", k=20, include_offline=False) == []
+    assert len(library.search_text("anything", k=20)) == 9
+    away.rename(photos_dir)
+    back = library.index()
+    assert back.encoded == 0 and back.removed == 0
+    assert library.status()["photos"]["offline"] == 0
+
+
+def test_progress_reports_counts_rate_and_eta(library, photos_dir):
+    seen = []
+    library.add_folder(photos_dir)
+    library.index(progress=seen.append)
+    encoding = [p for p in seen if p.phase == "encoding"]
+    assert encoding and encoding[-1].done == encoding[-1].total == 9
+    assert encoding[-1].rate > 0
+
+
+def test_cancel_stops_early_and_the_next_run_resumes(library, tmp_path):
+    import threading
+
+    folder = tmp_path / "many"
+    make_photos(folder, 40)
+    library.add_folder(folder)
+    cancel = threading.Event()
+
+    def stop_after_first_batch(progress):
+        if progress.phase == "encoding" and progress.done > 0:
+            cancel.set()
+
+    first = library.index(progress=stop_after_first_batch, cancel=cancel)
+    assert first.cancelled and 0 < first.encoded < 40
+    second = library.index()
+    assert first.encoded + second.encoded == 40
+    assert library.status()["photos"]["indexed"] == 40
