@@ -22,12 +22,26 @@ class _Parser(argparse.ArgumentParser):
 def _add_globals(parser: argparse.ArgumentParser, top: bool) -> None:
     # Sub-commands get the same options with SUPPRESS defaults, so they work before or after the command.
     default = (lambda value: value) if top else (lambda value: argparse.SUPPRESS)
-    parser.add_argument("--library", metavar="DIR", default=default(None), help="library folder (default: user data dir, or $PHOTOSEARCH_LIBRARY)")
-    parser.add_argument("--model", metavar="M", default=default(None), help="open_clip model name or model-config JSON (default: the library's, else ViT-B-32)")
-    parser.add_argument("--pretrained", metavar="P", default=default(None), help="pretrained tag, local checkpoint file, or 'random'")
+    parser.add_argument(
+        "--library",
+        metavar="DIR",
+        default=default(None),
+        help="library folder (default: user data dir, or $PHOTOSEARCH_LIBRARY)",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="M",
+        default=default(None),
+        help="open_clip model name or model-config JSON (default: the library's, else ViT-B-32)",
+    )
+    parser.add_argument(
+        "--pretrained", metavar="P", default=default(None), help="pretrained tag, local checkpoint file, or 'random'"
+    )
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=default("auto"))
     parser.add_argument("--backend", choices=["auto", "torch", "onnx"], default=default("auto"), help=argparse.SUPPRESS)
-    parser.add_argument("--offline", action="store_true", default=default(False), help="never touch the network (no model download)")
+    parser.add_argument(
+        "--offline", action="store_true", default=default(False), help="never touch the network (no model download)"
+    )
     parser.add_argument("--json", action="store_true", default=default(False), help="machine-readable output")
 
 
@@ -61,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("index", "add folders (optional) and index every watched folder")
     p.add_argument("dirs", nargs="*", metavar="DIR")
-    p = command("search", "photos matching a text (use -word to exclude, \"quotes\" for phrases)")
+    p = command("search", 'photos matching a text (use -word to exclude, "quotes" for phrases)')
     p.add_argument("text")
     _filters(p, 20)
     p = command("similar", "photos that look like an image (in the library or not)")
@@ -244,7 +258,9 @@ def _status(library, args: argparse.Namespace) -> int:
         f"photos    {p['indexed']} indexed, {p['pending']} pending, {p['skipped']} skipped, {p['offline']} offline",
         f"captions  {data['captions']}",
     ]
-    lines += [f"folder    {f['path']} ({f['photos']} photos{'' if f['online'] else ', OFFLINE'})" for f in data["folders"]]
+    lines += [
+        f"folder    {f['path']} ({f['photos']} photos{'' if f['online'] else ', OFFLINE'})" for f in data["folders"]
+    ]
     lines += [f"skipped   {s['path']}: {s['reason']}" for s in data.get("skipped_files", [])]
     return _emit(args, data, "\n".join(lines))
 
@@ -264,7 +280,9 @@ def _folders(library, args: argparse.Namespace) -> int:
 
 def _eval(library, args: argparse.Namespace) -> int:
     data = library.evaluate(args.csv, args.ks)
-    human = f"{data['queries']} queries: " + ", ".join(f"{k} {v:.3f}" for k, v in data.items() if k.startswith("recall"))
+    human = f"{data['queries']} queries: " + ", ".join(
+        f"{k} {v:.3f}" for k, v in data.items() if k.startswith("recall")
+    )
     return _emit(args, data, human)
 
 

@@ -150,15 +150,11 @@ def resolve_device(name: str) -> str:
         return "cpu"
     if wanted == "cuda":
         if not cuda_ok:
-            raise PhotoSearchError(
-                "CUDA was requested but no CUDA device is available; use --device cpu or auto"
-            )
+            raise PhotoSearchError("CUDA was requested but no CUDA device is available; use --device cpu or auto")
         return "cuda"
     if wanted == "mps":
         if not mps_ok:
-            raise PhotoSearchError(
-                "MPS (Apple GPU) was requested but is not available; use --device cpu or auto"
-            )
+            raise PhotoSearchError("MPS (Apple GPU) was requested but is not available; use --device cpu or auto")
         return "mps"
     raise PhotoSearchError(f"Unknown device '{name}'; choose auto, cpu, cuda or mps")
 
@@ -229,8 +225,8 @@ class Preprocessor:
 
     def _center_crop(self, img: Image.Image) -> Image.Image:
         w, h = img.size
-        top = int(round((h - self.height) / 2.0))
-        left = int(round((w - self.width) / 2.0))
+        top = round((h - self.height) / 2.0)
+        left = round((w - self.width) / 2.0)
         return img.crop((left, top, left + self.width, top + self.height))
 
     def _fit_inside(self, img: Image.Image) -> Image.Image:
@@ -307,7 +303,8 @@ class Encoder:
         self.model_id = model_id
         self.device = device
         self.dim = dim
-        self.preprocess_cfg = preprocess_cfg
+        # JSON round trip: the same plain lists whether it came from the model or the cache.
+        self.preprocess_cfg: dict[str, Any] = json.loads(json.dumps(preprocess_cfg))
         self._impl = impl
         self._tokenizer = tokenizer
         self._preprocessor = Preprocessor(preprocess_cfg)
@@ -411,12 +408,8 @@ def _register_config_file(path: Path) -> tuple[str, dict[str, Any]]:
         raise PhotoSearchError(f"Can't read model config {path}: {exc}") from None
     # Hugging Face style open_clip_config.json wraps the model config.
     model_cfg = raw.get("model_cfg", raw) if isinstance(raw, dict) else None
-    if not isinstance(model_cfg, dict) or not {"embed_dim", "vision_cfg", "text_cfg"} <= set(
-        model_cfg
-    ):
-        raise PhotoSearchError(
-            f"{path} is not an open_clip model config (needs embed_dim, vision_cfg and text_cfg)"
-        )
+    if not isinstance(model_cfg, dict) or not {"embed_dim", "vision_cfg", "text_cfg"} <= set(model_cfg):
+        raise PhotoSearchError(f"{path} is not an open_clip model config (needs embed_dim, vision_cfg and text_cfg)")
     name = ModelSpec(model=str(path))._model_part()
     if name not in open_clip.list_models():
         target = cache_dir() / "configs" / f"{name}.json"
@@ -497,8 +490,7 @@ def _unknown_tag_message(name: str, tag: str) -> str:
             f"use --pretrained PATH (a checkpoint file) or random"
         )
     return (
-        f"'{tag}' is not a known pretrained tag for {name}; valid tags: {', '.join(tags)} "
-        f"(or a checkpoint file path)"
+        f"'{tag}' is not a known pretrained tag for {name}; valid tags: {', '.join(tags)} (or a checkpoint file path)"
     )
 
 
@@ -508,9 +500,7 @@ def _create_from_checkpoint(name: str, path: Path, pp_override: dict[str, Any]) 
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise PhotoSearchError(
-            f"The checkpoint {path.name} does not fit model {name}: {_one_line(exc)}"
-        ) from None
+        raise PhotoSearchError(f"The checkpoint {path.name} does not fit model {name}: {_one_line(exc)}") from None
     return model
 
 
@@ -520,9 +510,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
     suffix = path.suffix.lower()
     if suffix not in CHECKPOINT_SUFFIXES:
-        raise PhotoSearchError(
-            f"Unsupported checkpoint type {path.name}; use one of {', '.join(CHECKPOINT_SUFFIXES)}"
-        )
+        raise PhotoSearchError(f"Unsupported checkpoint type {path.name}; use one of {', '.join(CHECKPOINT_SUFFIXES)}")
     try:
         if suffix == ".safetensors":
             from safetensors.torch import load_file

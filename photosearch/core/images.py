@@ -168,7 +168,9 @@ def _decode_open(im: Image.Image, min_side: int) -> DecodedImage:
     orientation = metadata.read_orientation(im)
     taken = metadata.read_date_taken(im)
     captions = metadata.read_embedded_captions(im)
-    image = _orient(_to_rgb(_shrink(_flatten(im), min_side), im.info.get("icc_profile")), orientation)
+    # Shrink before colour management and rotation so both work on the small image.
+    small = _shrink(_flatten(im), min_side)
+    image = _orient(_to_rgb(small, im.info.get("icc_profile")), orientation)
     if orientation >= 5:
         width, height = height, width
     return DecodedImage(image=image, width=width, height=height, taken=taken, captions=captions)

@@ -148,7 +148,11 @@ class Indexer:
             conn.executemany(
                 "INSERT INTO photos(path, folder_id, size, mtime_ns, state, sidecar_mtime_ns) "
                 "VALUES (?, ?, ?, ?, 'pending', ?)",
-                [(f.path, f.folder_id, f.size, f.mtime_ns, f.sidecar_mtime_ns) for f in plan.new if f.path not in moved_new],
+                [
+                    (f.path, f.folder_id, f.size, f.mtime_ns, f.sidecar_mtime_ns)
+                    for f in plan.new
+                    if f.path not in moved_new
+                ],
             )
             conn.executemany(
                 "UPDATE photos SET size = ?, mtime_ns = ?, sidecar_mtime_ns = ?, state = 'pending', "
@@ -174,7 +178,9 @@ class Indexer:
         pause: threading.Event | None,
     ) -> None:
         encoder = self._encoder_provider()
-        known = {fp for (fp,) in self.store.query("SELECT fingerprint FROM embeddings WHERE model_id = ?", (self.model_id,))}
+        known = {
+            fp for (fp,) in self.store.query("SELECT fingerprint FROM embeddings WHERE model_id = ?", (self.model_id,))
+        }
         batch_size = int(getattr(encoder, "batch_size", 16))
         window = max(batch_size * 2, self.workers * 2)
         started = time.monotonic()

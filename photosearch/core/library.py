@@ -324,10 +324,23 @@ class Library:
         )
         if not rows:
             return None
-        keys = ("id", "path", "size", "mtime_ns", "fingerprint", "width", "height", "taken", "state", "reason", "offline")
+        keys = (
+            "id",
+            "path",
+            "size",
+            "mtime_ns",
+            "fingerprint",
+            "width",
+            "height",
+            "taken",
+            "state",
+            "reason",
+            "offline",
+        )
         details = dict(zip(keys, rows[0], strict=True))
         details["captions"] = [
-            {"source": s, "text": t} for s, t in self.store.query("SELECT source, text FROM captions WHERE path = ?", (path,))
+            {"source": s, "text": t}
+            for s, t in self.store.query("SELECT source, text FROM captions WHERE path = ?", (path,))
         ]
         return details
 

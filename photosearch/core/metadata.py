@@ -170,7 +170,7 @@ def _guarded(reader: Any) -> list[Any]:
     # Each source is independent: garbage in one must not hide captions from another.
     try:
         return list(reader())
-    except Exception:  # noqa: BLE001 - hostile metadata can make PIL raise anything
+    except Exception:  # hostile metadata can make PIL raise anything
         return []
 
 
@@ -179,21 +179,21 @@ def _safe_exif(img: Image.Image) -> Image.Exif | None:
         exif = img.getexif()
         exif.get(_ORIENTATION)  # forces lazy parsing so errors surface here
         return exif
-    except Exception:  # noqa: BLE001 - broken EXIF is ignored, never fatal
+    except Exception:  # broken EXIF is ignored, never fatal
         return None
 
 
 def _get(exif: Image.Exif, tag: int) -> Any:
     try:
         return exif.get(tag)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
 
 
 def _ifd_get(exif: Image.Exif, ifd: int, tag: int) -> Any:
     try:
         return exif.get_ifd(ifd).get(tag)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
 
 

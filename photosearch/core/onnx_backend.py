@@ -11,6 +11,7 @@ never leaves a half-written model that a later run would use.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -162,9 +163,7 @@ def _image_size(model: torch.nn.Module) -> tuple[int, int]:
     return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
 
-def export_model(
-    model: torch.nn.Module, directory: Path, model_id: str, probe_tokens: np.ndarray
-) -> dict[str, Any]:
+def export_model(model: torch.nn.Module, directory: Path, model_id: str, probe_tokens: np.ndarray) -> dict[str, Any]:
     """Export both towers to ONNX, check them against torch, then write the stamp."""
     started = time.perf_counter()
     directory.mkdir(parents=True, exist_ok=True)
@@ -373,10 +372,8 @@ class OnnxBackend:
         path = self.directory / "quant_check.json"
         verdicts = _read_json(path) or {}
         verdicts[tower.name] = tower.check
-        try:
+        with contextlib.suppress(OSError):  # read-only cache: we simply check again next time
             _write_json(path, verdicts)
-        except OSError:  # read-only cache: we simply check again next time
-            pass
 
 
 def open_backend(

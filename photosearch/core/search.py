@@ -173,9 +173,7 @@ class SearchEngine:
         if not results:
             return results
         best = self.best_captions([r.path for r in results])
-        return [
-            SearchResult(**{**r.__dict__, "caption": best.get(r.path)}) if r.path in best else r for r in results
-        ]
+        return [SearchResult(**{**r.__dict__, "caption": best.get(r.path)}) if r.path in best else r for r in results]
 
     def best_captions(self, paths: list[str]) -> dict[str, str]:
         marks = ",".join("?" * len(paths))
@@ -223,9 +221,7 @@ class SearchEngine:
         wide = max(k * 5, 50)
         top = ids[np.argsort(-sims)[:wide]].tolist() if len(ids) else []
         candidates = (set(top) | set(lexical)) - banned
-        scored = sorted(
-            ((similarity.get(c, 0.0) + lexical.get(c, 0.0), c) for c in candidates), key=lambda t: -t[0]
-        )
+        scored = sorted(((similarity.get(c, 0.0) + lexical.get(c, 0.0), c) for c in candidates), key=lambda t: -t[0])
         results = self._caption_results(scored, similarity, lexical, matched, folder, k)
         return results
 

@@ -259,8 +259,7 @@ class Store:
 def collect_garbage(conn: sqlite3.Connection) -> None:
     """Drop vectors whose content no photo has any more (after deletes, folder removal)."""
     conn.execute(
-        "DELETE FROM embeddings WHERE NOT EXISTS "
-        "(SELECT 1 FROM photos p WHERE p.fingerprint = embeddings.fingerprint)"
+        "DELETE FROM embeddings WHERE NOT EXISTS (SELECT 1 FROM photos p WHERE p.fingerprint = embeddings.fingerprint)"
     )
 
 
@@ -277,4 +276,3 @@ def _split_sql(script: str) -> list[str]:
     if "".join(buffer).strip():
         statements.append("\n".join(buffer))
     return statements
-

@@ -28,7 +28,9 @@ def write_csv(folder: Path, text: str, name: str = "captions.csv", encoding: str
 
 
 def test_seed_format_relative_paths_and_repeats(album: Path) -> None:
-    csv_path = write_csv(album, "image,description\na.jpg,A dog on a beach\nsub/c.jpg,Mountain lake\na.jpg,Second caption\n")
+    csv_path = write_csv(
+        album, "image,description\na.jpg,A dog on a beach\nsub/c.jpg,Mountain lake\na.jpg,Second caption\n"
+    )
     result = read_caption_csv(csv_path)
     a, c = str((album / "a.jpg").resolve()), str((album / "sub/c.jpg").resolve())
     assert result == CsvCaptions(
@@ -68,7 +70,10 @@ def test_quoted_fields_and_line_numbers(album: Path) -> None:
 def test_rejected_rows(album: Path, tmp_path: Path) -> None:
     (tmp_path / "outside.jpg").write_bytes(b"jpeg")
     (album / "link.jpg").symlink_to(tmp_path / "outside.jpg")
-    text = "image,description\n,No path\n../outside.jpg,Escapes\nlink.jpg,Escapes by symlink\na.jpg,Has \x00 NUL\nsub/../a.jpg,Fine\n"
+    text = (
+        "image,description\n,No path\n../outside.jpg,Escapes\nlink.jpg,Escapes by symlink\n"
+        "a.jpg,Has \x00 NUL\nsub/../a.jpg,Fine\n"
+    )
     result = read_caption_csv(write_csv(album, text))
     assert result.rejected == [
         (2, "empty path"),
@@ -133,7 +138,9 @@ def test_error_messages_are_one_line(album: Path) -> None:
 @given(
     body=st.one_of(
         st.text(max_size=300),
-        st.builds(lambda sep, rest: f"image{sep}description\n{rest}", st.sampled_from([",", ";", "\t"]), st.text(max_size=300)),
+        st.builds(
+            lambda sep, rest: f"image{sep}description\n{rest}", st.sampled_from([",", ";", "\t"]), st.text(max_size=300)
+        ),
     )
 )
 def test_fuzz_csv_parses_or_raises_photosearch_error(album: Path, body: str) -> None:

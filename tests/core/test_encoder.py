@@ -188,7 +188,7 @@ def test_pickled_objects_are_refused(tmp_path) -> None:
     path = tmp_path / "evil.pt"
     torch.save({"state_dict": _other_tiny_model().state_dict(), "extra": _Payload()}, path)
     EXECUTED.clear()
-    with pytest.raises(PhotoSearchError, match="Refusing to load evil.pt") as exc:
+    with pytest.raises(PhotoSearchError, match=r"Refusing to load evil\.pt") as exc:
         load_encoder(ModelSpec(str(TINY), str(path)), backend="torch")
     _assert_one_line(exc)
     assert EXECUTED == []
@@ -202,7 +202,7 @@ def test_checkpoint_for_another_architecture_is_one_line_error(tmp_path) -> None
     name = enc_mod._register_model(str(other_cfg))[0]
     path = tmp_path / "smaller.safetensors"
     save_file(open_clip.create_model(name).state_dict(), str(path))
-    with pytest.raises(PhotoSearchError, match="smaller.safetensors does not fit model tiny_clip"):
+    with pytest.raises(PhotoSearchError, match=r"smaller\.safetensors does not fit model tiny_clip"):
         load_encoder(ModelSpec(str(TINY), str(path)), backend="torch")
 
 
@@ -211,7 +211,7 @@ def test_missing_and_garbage_checkpoints(tmp_path) -> None:
         load_encoder(ModelSpec(str(TINY), str(tmp_path / "nope.pt")), backend="torch")
     garbage = tmp_path / "garbage.safetensors"
     garbage.write_bytes(b"not a safetensors file")
-    with pytest.raises(PhotoSearchError, match="Can't read checkpoint garbage.safetensors") as exc:
+    with pytest.raises(PhotoSearchError, match=r"Can't read checkpoint garbage\.safetensors") as exc:
         load_encoder(ModelSpec(str(TINY), str(garbage)), backend="torch")
     _assert_one_line(exc)
 
@@ -242,7 +242,7 @@ def test_offline_flag_switches_hub_to_offline_mode(monkeypatch, tiny_spec) -> No
 
 
 def test_unknown_model_suggests_names() -> None:
-    with pytest.raises(PhotoSearchError, match="Unknown model 'ViT-B32'.*ViT-B-32") as exc:
+    with pytest.raises(PhotoSearchError, match=r"Unknown model 'ViT-B32'.*ViT-B-32") as exc:
         load_encoder(ModelSpec("ViT-B32", "random"), backend="torch")
     _assert_one_line(exc)
     with pytest.raises(PhotoSearchError, match="does not exist"):

@@ -97,9 +97,9 @@ def test_declared_size_over_limit_reports_dimensions(tmp_path: Path, monkeypatch
 
 
 def test_missing_file_and_folder(tmp_path: Path) -> None:
-    with pytest.raises(ImageError, match="^unreadable: file not found$"):
+    with pytest.raises(ImageError, match=r"^unreadable: file not found$"):
         decode(tmp_path / "nope.jpg")
-    with pytest.raises(ImageError, match="^not a regular file$"):
+    with pytest.raises(ImageError, match=r"^not a regular file$"):
         decode(tmp_path)
 
 
@@ -107,7 +107,7 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
 def test_unreadable_file(tmp_path: Path) -> None:
     path = write(tmp_path / "locked.jpg", encode(photo(32, 32), "JPEG"))
     path.chmod(0)
-    with pytest.raises(ImageError, match="^unreadable: permission denied$"):
+    with pytest.raises(ImageError, match=r"^unreadable: permission denied$"):
         decode(path)
 
 
@@ -182,7 +182,7 @@ def test_sixteen_bit_grey_is_scaled_not_clipped(corpus: tuple[Path, dict[str, bo
     for rel in ("ok/gray16.png", "ok/gray16.tif"):
         grey = pixels(decode(corpus[0] / rel).image)[..., 0]
         assert grey[:, 0].max() < 10, rel  # left edge is near 0 of 65535
-        assert 230 < grey[:, -1].min(), rel  # right edge is near 60000 of 65535
+        assert grey[:, -1].min() > 230, rel  # right edge is near 60000 of 65535
         assert 100 < grey[:, 80].mean() < 140, rel  # a real gradient, not a white plate
 
 
@@ -261,9 +261,9 @@ def test_open_query_image_from_bytes_and_path(tmp_path: Path) -> None:
     assert from_bytes.mode == "RGB" and 256 <= min(from_bytes.size) < 512
     from_path = open_query_image(write(tmp_path / "q.jpg", data))
     assert from_path.size == from_bytes.size
-    with pytest.raises(ImageError, match="^empty file$"):
+    with pytest.raises(ImageError, match=r"^empty file$"):
         open_query_image(b"")
-    with pytest.raises(ImageError, match="^not an image$"):
+    with pytest.raises(ImageError, match=r"^not an image$"):
         open_query_image(b"hello, clipboard")
 
 

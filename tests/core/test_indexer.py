@@ -11,8 +11,7 @@ from tests.conftest import make_photo, make_photos
 
 def _vectors(library) -> dict[str, np.ndarray]:
     rows = library.store.query(
-        "SELECT p.path, e.vector FROM photos p JOIN embeddings e ON e.fingerprint = p.fingerprint "
-        "AND e.model_id = ?",
+        "SELECT p.path, e.vector FROM photos p JOIN embeddings e ON e.fingerprint = p.fingerprint AND e.model_id = ?",
         (library.model_id,),
     )
     return {p: np.frombuffer(v, dtype="<f2").astype(np.float32) for p, v in rows}

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
 
@@ -9,10 +10,37 @@ from photosearch.core.library import Library
 from photosearch.core.lock import writer_lock
 from tests.conftest import TINY_MODEL, make_photos
 
-WORDS = (
-    "beach sunset dog cat mountain river forest city night snow kids bicycle boat garden market bridge "
-    "castle train airport desert lake harbor festival picnic wedding birthday concert museum stadium"
-).split()
+WORDS = [
+    "beach",
+    "sunset",
+    "dog",
+    "cat",
+    "mountain",
+    "river",
+    "forest",
+    "city",
+    "night",
+    "snow",
+    "kids",
+    "bicycle",
+    "boat",
+    "garden",
+    "market",
+    "bridge",
+    "castle",
+    "train",
+    "airport",
+    "desert",
+    "lake",
+    "harbor",
+    "festival",
+    "picnic",
+    "wedding",
+    "birthday",
+    "concert",
+    "museum",
+    "stadium",
+]
 
 
 def _write_csv(path, rows, header=("image", "description")):
@@ -117,7 +145,9 @@ def test_caption_search_by_image(library, photos_dir, tmp_path):
 def test_excluded_words_never_match_captions(library, photos_dir, tmp_path):
     library.add_folder(photos_dir)
     library.index()
-    _write_csv(tmp_path / "c.csv", [("photos/photo_0000.jpg", "dog on a beach"), ("photos/photo_0001.jpg", "cat on a beach")])
+    _write_csv(
+        tmp_path / "c.csv", [("photos/photo_0000.jpg", "dog on a beach"), ("photos/photo_0001.jpg", "cat on a beach")]
+    )
     library.import_captions(tmp_path / "c.csv")
     texts = [r.caption for r in library.search_captions(text="beach -dog", k=10)]
     assert "cat on a beach" in texts and "dog on a beach" not in texts
@@ -140,7 +170,7 @@ def test_model_change_re_encodes_but_keeps_everything_else(library_path, photos_
     lib.import_captions(tmp_path / "c.csv")
     lib.close()
     other = tmp_path / "tiny_other.json"
-    other.write_text((open(TINY_MODEL).read()).replace('"embed_dim": 32', '"embed_dim": 24'))
+    other.write_text(Path(TINY_MODEL).read_text().replace('"embed_dim": 32', '"embed_dim": 24'))
     changed = Library(library_path, model=str(other), pretrained="random")
     summary = changed.index()
     assert summary.encoded == 9 and summary.added == 0

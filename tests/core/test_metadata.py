@@ -54,7 +54,9 @@ def iptc_jpeg(records: dict[tuple[int, int], bytes]) -> Image.Image:
     """A JPEG with an APP13 Photoshop block holding IPTC-NAA records."""
     iptc = b"".join(b"\x1c" + bytes(key) + struct.pack(">H", len(v)) + v for key, v in records.items())
     iptc += b"\x00" * (len(iptc) % 2)
-    block = b"Photoshop 3.0\x00" + b"8BIM" + struct.pack(">H", 0x0404) + b"\x00\x00" + struct.pack(">I", len(iptc)) + iptc
+    block = (
+        b"Photoshop 3.0\x00" + b"8BIM" + struct.pack(">H", 0x0404) + b"\x00\x00" + struct.pack(">I", len(iptc)) + iptc
+    )
     buf = io.BytesIO()
     Image.new("RGB", (8, 8)).save(buf, "JPEG")
     data = buf.getvalue()
@@ -62,7 +64,13 @@ def iptc_jpeg(records: dict[tuple[int, int], bytes]) -> Image.Image:
 
 
 def test_exif_description_and_xp_tags() -> None:
-    img = exif_jpeg({0x010E: "A red kite over the ridge", 0x9C9C: "Kite comment".encode("utf-16-le"), 0x9C9B: "Kite title".encode("utf-16-le")})
+    img = exif_jpeg(
+        {
+            0x010E: "A red kite over the ridge",
+            0x9C9C: "Kite comment".encode("utf-16-le"),
+            0x9C9B: "Kite title".encode("utf-16-le"),
+        }
+    )
     assert read_embedded_captions(img) == [
         ("exif", "A red kite over the ridge"),
         ("exif", "Kite comment"),
@@ -88,9 +96,10 @@ def test_user_comment_charsets(raw: bytes, text: str | None) -> None:
 
 
 def test_xmp_in_jpeg_prefers_x_default() -> None:
-    extra = '<dc:subject><rdf:Bag><rdf:li>ignored keyword</rdf:li></rdf:Bag></dc:subject>'
+    extra = "<dc:subject><rdf:Bag><rdf:li>ignored keyword</rdf:li></rdf:Bag></dc:subject>"
     packet = xmp_packet("Fox in the snow", "Winter", extra).replace(
-        b'<rdf:li xml:lang="x-default">Fox', b'<rdf:li xml:lang="de">Fuchs im Schnee</rdf:li><rdf:li xml:lang="x-default">Fox'
+        b'<rdf:li xml:lang="x-default">Fox',
+        b'<rdf:li xml:lang="de">Fuchs im Schnee</rdf:li><rdf:li xml:lang="x-default">Fox',
     )
     img = reopen(Image.new("RGB", (8, 8)), "JPEG", xmp=packet)
     assert read_embedded_captions(img) == [("xmp", "Fox in the snow"), ("xmp", "Fuchs im Schnee"), ("xmp", "Winter")]
@@ -130,7 +139,16 @@ def test_jpeg_and_gif_comments() -> None:
 
 @pytest.mark.parametrize(
     "placeholder",
-    ["OLYMPUS DIGITAL CAMERA", "  sony dsc ", "<KENOX S630  / Samsung S630>", "DCIM", "Default", "...  --", "\x00\x00", "Created with GIMP"],
+    [
+        "OLYMPUS DIGITAL CAMERA",
+        "  sony dsc ",
+        "<KENOX S630  / Samsung S630>",
+        "DCIM",
+        "Default",
+        "...  --",
+        "\x00\x00",
+        "Created with GIMP",
+    ],
 )
 def test_camera_placeholders_are_dropped(placeholder: str) -> None:
     img = exif_jpeg({0x010E: placeholder})
@@ -138,7 +156,9 @@ def test_camera_placeholders_are_dropped(placeholder: str) -> None:
 
 
 def test_caption_equal_to_camera_model_is_dropped() -> None:
-    img = exif_jpeg({0x010F: "Canon", 0x0110: "Canon EOS 5D", 0x010E: "canon eos 5d ", 0x9C9B: "Canon".encode("utf-16-le")})
+    img = exif_jpeg(
+        {0x010F: "Canon", 0x0110: "Canon EOS 5D", 0x010E: "canon eos 5d ", 0x9C9B: "Canon".encode("utf-16-le")}
+    )
     assert read_embedded_captions(img) == []
 
 
@@ -155,10 +175,15 @@ def test_normalisation_dedup_and_cap() -> None:
 def test_date_taken_prefers_original() -> None:
     img = exif_jpeg({0x0132: "2020:01:01 00:00:00"}, {0x9003: "2021:06:15 12:30:45"})
     assert read_date_taken(img) == datetime(2021, 6, 15, 12, 30, 45, tzinfo=UTC).timestamp()
-    assert read_date_taken(exif_jpeg({0x0132: "2020:01:02 03:04:05"})) == datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()
+    assert (
+        read_date_taken(exif_jpeg({0x0132: "2020:01:02 03:04:05"}))
+        == datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()
+    )
 
 
-@pytest.mark.parametrize("garbage", ["0000:00:00 00:00:00", "    :  :     :  :  ", "2021:13:45 99:00:00", "yesterday", ""])
+@pytest.mark.parametrize(
+    "garbage", ["0000:00:00 00:00:00", "    :  :     :  :  ", "2021:13:45 99:00:00", "yesterday", ""]
+)
 def test_garbage_dates_are_none(garbage: str) -> None:
     assert read_date_taken(exif_jpeg({0x0132: garbage}, {0x9003: garbage})) is None
 
@@ -197,7 +222,12 @@ def test_fuzz_xmp_text_inside_valid_packet(text: str) -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(user_comment=st.binary(max_size=120), xp=st.binary(max_size=60), description=st.binary(max_size=60), date=st.binary(max_size=30))
+@given(
+    user_comment=st.binary(max_size=120),
+    xp=st.binary(max_size=60),
+    description=st.binary(max_size=60),
+    date=st.binary(max_size=30),
+)
 def test_fuzz_exif_values_never_raise(user_comment: bytes, xp: bytes, description: bytes, date: bytes) -> None:
     exif = Image.Exif()
     exif[0x9C9C] = xp

@@ -13,7 +13,12 @@ DIM = 32
 
 def unit_rows(n: int, dim: int = DIM, seed: int = 0) -> np.ndarray:
     x = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
+    return fp16_rounded(x / np.linalg.norm(x, axis=1, keepdims=True))
+
+
+def fp16_rounded(x: np.ndarray) -> np.ndarray:
+    """What the index stores, so float32 brute force on it is the exact truth."""
+    return x.astype(np.float16).astype(np.float32)
 
 
 def clustered(n: int, dim: int, seed: int = 0, clusters: int = 50) -> np.ndarray:
@@ -23,14 +28,13 @@ def clustered(n: int, dim: int, seed: int = 0, clusters: int = 50) -> np.ndarray
     labels = rng.integers(0, clusters, n)
     spread = rng.uniform(0.5, 1.5, clusters)[labels, None] / math.sqrt(dim)
     x = centers[labels] + spread * rng.standard_normal((n, dim))
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    return fp16_rounded(x / np.linalg.norm(x, axis=1, keepdims=True))
 
 
 def brute_force(
     ids: np.ndarray, vectors: np.ndarray, query: np.ndarray, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Truth on the fp16-rounded vectors the index stores."""
-    scores = vectors.astype(np.float16).astype(np.float32) @ query
+    scores = vectors @ query
     order = np.argsort(-scores, kind="stable")[:k]
     return ids[order], scores[order]
 

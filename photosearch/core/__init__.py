@@ -1,0 +1,1 @@
+"""PhotoSearch's Qt-free core: scanning, indexing, storage and search. Front ends use `Library`."""

@@ -1,0 +1,184 @@
+"""List models for the ranked grid and the caption panel.
+
+Thumbnails are asked for in data(DecorationRole), which the view calls only for tiles it paints;
+that is what keeps a 10,000-result list cheap: nothing is decoded for rows never scrolled to.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from collections.abc import Sequence
+
+from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, QUrl, Slot
+
+from photosearch.core.types import CaptionResult, SearchResult
+from photosearch.ui.thumbnails import ThumbnailLoader
+
+PathRole = Qt.ItemDataRole.UserRole + 1
+ScoreRole = Qt.ItemDataRole.UserRole + 2
+ItemRole = Qt.ItemDataRole.UserRole + 3
+HtmlRole = Qt.ItemDataRole.UserRole + 4
+ThumbStateRole = Qt.ItemDataRole.UserRole + 5  # "ready" | "loading" | "failed"
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+def highlight_html(text: str, terms: Sequence[str]) -> str:
+    """Caption as HTML with the matched words in bold; everything from the caption is escaped."""
+    words = sorted({t for t in terms if t and t.strip()}, key=len, reverse=True)
+    if not words:
+        return html.escape(text)
+    pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(w) for w in words) + r")(?!\w)", re.IGNORECASE)
+    out: list[str] = []
+    last = 0
+    for match in pattern.finditer(text):
+        out.append(html.escape(text[last : match.start()]))
+        out.append(f"<b>{html.escape(match.group(0))}</b>")
+        last = match.end()
+    out.append(html.escape(text[last:]))
+    return "".join(out)
+
+
+def format_score(score: float) -> str:
+    return f"{score:.3f}"
+
+
+class _ThumbModel(QAbstractListModel):
+    """Shared plumbing: rows keyed by path, repainted when their thumbnail arrives."""
+
+    def __init__(self, loader: ThumbnailLoader, parent=None) -> None:
+        super().__init__(parent)
+        self._loader = loader
+        self._rows_by_path: dict[str, list[int]] = {}
+        loader.ready.connect(self._on_thumbnail)
+
+    def _reindex(self, paths: Sequence[str]) -> None:
+        self._rows_by_path = {}
+        for row, path in enumerate(paths):
+            self._rows_by_path.setdefault(path, []).append(row)
+
+    def row_of(self, path: str) -> int:
+        rows = self._rows_by_path.get(path)
+        return rows[0] if rows else -1
+
+    def _thumb(self, path: str, fingerprint: str):
+        return self._loader.pixmap(path, fingerprint)
+
+    def _thumb_state(self, path: str) -> str:
+        if self._loader.failed(path):
+            return "failed"
+        return "ready" if self._loader.settled(path) else "loading"
+
+    @Slot(str)
+    def _on_thumbnail(self, path: str) -> None:
+        for row in self._rows_by_path.get(path, ()):
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole, ThumbStateRole])
+
+
+class ResultsModel(_ThumbModel):
+    def __init__(self, loader: ThumbnailLoader, parent=None) -> None:
+        super().__init__(loader, parent)
+        self._results: list[SearchResult] = []
+
+    def set_results(self, results: Sequence[SearchResult]) -> None:
+        self.beginResetModel()
+        self._results = list(results)
+        self._reindex([r.path for r in self._results])
+        self.endResetModel()
+
+    def results(self) -> list[SearchResult]:
+        return list(self._results)
+
+    def result(self, row: int) -> SearchResult | None:
+        return self._results[row] if 0 <= row < len(self._results) else None
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
+        return 0 if parent.isValid() else len(self._results)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._results):
+            return None
+        item = self._results[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return os.path.basename(item.path)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._thumb(item.path, item.fingerprint)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            lines = [html.escape(item.path), f"score {format_score(item.score)}"]
+            if item.caption:
+                lines.append(html.escape(item.caption))
+            if item.offline:
+                lines.append("<i>on a drive that is not connected</i>")
+            return "<br>".join(lines)
+        if role == PathRole:
+            return item.path
+        if role == ScoreRole:
+            return item.score
+        if role == ItemRole:
+            return item
+        if role == ThumbStateRole:
+            return self._thumb_state(item.path)
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list", "text/plain"]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        """File URLs, so a drop into a file manager, mail or chat app gets the real files."""
+        paths = [self._results[i.row()].path for i in indexes if i.isValid() and i.row() < len(self._results)]
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(p) for p in paths])
+        mime.setText("\n".join(paths))
+        return mime
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
+
+
+class CaptionModel(_ThumbModel):
+    def __init__(self, loader: ThumbnailLoader, parent=None) -> None:
+        super().__init__(loader, parent)
+        self._captions: list[CaptionResult] = []
+        self._html: list[str] = []
+
+    def set_captions(self, captions: Sequence[CaptionResult]) -> None:
+        self.beginResetModel()
+        self._captions = list(captions)
+        self._html = [highlight_html(c.caption, c.matched_terms) for c in self._captions]
+        self._reindex([c.path for c in self._captions])
+        self.endResetModel()
+
+    def captions(self) -> list[CaptionResult]:
+        return list(self._captions)
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._captions)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._captions):
+            return None
+        item = self._captions[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return item.caption
+        if role == HtmlRole:
+            return self._html[index.row()]
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._thumb(item.path, item.fingerprint)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return html.escape(item.path)
+        if role == PathRole:
+            return item.path
+        if role == ScoreRole:
+            return item.score
+        if role == ItemRole:
+            return item
+        if role == ThumbStateRole:
+            return self._thumb_state(item.path)
+        return None

@@ -1,0 +1,194 @@
+"""The search bar: a text field, an image-query chip, and the debounce that makes typing search.
+
+Text and image queries take turns: typing replaces an image query (which is kept, and can be brought
+back with the restore chip); choosing an image replaces the text query until its chip is cleared.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QKeySequence, QPixmap
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
+
+from photosearch.ui.worker import ImageQuery
+
+DEBOUNCE_MS = 250
+
+
+class ImageChip(QFrame):
+    """A small thumbnail and name of the query image, with a clear (or restore) button."""
+
+    clicked = Signal()
+    cleared = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("imageChip")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(6)
+        self.thumb = QLabel()
+        self.thumb.setFixedSize(24, 24)
+        self.label = QLabel()
+        self.close_button = QToolButton()
+        self.close_button.setText("✕")
+        self.close_button.setAutoRaise(True)
+        self.close_button.setToolTip("Clear the image query")
+        self.close_button.clicked.connect(self.cleared)
+        layout.addWidget(self.thumb)
+        layout.addWidget(self.label)
+        layout.addWidget(self.close_button)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def show_query(self, query: ImageQuery, restore: bool = False) -> None:
+        image = QImage()
+        if query.path:
+            image.load(query.path)
+        elif query.data:
+            image.loadFromData(query.data)
+        if not image.isNull():
+            small = image.scaled(QSize(24, 24), Qt.AspectRatioMode.KeepAspectRatioByExpanding)
+            self.thumb.setPixmap(QPixmap.fromImage(small))  # GUI thread, one small image
+        name = query.label or "image"
+        self.label.setText(f"↺ {name}" if restore else name)
+        self.close_button.setVisible(not restore)
+        self.setToolTip("Search by this image again" if restore else (query.path or "pasted image"))
+        self.setProperty("restore", restore)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.show()
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit()
+        super().mouseReleaseEvent(event)
+
+
+class SearchBar(QFrame):
+    """Emits `textSearch(text)` after typing pauses (or at once on Enter), `imageSearch(query)` for images."""
+
+    textSearch = Signal(str)
+    imageSearch = Signal(object)  # ImageQuery
+    cleared = Signal()
+    pasteRequested = Signal()  # Ctrl+V with an image on the clipboard (the window decides)
+    moveToResults = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("searchBar")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 2, 4, 2)
+        layout.setSpacing(6)
+        icon = QLabel("🔍")
+        icon.setObjectName("searchIcon")
+        self.chip = ImageChip()
+        self.chip.hide()
+        self.edit = QLineEdit()
+        self.edit.setObjectName("searchEdit")
+        self.edit.setPlaceholderText("Describe a photo… (e.g. a cat on a sofa), or drop an image here")
+        self.edit.setClearButtonEnabled(True)
+        self.edit.setFrame(False)
+        self.edit.setAcceptDrops(False)  # dropped files go to the window: they are image queries
+        layout.addWidget(icon)
+        layout.addWidget(self.chip)
+        layout.addWidget(self.edit, 1)
+
+        self.image_query: ImageQuery | None = None
+        self.last_image: ImageQuery | None = None
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._emit_text)
+        self.edit.textEdited.connect(self._on_edited)
+        self.edit.returnPressed.connect(self.search_now)
+        self.chip.cleared.connect(self.clear_image)
+        self.chip.clicked.connect(self._on_chip_clicked)
+        self.edit.installEventFilter(self)
+
+    # -- text -------------------------------------------------------------------------------------
+    def _on_edited(self, text: str) -> None:
+        if self.image_query is not None:
+            self._park_image()  # typing takes over from the image; it can be restored from the chip
+        self._debounce.start()
+
+    def _emit_text(self) -> None:
+        self._debounce.stop()
+        text = self.edit.text().strip()
+        if text:
+            self.textSearch.emit(text)
+        elif self.image_query is None:
+            self.cleared.emit()
+
+    def search_now(self) -> None:
+        if self.image_query is not None and not self.edit.text().strip():
+            self.imageSearch.emit(self.image_query)
+        else:
+            self._emit_text()
+
+    def text(self) -> str:
+        return self.edit.text().strip()
+
+    def set_text(self, text: str, search: bool = True) -> None:
+        if self.image_query is not None:
+            self._park_image()
+        self.edit.setText(text)
+        if search:
+            self._emit_text()
+
+    # -- image --------------------------------------------------------------------------------------
+    def set_image(self, query: ImageQuery) -> None:
+        self._debounce.stop()
+        self.image_query = query
+        self.last_image = query
+        self.edit.clear()
+        self.edit.setPlaceholderText("Searching by image — type to search by text instead")
+        self.chip.show_query(query)
+        self.imageSearch.emit(query)
+
+    def _park_image(self) -> None:
+        self.image_query = None
+        if self.last_image is not None:
+            self.chip.show_query(self.last_image, restore=True)
+        self.edit.setPlaceholderText("Describe a photo… (e.g. a cat on a sofa), or drop an image here")
+
+    def clear_image(self) -> None:
+        self.image_query = None
+        self.chip.hide()
+        self.edit.setPlaceholderText("Describe a photo… (e.g. a cat on a sofa), or drop an image here")
+        self._emit_text()
+
+    def _on_chip_clicked(self) -> None:
+        if self.image_query is None and self.last_image is not None:
+            self.set_image(self.last_image)  # swap back to the last image query
+
+    def clear(self) -> None:
+        """Esc: forget the current query (text and image); the last image stays restorable."""
+        self._debounce.stop()
+        self.edit.clear()
+        self.image_query = None
+        if self.last_image is not None:
+            self.chip.show_query(self.last_image, restore=True)
+        else:
+            self.chip.hide()
+        self.cleared.emit()
+
+    # -- keys ----------------------------------------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.edit and event.type() == QEvent.Type.KeyPress:
+            if event.matches(QKeySequence.StandardKey.Paste) and self._clipboard_has_image():
+                self.pasteRequested.emit()
+                return True
+            if event.key() == Qt.Key.Key_Down:
+                self.moveToResults.emit()
+                return True
+            if event.key() == Qt.Key.Key_Escape:
+                self.clear()
+                return True
+        return super().eventFilter(watched, event)
+
+    @staticmethod
+    def _clipboard_has_image() -> bool:
+        from PySide6.QtWidgets import QApplication
+
+        mime = QApplication.clipboard().mimeData()
+        return mime is not None and (mime.hasImage() or any(u.isLocalFile() for u in mime.urls()))

@@ -1,0 +1,311 @@
+"""Background work: the indexing thread (owns the model and all writes) and the search runner.
+
+All library writes happen on one worker QThread, so the GUI never waits on the model, the disk or
+the writer lock. Searches run on their own one-thread pool: reads are thread-safe in the core, and a
+search must not queue behind an hour of indexing. Signals carry plain data only.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+
+from photosearch.core.errors import LibraryBusyError, PhotoSearchError
+from photosearch.core.library import Library
+from photosearch.core.types import IndexSummary, Progress
+
+BUSY_RETRY_MS = 5000
+
+
+class LibraryRef:
+    """The library searches use right now; swapped atomically when a new model's index is ready."""
+
+    def __init__(self, library: Library) -> None:
+        self._library = library
+        self._lock = threading.Lock()
+
+    def get(self) -> Library:
+        with self._lock:
+            return self._library
+
+    def set(self, library: Library) -> None:
+        with self._lock:
+            self._library = library
+
+
+@dataclass(frozen=True)
+class ImageQuery:
+    """A query image: a file on disk, or raw bytes (pasted or dropped image data)."""
+
+    path: str | None = None
+    data: bytes | None = None
+    label: str = ""
+
+    @property
+    def source(self) -> str | bytes:
+        return self.path if self.path is not None else (self.data or b"")
+
+
+class IndexWorker(QObject):
+    """Lives on a QThread; slots are invoked through queued signals from the GUI."""
+
+    modelLoading = Signal(str)  # message
+    modelReady = Signal(str, str)  # device, model description
+    modelFailed = Signal(str)  # one-line reason (weights missing offline, bad checkpoint...)
+    progress = Signal(object)  # Progress
+    finished = Signal(str, object)  # job ("index" | "changes" | "switch"), IndexSummary
+    busy = Signal(str)  # the library is locked by another process; retried automatically
+    failed = Signal(str)
+    statusChanged = Signal(dict)  # Library.status()
+    foldersChanged = Signal(list)  # [Folder]
+    libraryReplaced = Signal(str)  # model id now serving searches
+
+    def __init__(self, ref: LibraryRef, make_library: Callable[..., Library]) -> None:
+        super().__init__()
+        self._ref = ref
+        self._make_library = make_library
+        self.cancel_event = threading.Event()  # set from the GUI thread: read by the indexer directly
+        self.pause_event = threading.Event()
+        self._pending_changes: set[str] = set()
+        self._retry: QTimer | None = None
+
+    # -- model ---------------------------------------------------------------------------------
+    @Slot()
+    def load_model(self) -> bool:
+        library = self._ref.get()
+        self.modelLoading.emit(f"Loading {library.spec.describe()}…")
+        try:
+            library.encoder()
+        except PhotoSearchError as exc:
+            self.modelFailed.emit(str(exc))
+            return False
+        except Exception as exc:  # a broken checkpoint can raise anything; report, stay alive
+            self.modelFailed.emit(f"{type(exc).__name__}: {exc}")
+            return False
+        self._emit_status()
+        status = self._last_status or {}
+        self.modelReady.emit(str(status.get("device", "")), library.spec.describe())
+        return True
+
+    @Slot()
+    def start_up(self) -> None:
+        """Load the model, then bring the index up to date (catches changes made while closed)."""
+        self._emit_folders()
+        self._emit_status()
+        if self.load_model():
+            self.index_all()
+
+    @Slot(str, str, str)
+    def reload_with(self, model: str, pretrained: str, device: str) -> None:
+        """Replace the library object (e.g. a local checkpoint after weights were missing) and retry."""
+        current = self._ref.get()
+        try:
+            library = self._make_library(model=model or None, pretrained=pretrained or None, device=device)
+        except PhotoSearchError as exc:
+            self.modelFailed.emit(str(exc))
+            return
+        self._ref.set(library)
+        if current is not library:
+            current.close()
+        self.libraryReplaced.emit(library.model_id)
+        if self.load_model():
+            self.index_all()
+
+    # -- indexing --------------------------------------------------------------------------------
+    def _report(self, progress: Progress) -> None:
+        self.progress.emit(progress)
+
+    def _run(self, job: str, call: Callable[[], IndexSummary]) -> IndexSummary | None:
+        self.cancel_event.clear()
+        try:
+            summary = call()
+        except LibraryBusyError as exc:
+            self.busy.emit(str(exc))
+            self._schedule_retry()
+            return None
+        except PhotoSearchError as exc:
+            self.failed.emit(str(exc))
+            return None
+        except Exception as exc:  # keep the worker alive whatever a file or the disk does
+            self.failed.emit(f"{job} failed: {type(exc).__name__}: {exc}")
+            return None
+        finally:
+            self.pause_event.clear()
+        self.finished.emit(job, summary)
+        self._emit_folders()
+        self._emit_status()
+        return summary
+
+    @Slot()
+    def index_all(self) -> None:
+        library = self._ref.get()
+        self._pending_changes.clear()  # a full rescan covers them
+        self._run("index", lambda: library.index(self._report, self.cancel_event, self.pause_event))
+
+    @Slot(list)
+    def apply_changes(self, paths: list[str]) -> None:
+        self._pending_changes.update(paths)
+        library = self._ref.get()
+        todo, self._pending_changes = self._pending_changes, set()
+        done = self._run("changes", lambda: library.apply_changes(sorted(todo), self._report, self.cancel_event))
+        if done is None:
+            self._pending_changes |= todo  # busy: retried with the next attempt
+
+    def _schedule_retry(self) -> None:
+        if self._retry is None:
+            self._retry = QTimer(self)
+            self._retry.setSingleShot(True)
+            self._retry.timeout.connect(self._retry_now)
+        self._retry.start(BUSY_RETRY_MS)
+
+    @Slot()
+    def _retry_now(self) -> None:
+        if self._pending_changes:
+            self.apply_changes([])
+        else:
+            self.index_all()
+
+    # -- folders (writes: they take the writer lock, so they run here) ----------------------------
+    @Slot(str)
+    def add_folder(self, path: str) -> None:
+        try:
+            self._ref.get().add_folder(path)
+        except PhotoSearchError as exc:
+            self.failed.emit(str(exc))
+            return
+        self._emit_folders()
+        self.index_all()
+
+    @Slot(str)
+    def remove_folder(self, path: str) -> None:
+        try:
+            self._ref.get().remove_folder(path)
+        except PhotoSearchError as exc:
+            self.failed.emit(str(exc))
+            return
+        self._emit_folders()
+        self._emit_status()
+        self.finished.emit("remove", IndexSummary())
+
+    # -- model change -----------------------------------------------------------------------------
+    @Slot(str, str, str)
+    def switch_model(self, model: str, pretrained: str, device: str) -> None:
+        """Re-encode with a new model while the old library keeps answering searches; swap when done."""
+        try:
+            new = self._make_library(model=model, pretrained=pretrained, device=device)
+            self.modelLoading.emit(f"Loading {new.spec.describe()}…")
+            new.encoder()
+        except Exception as exc:
+            self.modelFailed.emit(str(exc))
+            return
+        summary = self._run("switch", lambda: new.index(self._report, self.cancel_event, self.pause_event))
+        if summary is None or summary.cancelled:
+            new.close()
+            return
+        old = self._ref.get()
+        self._ref.set(new)
+        self.libraryReplaced.emit(new.model_id)
+        self._emit_status()
+        self.modelReady.emit(str((self._last_status or {}).get("device", "")), new.spec.describe())
+        del old  # searches still running on it hold their own reference
+
+    # -- reporting ---------------------------------------------------------------------------------
+    _last_status: dict | None = None
+
+    def _emit_status(self) -> None:
+        try:
+            self._last_status = self._ref.get().status()
+        except Exception:
+            return
+        self.statusChanged.emit(self._last_status)
+
+    def _emit_folders(self) -> None:
+        try:
+            self.foldersChanged.emit(self._ref.get().folders())
+        except Exception as exc:
+            self.failed.emit(f"cannot read folders: {exc}")
+
+
+# -- searching -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SearchRequest:
+    generation: int
+    text: str = ""
+    image: ImageQuery | None = None
+    k: int = 200
+
+
+class _SearchSignals(QObject):
+    done = Signal(int, list, list, str, float)  # generation, results, captions, error, seconds
+
+
+class _SearchJob(QRunnable):
+    def __init__(self, runner: SearchRunner, request: SearchRequest) -> None:
+        super().__init__()
+        self._runner = runner
+        self._request = request
+
+    def run(self) -> None:
+        request = self._request
+        if request.generation != self._runner.latest:
+            return  # superseded while queued: latest query wins
+        library = self._runner.ref.get()
+        started = time.perf_counter()
+        results, captions, error = [], [], ""
+        try:
+            if request.image is not None:
+                source = request.image.source
+                results = library.search_image(source, k=request.k)
+                captions = library.search_captions(image=source, k=20)
+            elif request.text.strip():
+                results = library.search_text(request.text, k=request.k)
+                captions = library.search_captions(text=request.text, k=20)
+        except PhotoSearchError as exc:
+            error = str(exc)
+        except Exception as exc:
+            error = f"search failed: {type(exc).__name__}: {exc}"
+        self._runner.signals.done.emit(
+            request.generation, results, captions, error, time.perf_counter() - started
+        )
+
+
+class SearchRunner(QObject):
+    """Runs searches one at a time off the GUI thread; only the newest request's answer is delivered."""
+
+    resultsReady = Signal(list, list, float)  # [SearchResult], [CaptionResult], seconds
+    searchFailed = Signal(str)
+
+    def __init__(self, ref: LibraryRef, parent=None) -> None:
+        super().__init__(parent)
+        self.ref = ref
+        self.latest = 0
+        self.delivered = 0
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self.signals = _SearchSignals()
+        self.signals.done.connect(self._on_done)
+
+    def submit(self, text: str = "", image: ImageQuery | None = None, k: int = 200) -> int:
+        self.latest += 1
+        self._pool.start(_SearchJob(self, SearchRequest(self.latest, text, image, k)))
+        return self.latest
+
+    @property
+    def idle(self) -> bool:
+        return self.delivered == self.latest
+
+    @Slot(int, list, list, str, float)
+    def _on_done(self, generation: int, results: list, captions: list, error: str, seconds: float) -> None:
+        if generation != self.latest:
+            return
+        self.delivered = generation
+        if error:
+            self.searchFailed.emit(error)
+        self.resultsReady.emit(results, captions, seconds)
+
+    def wait(self, msecs: int = 5000) -> bool:
+        return self._pool.waitForDone(msecs)
