@@ -3,10 +3,11 @@
     python -m benchmarks.query                      # 100k and 1M photos, 200 queries
     python -m benchmarks.query --quick              # CI: 2k and 20k photos, seconds
 
-The library (512-d) is a mixture of Gaussian clusters on the unit sphere (not uniform noise, which
-makes ANN look unrealistically hard or easy); queries are perturbed library rows (a random-weight
-text embedding would say nothing about search quality). Text encoding runs the real CLIP text tower with random weights, through the app's encoder
-(ONNX on CPU) when it loads, else open_clip in torch. Each query's total is the wall time of
+The library (512-d) is a mixture of Gaussian clusters on the unit sphere (not uniform
+noise, which makes ANN look unrealistically hard or easy); queries are perturbed library
+rows (a random-weight text embedding would say nothing about search quality). Text encoding
+runs the real CLIP text tower with random weights, through the app's encoder (ONNX on CPU)
+when it loads, else open_clip in torch. Each query's total is the wall time of
 encoding its text and searching. The last printed line is one JSON object with every figure.
 """
 

@@ -67,3 +67,21 @@ def library(library_path: Path):
     lib = Library(library_path, model=TINY_MODEL, pretrained="random")
     yield lib
     lib.close()
+
+
+def unreadable_error(target: Path, snippet: str) -> str:
+    """What `snippet` (Python code reading the file named by `target`) prints when that file is unreadable.
+
+    chmod 0 stops everyone but root, and CI runs as root: there the child drops the capabilities that let
+    root bypass file permissions (util-linux `setpriv`), so the permission check is real.
+    """
+    import subprocess
+    import sys
+
+    target.chmod(0)
+    command = [sys.executable, "-c", f"target = {str(target)!r}\n{snippet}"]
+    if os.name == "posix" and os.geteuid() == 0:
+        caps = "-dac_override,-dac_read_search"
+        command = ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}", *command]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    return proc.stdout.strip() or proc.stderr.strip()

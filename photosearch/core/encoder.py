@@ -477,7 +477,9 @@ def _create_from_tag(name: str, spec: ModelSpec, pp_override: dict[str, Any]) ->
         )
     tag_pp = {k: cfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in cfg}
     # open_clip loads a file path with weights_only=True / safetensors, so this is safe too.
-    return _create(name, {**tag_pp, **pp_override}, pretrained=weights)
+    # Tags trained with QuickGELU (e.g. openai) need it even on the plain architecture name.
+    quick_gelu = bool(cfg.get("quick_gelu", False))
+    return _create(name, {**tag_pp, **pp_override}, pretrained=weights, force_quick_gelu=quick_gelu)
 
 
 def _unknown_tag_message(name: str, tag: str) -> str:

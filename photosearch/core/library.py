@@ -25,7 +25,7 @@ from photosearch.core.paths import library_dir
 from photosearch.core.query import parse_query
 from photosearch.core.scanner import Scope
 from photosearch.core.search import SearchEngine, combine_query
-from photosearch.core.store import Store
+from photosearch.core.store import DB_NAME, Store
 from photosearch.core.thumbnails import ThumbnailCache
 from photosearch.core.types import CaptionResult, IndexSummary, Progress, SearchResult
 
@@ -50,9 +50,13 @@ class Library:
         offline: bool = False,
         backend: str = "auto",
         on_model_progress: Callable[[str], None] | None = None,
+        readonly: bool | None = None,
     ) -> None:
+        """readonly: True opens the library for searching only; None (default) does so when its
+        files cannot be written (read-only media or mount), else opens it read-write."""
         self.root = library_dir(root)
-        self.store = Store(self.root)
+        self.readonly = _not_writable(self.root) if readonly is None else readonly
+        self.store = Store(self.root, readonly=self.readonly)
         self.thumbs = ThumbnailCache(self.root)
         self.spec = self._choose_model(model, pretrained)
         self.device = device
@@ -116,15 +120,20 @@ class Library:
         resolved = str(folder.resolve())
         if Path(resolved).is_relative_to(self.root):
             raise PhotoSearchError(f"{resolved} is inside the library's own folder and cannot be watched")
-        with writer_lock(self.root, "adding a folder"):
+        with self._writer_lock("adding a folder"):
             self.store.add_folder(resolved)
         return resolved
 
     def remove_folder(self, path: str | os.PathLike) -> int:
         """Stop watching a folder and forget its photos (files on disk are untouched)."""
         target = str(Path(path).expanduser().resolve()) if os.path.exists(path) else str(path)
-        with writer_lock(self.root, "removing a folder"):
+        with self._writer_lock("removing a folder"):
             return self.store.remove_folder(target)
+
+    def _writer_lock(self, what: str = "indexing"):
+        if self.readonly:
+            raise PhotoSearchError(f"the library at {self.root} is read-only; it can be searched but not changed")
+        return writer_lock(self.root, what)
 
     # -- indexing ----------------------------------------------------------------------------
     def _indexer(self) -> Indexer:
@@ -144,7 +153,7 @@ class Library:
         pause: threading.Event | None = None,
     ) -> IndexSummary:
         """Bring every watched folder up to date (new, changed, moved, deleted, offline)."""
-        with writer_lock(self.root):
+        with self._writer_lock():
             self._remember_model()
             return self._indexer().run(None, progress, cancel, pause)
 
@@ -158,7 +167,7 @@ class Library:
         scopes = self._scopes_for(paths)
         if not scopes:
             return IndexSummary()
-        with writer_lock(self.root):
+        with self._writer_lock():
             self._remember_model()
             return self._indexer().run(scopes, progress, cancel)
 
@@ -244,7 +253,7 @@ class Library:
     def import_captions(self, csv_path: str | os.PathLike) -> dict:
         """Add a caption CSV's rows; captions are embedded with the text tower for semantic search."""
         parsed = read_caption_csv(csv_path)
-        with writer_lock(self.root, "importing captions"):
+        with self._writer_lock("importing captions"):
             self._remember_model()
             with self.store.write() as conn:
                 cursor = conn.executemany(
@@ -355,3 +364,11 @@ class Library:
 
     def close(self) -> None:
         self.store.close()
+
+
+def _not_writable(root: Path) -> bool:
+    """An existing library whose folder or database this process cannot write (e.g. a read-only mount)."""
+    database = root / DB_NAME
+    if not database.exists():
+        return False
+    return not (os.access(root, os.W_OK) and os.access(database, os.W_OK))

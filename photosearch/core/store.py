@@ -7,11 +7,13 @@ embedding again without re-encoding, and a model change keeps the old vectors un
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
@@ -135,7 +137,7 @@ class Store:
     def _open(self) -> sqlite3.Connection:
         try:
             if self.readonly:
-                conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+                conn = self._open_readonly()
             else:
                 conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA busy_timeout = 10000")
@@ -149,6 +151,20 @@ class Store:
         with self._connections_lock:
             self._connections.append(conn)
         return conn
+
+    def _open_readonly(self) -> sqlite3.Connection:
+        uri = f"file:{quote(str(self.path))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+            if os.access(self.root, os.W_OK):
+                raise
+        # A WAL library on read-only media (no -shm file and no way to make one): nobody can be
+        # writing to it, so SQLite may read the file as immutable.
+        return sqlite3.connect(f"{uri}&immutable=1", uri=True, check_same_thread=False)
 
     @property
     def conn(self) -> sqlite3.Connection:

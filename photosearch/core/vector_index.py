@@ -17,9 +17,10 @@ a consistent view across several calls must hold their own lock.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -247,8 +248,6 @@ class _FaissIVFStore:
         # scored as unfiltered; rejected rows cost only a bit test. Tiny shares end up
         # probing every list, which is an exact search over the allowed rows.
         nprobe = min(self.nlist, math.ceil(self.nprobe / max(share, 1e-9)))
-        # One query: split its lists over the cores; many: one query per core.
-        self.index.parallel_mode = 1 if queries.shape[0] == 1 else 0
         params, _bits = _bitmap_params(mask, nprobe=nprobe)
         return self.index.search(queries, k, params=params)
 
@@ -419,7 +418,8 @@ class VectorIndex:
             if k_eff <= 0:
                 return np.empty((qs.shape[0], 0), np.int64), np.empty((qs.shape[0], 0), np.float32)
             share = count / self._rows
-            scores, pos = self._store.search(qs, k_eff, mask, share)
+            with _single_thread_if(qs.shape[0] == 1):
+                scores, pos = self._store.search(qs, k_eff, mask, share)
             ids = np.where(pos >= 0, self._ids[np.maximum(pos, 0)], -1)
             scores = np.where(pos >= 0, scores, -np.inf).astype(np.float32)
             return ids, scores
@@ -526,6 +526,25 @@ class VectorIndex:
         if live is not None:
             mask &= live
         return mask, int(mask.sum())
+
+
+@contextlib.contextmanager
+def _single_thread_if(single: bool) -> Iterator[None]:
+    """Run one-query searches on the calling thread only.
+
+    faiss parallelises over queries, so one query gains nothing from OpenMP, while waking
+    its pool costs 3-20 ms on 2 cores when ONNX Runtime's spinning threads (the text encoder
+    that just ran) hold them. omp_set_num_threads only changes the calling thread's setting.
+    """
+    if not single or faiss is None:
+        yield
+        return
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def _grow(arr: np.ndarray, capacity: int, used: int) -> np.ndarray:

@@ -10,6 +10,7 @@ forget it and the new one to index it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sys
@@ -157,10 +158,8 @@ class FolderWatcher:
         wanted = {os.path.abspath(f) for f in folders}
         for folder in sorted(set(self._watches) - wanted):
             watch = self._watches.pop(folder)
-            try:
+            with contextlib.suppress(KeyError, OSError):  # already gone with its folder
                 self._observer.unschedule(watch)
-            except (KeyError, OSError):
-                pass  # already gone with its folder
         for folder in sorted(wanted - set(self._watches)):
             self._reported_dead.discard(folder)
             try:

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QAbstractTextDocumentLayout, QColor, QFont, QPainter, QPainterPath, QPalette, QPixmap
-from PySide6.QtGui import QTextDocument
+from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QColor,
+    QFont,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPixmap,
+    QTextDocument,
+)
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from photosearch.ui.results_model import HtmlRole, ScoreRole, ThumbStateRole, format_score
@@ -145,7 +153,9 @@ class CaptionDelegate(QStyledItemDelegate):
             painter.setFont(font)
             painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
             score_y = cell.y() + self.PAD + int(doc.size().height()) + 2
-            painter.drawText(QRect(text_x, score_y, text_w, 16), Qt.AlignmentFlag.AlignLeft, f"score {format_score(score)}")
+            painter.drawText(
+                QRect(text_x, score_y, text_w, 16), Qt.AlignmentFlag.AlignLeft, f"score {format_score(score)}"
+            )
         # A hairline between rows keeps long captions apart.
         painter.setPen(option.palette.color(QPalette.ColorRole.Midlight))
         painter.drawLine(cell.left() + self.PAD, cell.bottom(), cell.right() - self.PAD, cell.bottom())

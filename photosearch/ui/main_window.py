@@ -5,8 +5,22 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QItemSelectionModel, QMimeData, QObject, QSize
-from PySide6.QtCore import QStandardPaths, Qt, QThread, QUrl, Signal, Slot
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QEvent,
+    QIODevice,
+    QItemSelectionModel,
+    QMimeData,
+    QObject,
+    QSize,
+    QStandardPaths,
+    Qt,
+    QThread,
+    QUrl,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage, QImageReader, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -322,7 +336,7 @@ class MainWindow(QMainWindow):
         self.worker_thread.setObjectName("photosearch-index")
         self.worker = IndexWorker(self.ref, make_library)
         self.worker.moveToThread(self.worker_thread)
-        self._start.connect(self.worker.start_up if index_on_start else self.worker.load_model)
+        self._start.connect(self.worker.start_up if index_on_start else self.worker.start_quiet)
         self._index.connect(self.worker.index_all)
         self._changes.connect(self.worker.apply_changes)
         self._add.connect(self.worker.add_folder)
@@ -448,7 +462,11 @@ class MainWindow(QMainWindow):
             self.search_bar.set_text(mime.text().strip())
 
     def choose_query_image(self) -> None:
-        start = os.path.dirname(self.search_bar.last_image.path) if self.search_bar.last_image and self.search_bar.last_image.path else os.path.expanduser("~")
+        start = (
+            os.path.dirname(self.search_bar.last_image.path)
+            if self.search_bar.last_image and self.search_bar.last_image.path
+            else os.path.expanduser("~")
+        )
         path, _ = QFileDialog.getOpenFileName(
             self, "Search by image", start, "Images (*.jpg *.jpeg *.png *.webp *.bmp *.gif *.tif *.tiff *.heic *.heif)"
         )
@@ -462,11 +480,11 @@ class MainWindow(QMainWindow):
         self.settings.thumb_size = size
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.grid.viewport() and event.type() == QEvent.Type.Wheel:
-            if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-                step = 16 if event.angleDelta().y() > 0 else -16
-                self.size_slider.setValue(self.size_slider.value() + step)
-                return True
+        is_wheel = watched is self.grid.viewport() and event.type() == QEvent.Type.Wheel
+        if is_wheel and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            step = 16 if event.angleDelta().y() > 0 else -16
+            self.size_slider.setValue(self.size_slider.value() + step)
+            return True
         if watched is self.grid and event.type() == QEvent.Type.KeyPress:
             if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
                 self.open_preview(self.grid.currentIndex().row())
@@ -574,7 +592,9 @@ class MainWindow(QMainWindow):
         path = item.data(Qt.ItemDataRole.UserRole)
         if self.interactive:
             answer = QMessageBox.question(
-                self, "Remove folder", f"Stop watching {path}?\nYour files stay where they are; only the index forgets them."
+                self,
+                "Remove folder",
+                f"Stop watching {path}?\nYour files stay where they are; only the index forgets them.",
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return

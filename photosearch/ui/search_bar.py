@@ -6,13 +6,29 @@ back with the restore chip); choosing an image replaces the text query until its
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QKeySequence, QPixmap
+from PySide6.QtCore import QEvent, QObject, QPointF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
 
 from photosearch.ui.worker import ImageQuery
 
 DEBOUNCE_MS = 250
+
+
+def magnifier_pixmap(size: int) -> QPixmap:
+    """Drawn, not an emoji: emoji fonts are missing on many Linux desktops."""
+    ratio = 2
+    pixmap = QPixmap(size * ratio, size * ratio)
+    pixmap.setDevicePixelRatio(ratio)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(QColor("#6b7280"), 1.8))
+    radius = size * 0.3
+    painter.drawEllipse(QPointF(size * 0.42, size * 0.42), radius, radius)
+    painter.drawLine(QPointF(size * 0.64, size * 0.64), QPointF(size * 0.9, size * 0.9))
+    painter.end()
+    return pixmap
 
 
 class ImageChip(QFrame):
@@ -79,8 +95,8 @@ class SearchBar(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 2, 4, 2)
         layout.setSpacing(6)
-        icon = QLabel("🔍")
-        icon.setObjectName("searchIcon")
+        icon = QLabel()
+        icon.setPixmap(magnifier_pixmap(16))
         self.chip = ImageChip()
         self.chip.hide()
         self.edit = QLineEdit()

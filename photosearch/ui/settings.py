@@ -40,7 +40,7 @@ PRESETS: tuple[ModelPreset, ...] = (
     ),
 )
 DEVICES = ("auto", "cpu", "cuda", "mps")
-THUMB_MIN, THUMB_MAX, THUMB_DEFAULT = 96, 320, 180
+THUMB_MIN, THUMB_MAX, THUMB_DEFAULT = 96, 320, 160
 
 
 def preset_for(model: str | None, pretrained: str | None) -> ModelPreset | None:

@@ -94,10 +94,15 @@ class IndexWorker(QObject):
     @Slot()
     def start_up(self) -> None:
         """Load the model, then bring the index up to date (catches changes made while closed)."""
+        if self.start_quiet():
+            self.index_all()
+
+    @Slot()
+    def start_quiet(self) -> bool:
+        """Report folders and counts, load the model; no rescan (screenshots show the library as it is)."""
         self._emit_folders()
         self._emit_status()
-        if self.load_model():
-            self.index_all()
+        return self.load_model()
 
     @Slot(str, str, str)
     def reload_with(self, model: str, pretrained: str, device: str) -> None:
@@ -268,9 +273,7 @@ class _SearchJob(QRunnable):
             error = str(exc)
         except Exception as exc:
             error = f"search failed: {type(exc).__name__}: {exc}"
-        self._runner.signals.done.emit(
-            request.generation, results, captions, error, time.perf_counter() - started
-        )
+        self._runner.signals.done.emit(request.generation, results, captions, error, time.perf_counter() - started)
 
 
 class SearchRunner(QObject):

@@ -130,7 +130,7 @@ def test_remove_hides_rows_and_compacts(backend: str) -> None:
 
 
 def test_readding_replaces_vector(backend: str) -> None:
-    index, ids, vecs = make_index(50)
+    index, ids, _ = make_index(50)
     index.remove([ids[7]])
     fresh = unit_rows(2, seed=42)
     index.add([ids[7], ids[8]], fresh)  # a removed id comes back, a live one changes
@@ -232,6 +232,10 @@ def test_ann_remove_add_and_memory(ann_case) -> None:
     index.add(gone[:500], vecs[:500])
     got, _ = index.search(vecs[10], 1)
     assert got[0] == ids[10]
+    index.add(ids[[10, 6000]], vecs[[6000, 10]])  # live ids swap vectors (may change lists)
+    assert len(index) == 16_000
+    assert index.search(vecs[10], 1)[0][0] == ids[6000]
+    assert index.search(vecs[6000], 1)[0][0] == ids[10]
     per_row = index.memory_bytes() / len(index)
     assert per_row <= 64 * 2 + 8 + 8 + 64  # fp16 code + list label + id + centroids
 

@@ -1,0 +1,329 @@
+"""Indexing throughput: photosearch (default settings) against a seed-style open_clip pipeline.
+
+    python -m benchmarks.index                 # 200 12-MP JPEGs, ViT-B-32 (random weights)
+    python -m benchmarks.index --count 500
+    python -m benchmarks.index --quick         # CI: 8 small JPEGs, tiny model config, < 90 s
+
+Measured in one run, on the same corpus (deterministic camera-like 4000x3000 JPEGs, ~3.3 MB each
+at quality 90, cached between runs, see benchmarks/common.py):
+  baseline   the tutorials' pipeline: full PIL decode, open_clip's official preprocess transform,
+             torch fp32 batches of 16, in this process (model load not counted: favours the baseline)
+  photosearch `python -m photosearch --library TMP --model M --pretrained random index CORPUS`
+             as a subprocess with default settings, whole-process wall time (imports, model load,
+             decode, preprocess, encode, thumbnails, database). A warm-up run first exports the
+             model to ONNX (and int8) into a fresh PHOTOSEARCH_CACHE: a one-time cost, reported apart.
+  fidelity   mean cosine between the vectors photosearch stored (float16, from the library DB) and
+             open_clip's reference (full decode, official preprocess, fp32 torch) on real photos
+             (scikit-image's samples, upscaled to 12 MP). The weights are random, so this measures the
+             pipeline (draft decode, resizing, int8, float16), not the trained model's accuracy.
+  breakdown  decode ms/photo (draft vs full), preprocess, thumbnail, ORT fp32 vs int8 images/s at the
+             encoder's batch size, and the int8 self-check cosine on the corpus.
+The last printed line is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from benchmarks.common import (
+    TINY_MODEL,
+    PeakRSS,
+    camera_corpus,
+    emit_json,
+    linked_folder,
+    machine,
+    mib,
+    real_photos,
+    say,
+)
+
+SEED_BATCH = 16  # the tutorials' batch size
+QUICK_COUNT = 8
+QUICK_SIZE = (1600, 1200)
+
+
+# ------------------------------------------------------------------------- reference model
+
+
+def reference_model(model: str) -> tuple[Any, Any]:
+    """open_clip's model with the same seeded random weights photosearch builds, and its official
+    eval transform."""
+    import open_clip
+    import torch
+
+    from photosearch.core.encoder import _register_model, quiet
+
+    name, _ = _register_model(model)  # registers a config JSON the same way the app does
+    with torch.random.fork_rng(devices=[]), quiet():
+        torch.manual_seed(0)
+        net, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None)
+    return net.eval(), preprocess
+
+
+def seed_embed(net: Any, preprocess: Any, paths: list[Path], batch: int = SEED_BATCH) -> tuple[np.ndarray, dict]:
+    """The seed pipeline: full decode + official preprocess, torch fp32 batches; returns rows, timings."""
+    import torch
+
+    out, t_prep, t_enc = [], 0.0, 0.0
+    for start in range(0, len(paths), batch):
+        t0 = time.perf_counter()
+        images = []
+        for p in paths[start : start + batch]:
+            with Image.open(p) as im:
+                images.append(preprocess(im.convert("RGB")))
+        x = torch.stack(images)
+        t1 = time.perf_counter()
+        with torch.no_grad():
+            emb = net.encode_image(x)
+            emb = emb / emb.norm(dim=-1, keepdim=True)
+        out.append(emb.numpy())
+        t_enc += time.perf_counter() - t1
+        t_prep += t1 - t0
+    n = max(1, len(paths))
+    return np.concatenate(out), {"decode_preprocess_ms": 1000 * t_prep / n, "encode_ms": 1000 * t_enc / n}
+
+
+def baseline(net: Any, preprocess: Any, paths: list[Path]) -> dict[str, Any]:
+    seed_embed(net, preprocess, paths[:2], batch=2)  # first-call overheads are not steady state
+    with PeakRSS() as mem:
+        started = time.perf_counter()
+        _, parts = seed_embed(net, preprocess, paths)
+        seconds = time.perf_counter() - started
+    return {
+        "photos": len(paths),
+        "seconds": round(seconds, 2),
+        "photos_per_s": round(len(paths) / seconds, 2),
+        "decode_preprocess_ms_per_photo": round(parts["decode_preprocess_ms"], 1),
+        "encode_ms_per_photo": round(parts["encode_ms"], 1),
+        "peak_rss_mib": mib(mem.peak),
+    }
+
+
+# ------------------------------------------------------------------------- photosearch subprocess
+
+
+def run_photosearch(library: Path, model: str, folder: Path, env: dict[str, str]) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "photosearch", "--library", str(library), "--model", model,
+           "--pretrained", "random", "--json", "index", str(folder)]  # fmt: skip
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with PeakRSS(proc.pid) as mem:
+        stdout, stderr = proc.communicate()
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"photosearch index failed ({proc.returncode}):\n{stderr[-3000:]}")
+    import json
+
+    summary = json.loads(stdout)
+    return {"seconds": seconds, "summary": summary, "peak_rss": mem.peak, "stderr": stderr}
+
+
+def stored_vectors(library: Path, paths: list[Path]) -> dict[str, np.ndarray]:
+    """path -> the float16 vector photosearch stored for it (as float32)."""
+    from photosearch.core.store import DB_NAME
+
+    conn = sqlite3.connect(library / DB_NAME)
+    try:
+        rows = conn.execute(
+            "SELECT p.path, e.vector FROM photos p JOIN embeddings e ON e.fingerprint = p.fingerprint"
+        ).fetchall()
+    finally:
+        conn.close()
+    by_path = {Path(p).name: np.frombuffer(blob, dtype="<f2").astype(np.float32) for p, blob in rows}
+    return {p.name: by_path[p.name] for p in paths if p.name in by_path}
+
+
+# ------------------------------------------------------------------------- breakdown
+
+
+def stage_times(paths: list[Path], encoder: Any) -> dict[str, float]:
+    """Per-photo ms of each stage of photosearch's _prepare, single-threaded, on the corpus."""
+    from photosearch.core.images import decode, make_thumbnail, save_thumbnail
+    from photosearch.core.thumbnails import THUMB_SIZE
+
+    min_side = max(THUMB_SIZE, int(encoder.image_size))
+    full = draft = prep = thumb = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, p in enumerate(paths):
+            t0 = time.perf_counter()
+            with Image.open(p) as im:
+                im.convert("RGB")
+            t1 = time.perf_counter()
+            image = decode(p, min_side=min_side)
+            t2 = time.perf_counter()
+            encoder.preprocess(image.image)
+            t3 = time.perf_counter()
+            save_thumbnail(make_thumbnail(image.image, THUMB_SIZE), Path(tmp) / f"{i}.jpg")
+            t4 = time.perf_counter()
+            full, draft, prep, thumb = full + t1 - t0, draft + t2 - t1, prep + t3 - t2, thumb + t4 - t3
+    n = max(1, len(paths))
+    return {
+        "decode_full_ms": round(1000 * full / n, 1),
+        "decode_draft_ms": round(1000 * draft / n, 1),
+        "draft_size": list(image.image.size),
+        "preprocess_ms": round(1000 * prep / n, 2),
+        "thumbnail_ms": round(1000 * thumb / n, 2),
+    }
+
+
+def ort_throughput(model_dir: Path, batch: np.ndarray, reps: int) -> dict[str, Any]:
+    """Images/s of the cached fp32 and int8 image towers at this batch, and their cosine on it."""
+    from photosearch.core import onnx_backend as ob
+
+    out: dict[str, Any] = {"batch_size": len(batch)}
+    results = {}
+    for kind in ("image", "image-int8"):
+        path = model_dir / kind / ob.MODEL_FILE
+        if not path.is_file():
+            continue
+        session = ob.make_session(path)
+        ob.run(session, batch)  # warm-up
+        started = time.perf_counter()
+        for _ in range(reps):
+            results[kind] = ob.run(session, batch)
+        rate = reps * len(batch) / (time.perf_counter() - started)
+        out["fp32_img_per_s" if kind == "image" else "int8_img_per_s"] = round(rate, 1)
+    if len(results) == 2:
+        a = results["image"] / np.linalg.norm(results["image"], axis=1, keepdims=True)
+        b = results["image-int8"] / np.linalg.norm(results["image-int8"], axis=1, keepdims=True)
+        out["int8_vs_fp32_cosine_on_corpus"] = round(float(np.mean(np.sum(a * b, axis=1))), 6)
+    return out
+
+
+# ------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="CI: a handful of small images, tiny model")
+    parser.add_argument("--count", type=int, default=200, help="photos in the corpus (default 200)")
+    parser.add_argument("--model", default="ViT-B-32", help="open_clip architecture or config JSON")
+    args = parser.parse_args(argv)
+    width, height = 4000, 3000
+    if args.quick:
+        args.count, (width, height) = QUICK_COUNT, QUICK_SIZE
+        args.model = str(TINY_MODEL)
+        say(f"--quick: {args.count} {width}x{height} JPEGs and the tiny test model ({TINY_MODEL.name}), "
+            "not ViT-B-32, so that it (model export included) fits CI; the figures are not the goals'")  # fmt: skip
+    work = Path(tempfile.mkdtemp(prefix="photosearch-bench-index-"))
+    env = {**os.environ, "PHOTOSEARCH_CACHE": str(work / "cache"), "HF_HUB_OFFLINE": "1",
+           "PHOTOSEARCH_CONFIG": str(work / "config")}  # fmt: skip
+    os.environ.update({k: env[k] for k in ("PHOTOSEARCH_CACHE", "HF_HUB_OFFLINE", "PHOTOSEARCH_CONFIG")})
+
+    _, paths = camera_corpus(args.count, width, height)
+    corpus = linked_folder(paths, "index-corpus")
+    sizes = [p.stat().st_size for p in paths]
+    say(f"corpus: {len(paths)} JPEGs {width}x{height}, mean {np.mean(sizes) / 1e6:.2f} MB")
+
+    # (a) baseline
+    say(f"baseline (seed-style: full decode, open_clip preprocess, torch fp32, batch {SEED_BATCH}) ...")
+    net, preprocess = reference_model(args.model)
+    base = baseline(net, preprocess, paths)
+    say(f"  {base['photos_per_s']} photos/s ({base['seconds']} s, model load not counted), "
+        f"peak RSS {base['peak_rss_mib']} MiB")  # fmt: skip
+
+    # (b) photosearch: warm-up (one-time ONNX export + int8 self-check), then the timed run
+    from photosearch.core.encoder import ModelSpec
+    from photosearch.core.onnx_backend import model_dir
+
+    model_id = ModelSpec(args.model, "random").model_id
+    warm_paths = paths[: min(len(paths), 16)]
+    say("photosearch warm-up run (exports the model to ONNX + int8 into a fresh cache: one-time cost) ...")
+    warm = run_photosearch(work / "warm-lib", args.model, linked_folder(warm_paths, "index-warm"), env)
+    mdir = model_dir(model_id)
+    stamp = _read(mdir / "stamp.json")
+    check = _read(mdir / "quant_check.json").get("image", {})
+    say(f"  warm-up {warm['seconds']:.1f} s, of which ONNX export {stamp.get('export_seconds')} s "
+        f"(one-time, cached in PHOTOSEARCH_CACHE); int8 self-check: {check}")  # fmt: skip
+
+    say(f"photosearch index (default settings, subprocess, whole process incl. model load) on {len(paths)} ...")
+    timed = run_photosearch(work / "lib", args.model, corpus, env)
+    encoded = int(timed["summary"].get("encoded", 0))
+    rate = len(paths) / timed["seconds"]
+    ratio = rate / base["photos_per_s"]
+    children_max = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # KiB on Linux
+    say(f"  {rate:.2f} photos/s ({timed['seconds']:.1f} s for {encoded} encoded), peak RSS {mib(timed['peak_rss'])} MiB")
+    say(f"  ratio photosearch / baseline: {ratio:.2f}x (goal >= 4)")
+
+    # fidelity on real photos
+    say("fidelity on real photos (scikit-image samples upscaled to 12 MP) ...")
+    real = real_photos() if not args.quick else real_photos(*QUICK_SIZE)
+    real_folder = linked_folder(real, "index-real")
+    run_photosearch(work / "real-lib", args.model, real_folder, env)
+    stored = stored_vectors(work / "real-lib", real)
+    reference, _ = seed_embed(net, preprocess, real)
+    cosines = {p.name: float(np.dot(stored[p.name], reference[i]) / np.linalg.norm(stored[p.name]))
+               for i, p in enumerate(real) if p.name in stored}  # fmt: skip
+    fidelity = float(np.mean(list(cosines.values()))) if cosines else float("nan")
+    say(f"  mean cosine {fidelity:.4f} (min {min(cosines.values()):.4f}) over {len(cosines)} photos (goal >= 0.99; "
+        "random weights: this checks decode/draft/resize/int8/float16, not the trained model)")
+
+    # breakdown
+    say("breakdown (single thread) ...")
+    from photosearch.core.encoder import load_encoder
+
+    encoder = load_encoder(ModelSpec(args.model, "random"), device="cpu")
+    sample = paths[: min(len(paths), 24)]
+    stages = stage_times(sample, encoder)
+    batch = np.stack([encoder.preprocess(Image.open(p).convert("RGB")) for p in paths[: encoder.batch_size]])
+    ort = ort_throughput(mdir, batch, reps=1 if args.quick else 3)
+    enc_ms = 1000 / ort.get("int8_img_per_s", ort.get("fp32_img_per_s", float("inf")))
+    say(f"  decode full {stages['decode_full_ms']} ms vs draft {stages['decode_draft_ms']} ms "
+        f"(to {stages['draft_size']}), preprocess {stages['preprocess_ms']} ms, thumbnail {stages['thumbnail_ms']} ms")
+    say(f"  ORT at batch {ort['batch_size']}: fp32 {ort.get('fp32_img_per_s')} img/s, int8 "
+        f"{ort.get('int8_img_per_s')} img/s; int8 vs fp32 cosine on corpus {ort.get('int8_vs_fp32_cosine_on_corpus')}")
+    cpu_ms = stages["decode_draft_ms"] + stages["preprocess_ms"] + stages["thumbnail_ms"] + enc_ms
+    say(f"  CPU work per photo ~{cpu_ms:.0f} ms (decode+prep+thumb+int8 encode) -> 2-core bound "
+        f"~{2000 / cpu_ms:.1f} photos/s before overheads")
+
+    result = {
+        "benchmark": "index",
+        "quick": args.quick,
+        "model": Path(args.model).name if args.quick else args.model,
+        "machine": machine(),
+        "corpus": {"photos": len(paths), "width": width, "height": height, "mean_mb": round(np.mean(sizes) / 1e6, 2)},
+        "baseline_photos_per_s": base["photos_per_s"],
+        "baseline": base,
+        "photosearch_photos_per_s": round(rate, 2),
+        "photosearch_seconds": round(timed["seconds"], 2),
+        "photosearch_encoded": encoded,
+        "photosearch_peak_rss_mib": mib(timed["peak_rss"]),
+        "children_max_rss_mib": mib(children_max),
+        "ratio": round(ratio, 2),
+        "warmup_seconds": round(warm["seconds"], 2),
+        "onnx_export_seconds": stamp.get("export_seconds"),
+        "int8_self_check": check,
+        "fidelity_mean_cosine": round(fidelity, 5),
+        "fidelity_min_cosine": round(min(cosines.values()), 5) if cosines else None,
+        "fidelity_photos": len(cosines),
+        "stages_ms_per_photo": stages,
+        "encode_ms_per_photo": round(enc_ms, 1),
+        "ort": ort,
+    }
+    emit_json(result)
+    return 0
+
+
+def _read(path: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,176 @@
+"""Entry points of the desktop app: `photosearch gui` (via the CLI) and the `photosearch-gui` script."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from photosearch.core.errors import PhotoSearchError
+from photosearch.core.library import Library
+from photosearch.ui.main_window import MainWindow
+from photosearch.ui.settings import Settings
+from photosearch.ui.style import apply_style
+from photosearch.ui.worker import ImageQuery, LibraryRef
+
+SCREENSHOT_TIMEOUT_S = float(os.environ.get("PHOTOSEARCH_SCREENSHOT_TIMEOUT", "180"))
+
+
+class _ModelProgress(QObject):
+    """The core reports model download/load steps from the worker thread; this queues them to the GUI."""
+
+    message = Signal(str)
+
+
+def build_window(args: argparse.Namespace, *, interactive: bool = True, start_worker: bool = True) -> MainWindow:
+    """The window over the library named by args (and the user's settings); shared by run() and tests."""
+    settings = Settings.load()
+    relay = _ModelProgress()
+    model = getattr(args, "model", None) or settings.model
+    pretrained = getattr(args, "pretrained", None) or (
+        settings.pretrained if not getattr(args, "model", None) else None
+    )
+    device = getattr(args, "device", None) or settings.device
+    if getattr(args, "device", "auto") == "auto" and settings.device != "auto":
+        device = settings.device
+
+    def make_library(model: str | None = model, pretrained: str | None = pretrained, device: str = device) -> Library:
+        return Library(
+            getattr(args, "library", None),
+            model=model,
+            pretrained=pretrained,
+            device=device,
+            offline=bool(getattr(args, "offline", False)),
+            backend=getattr(args, "backend", "auto") or "auto",
+            on_model_progress=relay.message.emit,
+        )
+
+    library = make_library()
+    _restore_folders(library, settings)
+    screenshot = bool(getattr(args, "screenshot", None))
+    window = MainWindow(
+        LibraryRef(library),
+        settings,
+        make_library,
+        start_worker=start_worker,
+        index_on_start=not screenshot,  # a screenshot shows the library as it is
+        watch=not screenshot,
+        interactive=interactive and not screenshot,
+    )
+    relay.setParent(window)
+    relay.message.connect(window.modelMessage)
+    return window
+
+
+def _restore_folders(library: Library, settings: Settings) -> None:
+    """A new or rebuilt library gets back the folders the user's settings remember."""
+    if library.folders() or not settings.folders:
+        return
+    for path in settings.folders:
+        if os.path.isdir(path):
+            # Busy or invalid: the sidebar shows what is actually watched.
+            with contextlib.suppress(PhotoSearchError):
+                library.add_folder(path)
+
+
+def run(args: argparse.Namespace) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("PhotoSearch")
+    app.setOrganizationName("PhotoSearch")
+    apply_style(app)
+    try:
+        window = build_window(args)
+    except PhotoSearchError as exc:
+        if getattr(args, "screenshot", None):
+            print(f"photosearch: error: {exc}", file=sys.stderr)
+            return 1
+        QMessageBox.critical(None, "PhotoSearch", str(exc))
+        return 2
+    if getattr(args, "screenshot", None):
+        return _screenshot(app, window, args)
+    window.restore_geometry()
+    window.show()
+    query_image = getattr(args, "query_image", None)
+    if query_image:
+        window.set_image_query(ImageQuery(path=os.path.abspath(query_image), label=os.path.basename(query_image)))
+    elif getattr(args, "query", None):
+        window.search_bar.set_text(args.query)
+    return app.exec()
+
+
+def _screenshot(app: QApplication, window: MainWindow, args: argparse.Namespace) -> int:
+    """Show the window, run the query, wait for results and their thumbnails, save a PNG, exit."""
+    out = os.path.abspath(args.screenshot)
+    window.show()
+    outcome = {"code": 1}
+    started = time.monotonic()
+    asked = {"done": False}
+    shown = {"results": False}
+    window.resultsShown.connect(lambda _n: shown.update(results=True))
+
+    def ask() -> None:
+        if args.query_image:
+            path = os.path.abspath(args.query_image)
+            window.set_image_query(ImageQuery(path=path, label=os.path.basename(path)))
+        elif args.query:
+            window.search_bar.set_text(args.query)
+        else:
+            shown["results"] = True  # nothing to search: the window as it opens
+        asked["done"] = True
+
+    def tick() -> None:
+        if time.monotonic() - started > SCREENSHOT_TIMEOUT_S:
+            reason = window.last_error or "results or thumbnails did not arrive"
+            print(f"photosearch: screenshot timed out after {SCREENSHOT_TIMEOUT_S:.0f} s: {reason}", file=sys.stderr)
+            finish(1)
+            return
+        if not asked["done"]:
+            ask()
+            return
+        if window.last_error:  # a failed search or model load would only photograph an error
+            print(f"photosearch: screenshot failed: {window.last_error}", file=sys.stderr)
+            finish(1)
+            return
+        if shown["results"] and window.searcher.idle and window.thumbnails_settled():
+            timer.stop()
+            # One more turn of the event loop so the last thumbnails are painted, then grab.
+            QTimer.singleShot(150, save)
+
+    def save() -> None:
+        os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+        if window.grab().save(out, "PNG"):
+            print(out)
+            finish(0)
+        else:
+            print(f"photosearch: cannot write {out}", file=sys.stderr)
+            finish(1)
+
+    def finish(code: int) -> None:
+        outcome["code"] = code
+        timer.stop()
+        window.close()
+        app.quit()
+
+    timer = QTimer()
+    timer.setInterval(100)
+    timer.timeout.connect(tick)
+    timer.start()
+    app.exec()
+    return outcome["code"]
+
+
+def main() -> int:
+    from photosearch.cli import main as cli_main
+
+    # The gui-script takes the same global options as `photosearch gui`.
+    argv = sys.argv[1:]
+    return cli_main(argv if "gui" in argv else ["gui", *argv])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Fixtures for the desktop app's tests: offscreen Qt, a small real library with the tiny model."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before any Qt import: no display on CI
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+TINY = str(Path(__file__).resolve().parents[1] / "fixtures" / "tiny_clip.json")
+COLOURS = [(220, 30, 30), (30, 200, 40), (40, 60, 220), (240, 220, 40), (20, 20, 20), (250, 250, 250)]
+
+
+def write_photos(folder: Path, count: int, size: int = 48, seed: int = 0) -> list[Path]:
+    """Distinct small JPEGs: a solid colour plus noise, so every photo has its own embedding."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i in range(count):
+        base = np.array(COLOURS[i % len(COLOURS)], dtype=np.int16)
+        noise = rng.integers(-60, 60, (size, size, 3))
+        array = np.clip(base + noise, 0, 255).astype(np.uint8)
+        path = folder / f"photo_{seed}_{i:04d}.jpg"
+        Image.fromarray(array).save(path, quality=85)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    # One ONNX export of the tiny model for the whole session (the core caches it here).
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path: Path, model_cache: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PHOTOSEARCH_CONFIG", str(tmp_path / "config"))
+    monkeypatch.setenv("PHOTOSEARCH_CACHE", str(model_cache))
+    monkeypatch.delenv("PHOTOSEARCH_LIBRARY", raising=False)
+
+
+def gui_args(library: Path, **extra) -> argparse.Namespace:
+    values = {
+        "library": str(library),
+        "model": TINY,
+        "pretrained": "random",
+        "device": "auto",
+        "backend": "auto",
+        "offline": True,
+        "screenshot": None,
+        "query": None,
+        "query_image": None,
+    }
+    values.update(extra)
+    return argparse.Namespace(**values)
+
+
+@pytest.fixture
+def photo_library(tmp_path: Path) -> tuple[Path, Path]:
+    """(library dir, photos dir): 12 photos, indexed with the tiny model."""
+    from photosearch.core.library import Library
+
+    photos = tmp_path / "photos"
+    write_photos(photos, 12)
+    root = tmp_path / "library"
+    library = Library(root, model=TINY, pretrained="random", offline=True)
+    library.add_folder(photos)
+    library.index()
+    library.close()
+    return root, photos.resolve()
+
+
+def open_window(qtbot, args: argparse.Namespace, **kwargs):
+    from photosearch.ui.app import build_window
+
+    window = build_window(args, interactive=False, **kwargs)
+    qtbot.addWidget(window, before_close_func=lambda w: w.shutdown())
+    window.show()
+    return window
+
+
+@pytest.fixture
+def window(qtbot, photo_library):
+    root, _ = photo_library
+    win = open_window(qtbot, gui_args(root))
+    qtbot.waitUntil(lambda: win.ref.get().model_loaded, timeout=60000)
+    return win

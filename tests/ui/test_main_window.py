@@ -1,0 +1,240 @@
+"""The main window against a real (tiny-model) library: search, image queries, watching, progress."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDropEvent, QImage
+
+from photosearch.ui.results_model import PathRole, ScoreRole
+from tests.ui.conftest import gui_args, open_window, write_photos
+
+WAIT = 60000  # generous: 2 slow cores, and the first test pays for importing torch
+
+
+def grid_paths(window) -> list[str]:
+    model = window.results_model
+    return [model.data(model.index(r), PathRole) for r in range(model.rowCount())]
+
+
+def test_typing_fills_grid_in_score_order(qtbot, window) -> None:
+    qtbot.keyClicks(window.search_bar.edit, "a red square")
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        pass
+    qtbot.waitUntil(lambda: window.results_model.rowCount() == 12, timeout=WAIT)
+    scores = [window.results_model.data(window.results_model.index(r), ScoreRole) for r in range(12)]
+    assert scores == sorted(scores, reverse=True)
+    expected = [r.path for r in window.ref.get().search_text("a red square", k=200)]
+    assert grid_paths(window) == expected
+    assert window.stack.currentWidget() is window.grid
+    # Thumbnails arrive off the GUI thread and replace the placeholders.
+    qtbot.waitUntil(window.thumbnails_settled, timeout=WAIT)
+    assert window.thumbs.pixmap(expected[0]) is not None
+
+
+def test_debounce_searches_once_for_a_burst_of_typing(qtbot, window) -> None:
+    before = window.searcher.latest
+    qtbot.keyClicks(window.search_bar.edit, "sunset over the sea")
+    qtbot.waitUntil(lambda: window.searcher.latest > before, timeout=5000)
+    qtbot.wait(400)
+    assert window.searcher.latest == before + 1
+
+
+def test_dropping_an_image_file_runs_similar_search(qtbot, window, photo_library) -> None:
+    _, photos = photo_library
+    target = str(sorted(photos.iterdir())[3])
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(target)])
+    event = QDropEvent(
+        QPointF(400, 300), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.dropEvent(event)
+    assert event.isAccepted()
+    qtbot.waitUntil(lambda: window.results_model.rowCount() > 0, timeout=WAIT)
+    assert grid_paths(window)[0] == target  # a photo is most similar to itself
+    assert window.search_bar.chip.isVisible()
+    assert window.search_bar.image_query is not None
+
+    # Typing replaces the image query; the chip then offers to restore it.
+    qtbot.keyClicks(window.search_bar.edit, "dog")
+    assert window.search_bar.image_query is None
+    assert window.search_bar.chip.property("restore") is True
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.search_bar._on_chip_clicked()
+    assert window.search_bar.image_query.path == target
+    assert grid_paths(window)[0] == target
+
+
+def test_dropping_raw_image_data_and_rejecting_other_files(qtbot, window, tmp_path) -> None:
+    image = QImage(40, 40, QImage.Format.Format_RGB32)
+    image.fill(Qt.GlobalColor.red)
+    mime = QMimeData()
+    mime.setImageData(image)
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        assert window.handle_drop(mime)
+    assert window.results_model.rowCount() == 12
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("hello")
+    other = QMimeData()
+    other.setUrls([QUrl.fromLocalFile(str(text_file))])
+    assert not window.handle_drop(other)
+
+
+def test_results_drag_out_as_file_urls(window, qtbot) -> None:
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.search_bar.set_text("anything")
+    model = window.results_model
+    mime = model.mimeData([model.index(0), model.index(1)])
+    assert [u.toLocalFile() for u in mime.urls()] == grid_paths(window)[:2]
+    assert model.flags(model.index(0)) & Qt.ItemFlag.ItemIsDragEnabled
+
+
+def test_caption_selection_selects_photo(qtbot, window, photo_library, tmp_path) -> None:
+    root, photos = photo_library
+    target = str(sorted(photos.iterdir())[5])
+    csv = tmp_path / "captions.csv"
+    csv.write_text(f"image,description\n{target},a bright yellow umbrella\n")
+    window.ref.get().import_captions(csv)
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.search_bar.set_text("yellow umbrella")
+    captions = window.caption_model.captions()
+    assert captions and captions[0].path == target
+    html = window.caption_model.data(window.caption_model.index(0), Qt.ItemDataRole.UserRole + 4)
+    assert "<b>yellow</b>" in html and "<b>umbrella</b>" in html
+    window.caption_view.setCurrentIndex(window.caption_model.index(0))
+    assert window.selected_paths() == [target]
+
+
+def test_preview_opens_with_details(qtbot, window) -> None:
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.search_bar.set_text("anything")
+    window.grid.setFocus()
+    window.grid.setCurrentIndex(window.results_model.index(2))
+    qtbot.keyClick(window.grid, Qt.Key.Key_Return)
+    dialog = window.preview
+    assert dialog.path == grid_paths(window)[2]
+    assert "48 × 48" in dialog.facts_label.text()
+    dialog.close()
+
+
+def test_watched_folder_changes_become_searchable(qtbot, window, photo_library, tmp_path) -> None:
+    _, photos = photo_library
+    qtbot.waitUntil(lambda: window.bridge.watcher.folders == [str(photos)], timeout=WAIT)
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.search_bar.set_text("anything at all")
+    assert len(grid_paths(window)) == 12
+    # A new photo copied in from elsewhere: indexed and shown without a restart.
+    (new,) = write_photos(tmp_path / "incoming", 1, seed=7)
+    added = photos / "new_arrival.jpg"
+    shutil.copy(new, added)
+    qtbot.waitUntil(lambda: str(added) in grid_paths(window), timeout=WAIT)
+    # A deleted one leaves the results.
+    gone = sorted(photos.glob("photo_*.jpg"))[0]
+    gone.unlink()
+    qtbot.waitUntil(lambda: str(gone) not in grid_paths(window), timeout=WAIT)
+    assert len(grid_paths(window)) == 12
+
+
+def _unindexed_library(tmp_path, count: int):
+    from photosearch.core.library import Library
+    from tests.ui.conftest import TINY
+
+    photos = tmp_path / "many"
+    write_photos(photos, count, size=32, seed=3)
+    root = tmp_path / "library"
+    library = Library(root, model=TINY, pretrained="random", offline=True)
+    library.add_folder(photos)
+    library.close()
+    return root
+
+
+def test_indexing_progress_and_gui_responsiveness(qtbot, tmp_path) -> None:
+    root = _unindexed_library(tmp_path, 1000)
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    formats: list[str] = []
+    window = open_window(qtbot, gui_args(root), start_worker=False)
+    window.worker.progress.connect(lambda _p: formats.append(window.progress.format()))
+    qtbot.wait(200)  # let the window settle before measuring
+    last[0] = time.perf_counter()
+    timer.start()
+    with qtbot.waitSignal(window.worker.finished, timeout=180000) as finished:
+        window._start.emit()
+        # Searching works while indexing: over whatever is indexed so far.
+        qtbot.waitUntil(lambda: bool(formats) and "Indexing" in formats[-1], timeout=120000)
+        window.search_bar.set_text("a dark photo")
+        qtbot.waitUntil(window.searcher.idle.__bool__ if False else (lambda: window.searcher.idle), timeout=60000)
+    timer.stop()
+    assert finished.args[0] == "index" and finished.args[1].encoded == 1000
+    worst_ms = max(gaps) * 1000
+    print(f"\nGUI thread: longest stall while loading the model and indexing 1000 photos: {worst_ms:.0f} ms")
+    assert worst_ms < 500
+    assert any("Indexing" in f and "/ 1,000" in f for f in formats)
+    qtbot.waitUntil(lambda: window.count_label.text().startswith("1,000 photos"), timeout=30000)
+    assert window.device_label.text() == "CPU"
+
+
+def test_pause_and_cancel_indexing(qtbot, tmp_path) -> None:
+    root = _unindexed_library(tmp_path, 300)
+    window = open_window(qtbot, gui_args(root), start_worker=False)
+    paused = []
+    window.worker.progress.connect(
+        lambda p: (window.pause_button.setChecked(True), paused.append(p.done)) if p.phase == "encoding" else None
+    )
+    with qtbot.waitSignal(window.worker.finished, timeout=120000) as finished:
+        window._start.emit()
+        qtbot.waitUntil(lambda: window.worker.pause_event.is_set(), timeout=60000)
+        assert window.pause_button.text() == "Resume"
+        window.cancel_indexing()
+    assert finished.args[1].cancelled
+    assert finished.args[1].encoded < 300
+
+
+def test_empty_state_when_no_folders(qtbot, tmp_path) -> None:
+    window = open_window(qtbot, gui_args(tmp_path / "fresh"))
+    qtbot.waitUntil(lambda: window.ref.get().model_loaded, timeout=WAIT)
+    assert window.stack.currentWidget() is window.empty_state
+    photos = tmp_path / "pics"
+    write_photos(photos, 3)
+    with qtbot.waitSignal(window.worker.finished, timeout=WAIT):
+        window.add_folder(str(photos))
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.hint, timeout=WAIT)
+    # The folder list is mirrored to the settings file in the config dir.
+    from photosearch.ui.settings import Settings
+
+    assert Settings.load().folders == [str(photos.resolve())]
+
+
+def test_screenshot_mode_writes_png(qtbot, photo_library, tmp_path) -> None:
+    from photosearch.ui.app import run
+
+    root, photos = photo_library
+    out = tmp_path / "shot" / "window.png"
+    code = run(gui_args(root, screenshot=str(out), query="a red photo"))
+    assert code == 0
+    image = QImage(str(out))
+    assert not image.isNull() and image.width() >= 1000
+
+
+def test_screenshot_mode_fails_cleanly_on_bad_query_image(qtbot, photo_library, tmp_path, capsys) -> None:
+    from photosearch.ui.app import run
+
+    root, _ = photo_library
+    out = tmp_path / "never.png"
+    code = run(gui_args(root, screenshot=str(out), query_image=str(tmp_path / "missing.jpg")))
+    assert code == 1
+    assert not os.path.exists(out)
+    assert "screenshot" in capsys.readouterr().err

@@ -1,0 +1,69 @@
+"""Small UI parts on their own: highlighting, settings, the search bar's text/image turns."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QMimeData, QUrl
+
+from photosearch.ui.main_window import image_query_from_mime
+from photosearch.ui.results_model import highlight_html
+from photosearch.ui.search_bar import SearchBar
+from photosearch.ui.settings import PRESETS, Settings
+from photosearch.ui.worker import ImageQuery
+
+
+def test_highlight_bolds_whole_words_and_escapes() -> None:
+    html = highlight_html("A <cat> & a catalogue, CAT!", ("cat",))
+    assert html == "A &lt;<b>cat</b>&gt; &amp; a catalogue, <b>CAT</b>!"
+    assert highlight_html("<b>x</b>", ()) == "&lt;b&gt;x&lt;/b&gt;"
+
+
+def test_settings_round_trip_and_bad_file(tmp_path) -> None:
+    settings = Settings(thumb_size=200, results_per_page=50, folders=["/a"], device="cpu")
+    settings.save()
+    assert Settings.load() == settings
+    Settings.path().write_text(json.dumps({"thumb_size": 99999, "device": "tpu", "junk": 1}))
+    loaded = Settings.load()
+    assert loaded.thumb_size == 320 and loaded.device == "auto"
+    Settings.path().write_text("{not json")
+    assert Settings.load() == Settings()
+
+
+def test_presets_use_real_open_clip_tags() -> None:
+    import open_clip
+
+    for preset in PRESETS:
+        assert preset.pretrained in open_clip.list_pretrained_tags_by_model(preset.model), preset
+
+
+def test_search_bar_debounces_and_swaps_queries(qtbot, tmp_path) -> None:
+    bar = SearchBar()
+    qtbot.addWidget(bar)
+    texts: list[str] = []
+    images: list[ImageQuery] = []
+    bar.textSearch.connect(texts.append)
+    bar.imageSearch.connect(images.append)
+    qtbot.keyClicks(bar.edit, "beach")
+    assert texts == []  # not per keystroke
+    qtbot.waitUntil(lambda: texts == ["beach"], timeout=2000)
+    query = ImageQuery(path=str(tmp_path / "x.jpg"), label="x.jpg")
+    bar.set_image(query)
+    assert images == [query] and bar.edit.text() == ""
+    bar.clear()
+    assert bar.image_query is None and bar.last_image == query
+    bar._on_chip_clicked()
+    assert images == [query, query]
+
+
+def test_mime_to_image_query(tmp_path) -> None:
+    from tests.ui.conftest import write_photos
+
+    (photo,) = write_photos(tmp_path, 1)
+    mime = QMimeData()
+    mime.setUrls([QUrl("https://example.com/a.jpg"), QUrl.fromLocalFile(str(photo))])
+    assert image_query_from_mime(mime).path == str(photo)
+    raw = QMimeData()
+    raw.setData("image/jpeg", photo.read_bytes())
+    assert image_query_from_mime(raw).data == photo.read_bytes()
+    assert image_query_from_mime(QMimeData()) is None
