@@ -217,6 +217,9 @@ def make_session(path: Path) -> ort.InferenceSession:
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3  # errors only: keep loading quiet
+    # Idle ORT threads otherwise spin after each run, stealing one of two cores from decode threads,
+    # the vector search and the GUI.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
@@ -266,21 +269,17 @@ class _Tower:
 
     def __init__(self, directory: Path, name: str, quantize: str, verdict: dict | None, say: Progress) -> None:
         self.name = name
-        self.check: dict[str, Any] | None = None
+        self.check: dict[str, Any] | None = verdict if quantize == "auto" else None
+        self.int8 = False
         self.pending = False
-        fp32 = directory / name / MODEL_FILE
-        if quantize == "never" or (quantize == "auto" and verdict and not verdict["used"]):
-            self.check = verdict if quantize == "auto" else None
-            self.session, self.int8 = make_session(fp32), False
-            return
-        int8_session = self._int8_session(directory, say)
-        if int8_session is None:
-            self.session, self.int8 = make_session(fp32), False
-        elif quantize == "always" or verdict:
-            self.check = verdict if quantize == "auto" else None
+        self.candidate: ort.InferenceSession | None = None
+        want_int8 = quantize == "always" or (quantize == "auto" and (verdict is None or verdict["used"]))
+        int8_session = self._int8_session(directory, say) if want_int8 else None
+        if int8_session is not None and (quantize == "always" or verdict):
             self.session, self.int8 = int8_session, True
-        else:  # auto, not checked yet: keep both until the self-check decides
-            self.session, self.int8 = make_session(fp32), False
+            return
+        self.session = make_session(directory / name / MODEL_FILE)
+        if int8_session is not None:  # auto, never checked: keep both until the self-check decides
             self.candidate, self.pending = int8_session, True
 
     def _int8_session(self, directory: Path, say: Progress) -> ort.InferenceSession | None:
@@ -297,6 +296,7 @@ class _Tower:
 
     def self_check(self, batch: np.ndarray) -> tuple[np.ndarray, bool]:
         """Compare int8 to fp32 on this batch; returns the chosen output and whether decided."""
+        assert self.candidate is not None
         reference = run(self.session, batch)
         candidate = run(self.candidate, batch)
         cosine = _mean_cosine(reference, candidate)
@@ -306,7 +306,7 @@ class _Tower:
         self.check = {"cosine": round(cosine, 6), "used": bool(used)}
         if used:
             self.session, self.int8 = self.candidate, True
-        del self.candidate  # frees the losing model's memory (the fp32 one if int8 won)
+        self.candidate = None  # frees the losing model's memory (the fp32 one if int8 won)
         self.pending = False
         return (candidate if used else reference), True
 
