@@ -299,6 +299,7 @@ class Library:
             (self.model_id,),
         )[0]
         (captions,) = self.store.query("SELECT COUNT(*) FROM captions")[0]
+        problems = self.store.query("SELECT COUNT(*) FROM scan_problems")[0][0] if self._has_scan_problems() else 0
         try:
             device = resolve_device(self.device)
         except PhotoSearchError as exc:
@@ -314,15 +315,22 @@ class Library:
             "folders": [{"path": f.path, "online": f.online, "photos": f.photos} for f in self.folders()],
             "photos": {
                 "indexed": counts.get("indexed", 0) - missing,
-                "skipped": counts.get("skipped", 0),
+                "skipped": counts.get("skipped", 0) + problems,
                 "offline": offline,
                 "pending": counts.get("pending", 0) + missing,
             },
             "captions": captions,
         }
 
+    def _has_scan_problems(self) -> bool:
+        # A read-only library made by an older version may predate the table (it can't be migrated).
+        return bool(self.store.query("SELECT 1 FROM sqlite_master WHERE name = 'scan_problems'"))
+
     def skipped(self) -> list[dict]:
-        rows = self.store.query("SELECT path, reason FROM photos WHERE state = 'skipped' ORDER BY path")
+        sql = "SELECT path, reason FROM photos WHERE state = 'skipped'"
+        if self._has_scan_problems():
+            sql += " UNION ALL SELECT path, reason FROM scan_problems"
+        rows = self.store.query(sql + " ORDER BY path")
         return [{"path": p, "reason": r} for p, r in rows]
 
     def photo_details(self, path: str) -> dict | None:

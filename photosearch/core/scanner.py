@@ -1,5 +1,7 @@
 """Walk watched folders and diff them against the store by (size, mtime), touching nothing but stat.
 
+What cannot be stat'ed or listed is remembered in the store, so it is reported once, not every scan.
+
 A scan covers "scopes": whole watched folders for a full rescan, or just the paths a file watcher
 reported. Moves are found by content fingerprint among the files that appeared and disappeared in the
 same scan, so a renamed folder costs a few fingerprints, not a re-encode.
@@ -172,9 +174,34 @@ def scan(store: Store, scopes: list[Scope] | None = None) -> ScanPlan:
         if is_root and not online_before.get(scope.folder_id, True):
             plan.online_folders.append(scope.folder_id)
         files, problems = _stat_scope(scope, roots, str(store.root))
-        plan.problems.extend(problems)
+        plan.problems.extend(_new_problems(store, scope, problems))
         _diff(plan, files, known)
     return plan
+
+
+def _new_problems(store: Store, scope: Scope, problems: list[Skipped]) -> list[Skipped]:
+    """Remember this scope's problems; return only those not reported before (or with a new reason)."""
+    prefix = scope.path.rstrip(os.sep) + os.sep
+    upper = prefix[:-1] + chr(ord(os.sep) + 1)
+    known = dict(
+        store.query(
+            "SELECT path, reason FROM scan_problems WHERE path = ? OR (path >= ? AND path < ?)",
+            (scope.path, prefix, upper),
+        )
+    )
+    found = {p.path: p.reason for p in problems}
+    if not scope.recursive:
+        known = {p: r for p, r in known.items() if p == scope.path or os.path.dirname(p) == scope.path.rstrip(os.sep)}
+    if found == known:
+        return []
+    with store.write() as conn:
+        conn.executemany("DELETE FROM scan_problems WHERE path = ?", [(p,) for p in known if p not in found])
+        conn.executemany(
+            "INSERT INTO scan_problems(path, folder_id, reason) VALUES (?, ?, ?) "
+            "ON CONFLICT(path) DO UPDATE SET reason = excluded.reason, folder_id = excluded.folder_id",
+            [(p, scope.folder_id, r) for p, r in found.items() if known.get(p) != r],
+        )
+    return [p for p in problems if known.get(p.path) != p.reason]
 
 
 def _stat_scope(scope: Scope, roots: set[str], library: str) -> tuple[list[FileStat], list[Skipped]]:

@@ -85,6 +85,15 @@ _MIGRATIONS: list[str] = [
         PRIMARY KEY (caption_id, model_id)
     );
     """,
+    # Files and folders the scan could not even stat or list (unreadable folder, symlink loop named
+    # like a photo): remembered so each is reported once and listed with the skipped photos.
+    """
+    CREATE TABLE scan_problems (
+        path TEXT PRIMARY KEY,
+        folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+        reason TEXT NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -103,7 +112,7 @@ def blob_to_vectors(blobs: list[bytes], dim: int) -> np.ndarray:
 
 def _explain(exc: sqlite3.Error, path: Path) -> PhotoSearchError:
     text = str(exc).lower()
-    if "full" in text:
+    if "full" in text or ("disk i/o error" in text and _nearly_full(path.parent)):
         return PhotoSearchError(f"the disk holding the library is full ({path.parent}); nothing was lost")
     if "readonly" in text or "read-only" in text:
         return PhotoSearchError(f"the library is read-only ({path.parent}); it can be searched but not changed")
@@ -112,6 +121,15 @@ def _explain(exc: sqlite3.Error, path: Path) -> PhotoSearchError:
     if "malformed" in text or "not a database" in text:
         return PhotoSearchError(f"the library database is damaged ({path}): {exc}")
     return PhotoSearchError(f"library database error: {exc}")
+
+
+def _nearly_full(folder: Path) -> bool:
+    """SQLite reports a full disk as a plain I/O error when it fails to grow the WAL or its index."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
+    return st.f_bavail * st.f_frsize < 4 * 1024 * 1024
 
 
 class Store:
