@@ -50,6 +50,7 @@ class SearchEngine:
         self._vector_count = 0
         self._photos: _Photos | None = None
         self._by_vector: dict[int, list[int]] = {}
+        self._allowed_cache: dict[tuple[str | None, bool], np.ndarray | None] = {}
         self._captions_version: tuple[int, int] | None = None
         self._caption_ids = np.zeros(0, dtype=np.int64)
         self._caption_vectors = np.zeros((0, 0), dtype=np.float16)
@@ -114,6 +115,7 @@ class SearchEngine:
             if vid >= 0:
                 by_vector.setdefault(vid, []).append(row)
         self._photos, self._by_vector = photos, by_vector
+        self._allowed_cache = {}
 
     @property
     def size(self) -> int:
@@ -162,12 +164,23 @@ class SearchEngine:
         return self._with_captions(results[:k])
 
     def _allowed_vectors(self, photos: _Photos, folder: str | None, include_offline: bool) -> np.ndarray | None:
+        """Vector ids a query may return (None: all of them); cached until the library changes."""
+        key = (folder, include_offline)
+        if key in self._allowed_cache:
+            return self._allowed_cache[key]
         mask = photos.vector_ids >= 0
-        if not include_offline:
+        filtered = False
+        if not include_offline and photos.offline.any():
             mask &= ~photos.offline
+            filtered = True
         if folder:
             mask &= np.fromiter((_under(p, folder) for p in photos.paths), dtype=bool, count=len(photos.paths))
-        return np.unique(photos.vector_ids[mask])
+            filtered = True
+        # Unfiltered and every vector belongs to a live photo (the usual case): no selector at all.
+        every_vector_live = self._index is not None and len(self._by_vector) == len(self._index)
+        allowed = None if not filtered and every_vector_live else np.sort(np.unique(photos.vector_ids[mask]))
+        self._allowed_cache[key] = allowed
+        return allowed
 
     def _with_captions(self, results: list[SearchResult]) -> list[SearchResult]:
         if not results:
