@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from photosearch.core.errors import PhotoSearchError
@@ -154,13 +154,19 @@ def _screenshot(app: QApplication, window: MainWindow, args: argparse.Namespace)
         outcome["code"] = code
         timer.stop()
         window.close()
-        app.quit()
+        loop.quit()
 
+    # A local loop, not app.exec()/quit(): run() may be called inside a running app (tests, embedding),
+    # and quitting the application would leave it unable to run timers afterwards.
+    quit_on_close = app.quitOnLastWindowClosed()
+    app.setQuitOnLastWindowClosed(False)
+    loop = QEventLoop()
     timer = QTimer()
     timer.setInterval(100)
     timer.timeout.connect(tick)
     timer.start()
-    app.exec()
+    loop.exec()
+    app.setQuitOnLastWindowClosed(quit_on_close)
     return outcome["code"]
 
 

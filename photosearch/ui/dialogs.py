@@ -114,7 +114,8 @@ class PreviewDialog(QDialog):
         buttons.addWidget(close)
         layout.addLayout(buttons)
 
-        self._signals = _ImageSignals(self)
+        # No parent: the runnable keeps it alive, so closing the dialog first cannot delete it under the loader.
+        self._signals = _ImageSignals()
         self._signals.loaded.connect(self._on_loaded)
         QThreadPool.globalInstance().start(_LoadFull(path, self._signals))
         self._show_pixmap()

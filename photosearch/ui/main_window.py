@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         self._image_query: ImageQuery | None = None
         self._indexed_count = 0
         self._folders: list[str] = []
+        self.jobs_done = 0  # finished worker jobs (tests and screenshot mode wait on it)
 
         self.thumbs = ThumbnailLoader(lambda p, f: self.ref.get().thumbnail(p, f or None), parent=self)
         self.results_model = ResultsModel(self.thumbs, self)
@@ -170,7 +171,7 @@ class MainWindow(QMainWindow):
         self._build_worker(make_library, start_worker, index_on_start)
         self.bridge = WatchBridge(parent=self)
         self.bridge.changes.connect(self._changes)
-        self.bridge.changes.connect(lambda paths: self._note(f"{len(paths)} change(s) on disk; updating…"))
+        self.bridge.changes.connect(self._on_disk_changes)  # a bound slot: queued to the GUI thread
         self.bridge.error.connect(self._on_watch_error)
         self.modelMessage.connect(self._note)
 
@@ -336,6 +337,8 @@ class MainWindow(QMainWindow):
         self.worker_thread.setObjectName("photosearch-index")
         self.worker = IndexWorker(self.ref, make_library)
         self.worker.moveToThread(self.worker_thread)
+        # Destroyed on its own thread when that ends, never from the GUI thread's garbage collector.
+        self.worker_thread.finished.connect(self.worker.deleteLater)
         self._start.connect(self.worker.start_up if index_on_start else self.worker.start_quiet)
         self._index.connect(self.worker.index_all)
         self._changes.connect(self.worker.apply_changes)
@@ -662,6 +665,7 @@ class MainWindow(QMainWindow):
             widget.show()
 
     def _on_job_finished(self, job: str, summary: IndexSummary) -> None:
+        self.jobs_done += 1
         for widget in (self.progress, self.pause_button, self.cancel_button):
             widget.hide()
         self.pause_button.setChecked(False)
@@ -680,6 +684,11 @@ class MainWindow(QMainWindow):
         self.last_error = message
         self._note(message, 15000)
 
+    @Slot(list)
+    def _on_disk_changes(self, paths: list) -> None:
+        self._note(f"{len(paths)} change(s) on disk; updating the index…", 5000)
+
+    @Slot(str)
     def _on_watch_error(self, message: str) -> None:
         self.last_error = message
         self._note(message)

@@ -90,4 +90,5 @@ def window(qtbot, photo_library):
     root, _ = photo_library
     win = open_window(qtbot, gui_args(root))
     qtbot.waitUntil(lambda: win.ref.get().model_loaded, timeout=60000)
+    qtbot.waitUntil(lambda: win.jobs_done >= 1, timeout=60000)  # the start-up rescan holds the writer lock
     return win

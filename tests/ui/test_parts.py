@@ -45,6 +45,8 @@ def test_search_bar_debounces_and_swaps_queries(qtbot, tmp_path) -> None:
     bar.textSearch.connect(texts.append)
     bar.imageSearch.connect(images.append)
     qtbot.keyClicks(bar.edit, "beach")
+    assert bar.edit.text() == "beach", bar.edit.text()
+    assert bar._debounce.isActive()
     assert texts == []  # not per keystroke
     qtbot.waitUntil(lambda: texts == ["beach"], timeout=2000)
     query = ImageQuery(path=str(tmp_path / "x.jpg"), label="x.jpg")
