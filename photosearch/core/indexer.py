@@ -30,6 +30,7 @@ EMBEDDED_SOURCES = ("exif", "xmp", "iptc", "png", "comment")
 SIDECAR_SOURCE = "sidecar"
 DECODE_TIMEOUT_S = 60.0  # a single file may not hold the pipeline longer than this
 CAPTION_BATCH = 64
+GATE_DECODE = os.environ.get("PHOTOSEARCH_GATE_DECODE", "1") != "0"  # experiment switch
 
 ProgressFn = Callable[[Progress], None]
 
@@ -81,6 +82,10 @@ class Indexer:
         self.model_id = model_id
         self._encoder_provider = encoder_provider
         self.workers = workers or max(2, min(4, os.cpu_count() or 2))
+        # Set while no CPU encode runs; decode threads wait for it before starting a photo. See _commit.
+        self._cpu_free = threading.Event()
+        self._cpu_free.set()
+        self.gate_decode = GATE_DECODE
 
     # -- public ------------------------------------------------------------------------------
     def run(
@@ -226,6 +231,7 @@ class Indexer:
         sidecar = read_sidecar(job.path)
         if fp in known:
             return Prepared(job, "known", fingerprint=fp, sidecar=sidecar)
+        self._cpu_free.wait()
         try:
             image = decode(job.path, min_side=max(THUMB_SIZE, int(getattr(encoder, "image_size", 224))))
         except ImageError as exc:
@@ -250,7 +256,7 @@ class Indexer:
 
     def _commit(self, batch: list[Prepared], encoder, known: set[str], summary: IndexSummary) -> int:
         decoded = [p for p in batch if p.kind == "decoded"]
-        vectors = encoder.encode_images(np.stack([p.pixels for p in decoded])) if decoded else np.zeros((0, 0))
+        vectors = self._encode(encoder, decoded) if decoded else np.zeros((0, 0))
         with self.store.write() as conn:
             for i, item in enumerate(decoded):
                 vector = vectors[i]
@@ -269,6 +275,19 @@ class Indexer:
                 known.add(item.fingerprint)
                 summary.encoded += 1
         return len(batch)
+
+    def _encode(self, encoder, decoded: list[Prepared]) -> np.ndarray:
+        """On the CPU, decode threads start no new photo while the model runs: the runtime's own threads
+        then have the cores to themselves instead of spinning while descheduled (measured: less CPU
+        per photo, more photos/s on 2 cores). The window ahead is decoded while the batch is stored."""
+        batch = np.stack([p.pixels for p in decoded])
+        gate = self.gate_decode and getattr(encoder, "device", "cpu") == "cpu"
+        if gate:
+            self._cpu_free.clear()
+        try:
+            return encoder.encode_images(batch)
+        finally:
+            self._cpu_free.set()
 
     def _record(self, conn: sqlite3.Connection, item: Prepared, summary: IndexSummary) -> None:
         job = item.job

@@ -8,6 +8,39 @@ from dataclasses import dataclass
 MAX_QUERY_CHARS = 1000
 _TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Words too common to count as a verbatim caption match ("a cat" should match on "cat", not "a").
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "this",
+        "to",
+        "was",
+        "were",
+        "with",
+        "without",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -15,6 +48,12 @@ class Query:
     text: str  # what the model reads: the query without excluded terms or quote marks
     terms: tuple[str, ...]  # words and phrases to look for verbatim in captions
     excluded: tuple[str, ...]  # -word or -"a phrase": pushed away from, and never matched in captions
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        """Terms worth matching verbatim: the terms without stop words (all of them if nothing is left)."""
+        kept = tuple(t for t in self.terms if t.lower() not in STOPWORDS)
+        return kept or self.terms
 
     @property
     def empty(self) -> bool:

@@ -275,10 +275,10 @@ class SearchEngine:
         return {r[0] for r in rows}
 
     def _lexical(self, parsed: Query) -> tuple[dict[int, float], dict[int, list[str]]]:
-        if not parsed.terms:
+        if not parsed.keywords:
             return {}, {}
         (total,) = self.store.query("SELECT COUNT(*) FROM captions")[0]
-        hits = {t: self._term_hits(t) for t in parsed.terms}
+        hits = {t: self._term_hits(t) for t in parsed.keywords}
         idf = {t: math.log(1 + (total - len(h) + 0.5) / (len(h) + 0.5)) for t, h in hits.items()}
         weight = sum(idf.values()) or 1.0
         coverage: dict[int, float] = {}

@@ -200,3 +200,13 @@ def test_remove_folder_forgets_its_photos(library, photos_dir):
     assert library.remove_folder(photos_dir) == 9
     assert library.status()["photos"]["indexed"] == 0
     assert library.store.query("SELECT COUNT(*) FROM embeddings")[0][0] == 0
+
+
+def test_stop_words_give_no_caption_bonus(library, photos_dir, tmp_path):
+    library.add_folder(photos_dir)
+    library.index()
+    rows = [("photos/photo_0000.jpg", "a house by a lake"), ("photos/photo_0001.jpg", "cat asleep")]
+    library.import_captions(_write_csv(tmp_path / "c.csv", rows))
+    by_caption = {r.caption: r for r in library.search_captions(text="a cat", k=10)}
+    assert by_caption["cat asleep"].matched_terms == ("cat",)
+    assert by_caption["a house by a lake"].lexical == 0.0

@@ -13,6 +13,12 @@ def test_words_phrases_and_exclusions():
     assert q.excluded == ("dog", "red car")
 
 
+def test_keywords_leave_out_stop_words_unless_nothing_else_is_left():
+    assert parse_query("a cat on the sofa").keywords == ("cat", "sofa")
+    assert parse_query("to be or not").keywords == ("not",)
+    assert parse_query("the a").keywords == ("the", "a")
+
+
 def test_a_lone_dash_is_a_word_not_an_exclusion():
     q = parse_query("before - after")
     assert q.text == "before - after"
