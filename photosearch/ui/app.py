@@ -45,7 +45,8 @@ def build_window(args: argparse.Namespace, *, interactive: bool = True, start_wo
             model=model,
             pretrained=pretrained,
             device=device,
-            offline=bool(getattr(args, "offline", False)),
+            # Read at each call: turning "Work offline" on in Settings governs the next model load too.
+            offline=bool(getattr(args, "offline", False)) or settings.offline,
             backend=getattr(args, "backend", "auto") or "auto",
             on_model_progress=relay.message.emit,
         )

@@ -8,6 +8,7 @@ import os
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -169,6 +170,8 @@ class SettingsDialog(QDialog):
         self.per_page.setRange(10, 5000)
         self.per_page.setSingleStep(50)
         self.per_page.setValue(settings.results_per_page)
+        self.offline = QCheckBox("Work offline: never download model weights")
+        self.offline.setChecked(settings.offline)
         form.addRow("Model", self.preset)
         note = QLabel("Changing the model re-indexes in the background; searches keep working meanwhile.")
         note.setWordWrap(True)
@@ -177,6 +180,7 @@ class SettingsDialog(QDialog):
         form.addRow("Device", self.device)
         form.addRow("Thumbnail size", self.thumb)
         form.addRow("Results per search", self.per_page)
+        form.addRow("Network", self.offline)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)

@@ -728,6 +728,7 @@ class MainWindow(QMainWindow):
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
         self.settings.results_per_page = dialog.per_page.value()
+        self.settings.offline = dialog.offline.isChecked()
         self.size_slider.setValue(dialog.thumb.value())
         preset = dialog.chosen_preset()
         device = dialog.device.currentText()

@@ -53,6 +53,7 @@ class Settings:
     model: str | None = None
     pretrained: str | None = None
     device: str = "auto"
+    offline: bool = False  # never download model weights (the CLI's --offline)
     thumb_size: int = THUMB_DEFAULT
     results_per_page: int = 200
     folders: list[str] = field(default_factory=list)
@@ -79,6 +80,7 @@ class Settings:
         defaults = Settings()
         if self.device not in DEVICES:
             self.device = defaults.device
+        self.offline = self.offline is True
         if not isinstance(self.thumb_size, int):
             self.thumb_size = defaults.thumb_size
         self.thumb_size = max(THUMB_MIN, min(THUMB_MAX, self.thumb_size))

@@ -30,6 +30,18 @@ def test_settings_round_trip_and_bad_file(tmp_path) -> None:
     assert Settings.load() == Settings()
 
 
+def test_offline_setting_reaches_every_library_the_app_makes(qtbot, tmp_path) -> None:
+    from photosearch.ui.app import build_window
+    from tests.ui.conftest import gui_args
+
+    Settings(offline=True).save()
+    assert Settings.load().offline is True
+    window = build_window(gui_args(tmp_path / "lib", offline=False), interactive=False, start_worker=False)
+    qtbot.addWidget(window, before_close_func=lambda w: w.shutdown())
+    assert window.ref.get().offline is True
+    assert window.worker._make_library().offline is True  # what a model switch would build
+
+
 def test_presets_use_real_open_clip_tags() -> None:
     import open_clip
 
