@@ -6,6 +6,7 @@ $PHOTOSEARCH_BENCH_CACHE (default: <tmp>/photosearch-bench), in a folder keyed b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -215,10 +216,8 @@ class PeakRSS:
         try:
             rss = self.proc.memory_info().rss
             for child in self.proc.children(recursive=True):
-                try:
+                with contextlib.suppress(psutil.Error):
                     rss += child.memory_info().rss
-                except psutil.Error:
-                    pass
         except psutil.Error:
             return
         self.peak = max(self.peak, rss)

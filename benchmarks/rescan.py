@@ -111,23 +111,29 @@ def main(argv: list[str] | None = None) -> int:
             f"({args.count / first_s:.0f} photos/s)")  # fmt: skip
 
         times: list[float] = []
+        cpu: list[float] = []
         with PeakRSS() as mem, counting(photos) as counts:
             for n in range(max(1, args.rescans)):
                 library = Library(lib_root, device="cpu")  # fresh: nothing cached in memory
-                started = time.perf_counter()
+                started, cpu0 = time.perf_counter(), time.process_time()
                 summary = library.index()
                 times.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - cpu0)
                 loaded = library.model_loaded
                 library.close()
                 say(f"rescan {n + 1}: {times[-1]:.2f} s, encoded {summary.encoded}, added {summary.added}, "
                     f"updated {summary.updated}, removed {summary.removed}, model loaded: {loaded}")  # fmt: skip
         nothing = (counts["decode"] == 0 and counts["fingerprint"] == 0 and counts["open_photo_files"] == 0
                    and summary.encoded == 0 and not loaded)  # fmt: skip
-        say(f"during rescans: decode calls {counts['decode']}, fingerprint calls {counts['fingerprint']}, "
-            f"photo files opened {counts['open_photo_files']} -> {'nothing decoded' if nothing else 'WORK DONE'}")
+        say(
+            f"during rescans: decode calls {counts['decode']}, fingerprint calls {counts['fingerprint']}, "
+            f"photo files opened {counts['open_photo_files']} -> {'nothing decoded' if nothing else 'WORK DONE'}"
+        )
         best = min(times)
-        say(f"rescan of {args.count} unchanged photos: best {best:.2f} s, first {times[0]:.2f} s "
-            f"(goal <= {GOAL_S:.0f} s at 100k)")
+        say(
+            f"rescan of {args.count} unchanged photos: best {best:.2f} s, first {times[0]:.2f} s "
+            f"(goal <= {GOAL_S:.0f} s at 100k)"
+        )
         emit_json({
             "benchmark": "rescan",
             "quick": args.quick,
@@ -139,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             "first_index_skipped": len(first.skipped),
             "rescan_seconds": [round(t, 3) for t in times],
             "rescan_best_seconds": round(best, 3),
+            "rescan_cpu_seconds": [round(t, 3) for t in cpu],
+            "load_average": round(os.getloadavg()[0], 2),
             "rescan_goal_seconds": GOAL_S,
             "rescan_encoded": summary.encoded,
             "decode_calls": counts["decode"],

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from photosearch.core.caption_files import read_sidecar
+from photosearch.core.errors import PhotoSearchError
 from photosearch.core.images import ImageError, decode, make_thumbnail, save_thumbnail
 from photosearch.core.scanner import ScanPlan, Scope, fingerprint, match_moves, scan
 from photosearch.core.store import Store, collect_garbage, vector_to_blob
@@ -30,7 +31,6 @@ EMBEDDED_SOURCES = ("exif", "xmp", "iptc", "png", "comment")
 SIDECAR_SOURCE = "sidecar"
 DECODE_TIMEOUT_S = 60.0  # a single file may not hold the pipeline longer than this
 CAPTION_BATCH = 64
-GATE_DECODE = os.environ.get("PHOTOSEARCH_GATE_DECODE", "1") != "0"  # experiment switch
 
 ProgressFn = Callable[[Progress], None]
 
@@ -82,10 +82,6 @@ class Indexer:
         self.model_id = model_id
         self._encoder_provider = encoder_provider
         self.workers = workers or max(2, min(4, os.cpu_count() or 2))
-        # Set while no CPU encode runs; decode threads wait for it before starting a photo. See _commit.
-        self._cpu_free = threading.Event()
-        self._cpu_free.set()
-        self.gate_decode = GATE_DECODE
 
     # -- public ------------------------------------------------------------------------------
     def run(
@@ -231,17 +227,20 @@ class Indexer:
         sidecar = read_sidecar(job.path)
         if fp in known:
             return Prepared(job, "known", fingerprint=fp, sidecar=sidecar)
-        self._cpu_free.wait()
         try:
             image = decode(job.path, min_side=max(THUMB_SIZE, int(getattr(encoder, "image_size", 224))))
         except ImageError as exc:
             return Prepared(job, "skip", fingerprint=fp, reason=str(exc))
-        try:
-            pixels = encoder.preprocess(image.image)
-            if self.thumbs.get(fp) is None:
+        pixels = encoder.preprocess(image.image)
+        if self.thumbs.get(fp) is None:
+            try:
                 save_thumbnail(make_thumbnail(image.image, THUMB_SIZE), self.thumbs.path_for(fp))
-        except OSError as exc:
-            return Prepared(job, "skip", fingerprint=fp, reason=f"could not write thumbnail: {exc.strerror or exc}")
+            except OSError as exc:
+                # The library's disk, not the photo, is at fault (full, read-only, no permission): stop the
+                # run and leave the photo pending rather than marking a good photo as bad forever.
+                raise PhotoSearchError(
+                    f"cannot write thumbnails to {self.thumbs.root}: {exc.strerror or exc}; nothing was lost"
+                ) from None
         return Prepared(
             job,
             "decoded",
@@ -256,7 +255,7 @@ class Indexer:
 
     def _commit(self, batch: list[Prepared], encoder, known: set[str], summary: IndexSummary) -> int:
         decoded = [p for p in batch if p.kind == "decoded"]
-        vectors = self._encode(encoder, decoded) if decoded else np.zeros((0, 0))
+        vectors = encoder.encode_images(np.stack([p.pixels for p in decoded])) if decoded else np.zeros((0, 0))
         with self.store.write() as conn:
             for i, item in enumerate(decoded):
                 vector = vectors[i]
@@ -275,19 +274,6 @@ class Indexer:
                 known.add(item.fingerprint)
                 summary.encoded += 1
         return len(batch)
-
-    def _encode(self, encoder, decoded: list[Prepared]) -> np.ndarray:
-        """On the CPU, decode threads start no new photo while the model runs: the runtime's own threads
-        then have the cores to themselves instead of spinning while descheduled (measured: less CPU
-        per photo, more photos/s on 2 cores). The window ahead is decoded while the batch is stored."""
-        batch = np.stack([p.pixels for p in decoded])
-        gate = self.gate_decode and getattr(encoder, "device", "cpu") == "cpu"
-        if gate:
-            self._cpu_free.clear()
-        try:
-            return encoder.encode_images(batch)
-        finally:
-            self._cpu_free.set()
 
     def _record(self, conn: sqlite3.Connection, item: Prepared, summary: IndexSummary) -> None:
         job = item.job

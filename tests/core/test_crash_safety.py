@@ -15,6 +15,7 @@ import numpy as np
 from tests.conftest import TINY_MODEL, make_photos
 
 KILLS = int(os.environ.get("PHOTOSEARCH_TEST_KILLS", "10"))
+PHOTOS = 3000  # enough that each run is killed mid-indexing, not before or after
 
 
 def _index_cmd(library: str, folder: str) -> list[str]:
@@ -59,30 +60,54 @@ def _check_consistent(library: str) -> None:
     conn.close()
 
 
+def _indexed_count(library: str) -> int:
+    try:
+        conn = sqlite3.connect(f"file:{os.path.join(library, 'library.sqlite3')}?mode=ro", uri=True, timeout=5)
+        try:
+            return conn.execute("SELECT COUNT(*) FROM photos WHERE state = 'indexed'").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0  # not created yet
+
+
+def _kill_after_progress(proc: subprocess.Popen, library: str, before: int, rng: random.Random) -> bool:
+    """SIGKILL once the run has committed something new, at a random moment after that."""
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if _indexed_count(library) > before:
+            time.sleep(rng.uniform(0.0, 0.4))  # mid-batch, between batches, or mid-commit
+            break
+        time.sleep(0.01)
+    if proc.poll() is not None:
+        return False
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    return True
+
+
 def test_sigkill_at_random_moments_then_resume(tmp_path):
     folder = tmp_path / "photos"
-    make_photos(folder, 150)
+    make_photos(folder, PHOTOS)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     clean = str(tmp_path / "clean")
     subprocess.run(_index_cmd(clean, str(folder)), check=True, capture_output=True, env=env, timeout=600)
     expected = _snapshot(clean)
-    assert len(expected) == 150
+    assert len(expected) == PHOTOS
 
     killed = str(tmp_path / "killed")
     rng = random.Random(1234)
     kills = 0
     for _ in range(KILLS):
+        before = _indexed_count(killed)
+        if before == PHOTOS:
+            break
         proc = subprocess.Popen(
             _index_cmd(killed, str(folder)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
         )
-        time.sleep(rng.uniform(0.5, 4.0))
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait(timeout=60)
-        if os.path.exists(os.path.join(killed, "library.sqlite3")):
-            _check_consistent(killed)
-    assert kills >= min(KILLS, 5), "the indexer finished before most kills: make the corpus bigger"
+        kills += _kill_after_progress(proc, killed, before, rng)
+        _check_consistent(killed)
+    assert kills == KILLS, f"only {kills} of {KILLS} runs were killed mid-indexing: make the corpus bigger"
 
     final = subprocess.run(_index_cmd(killed, str(folder)), capture_output=True, text=True, env=env, timeout=600)
     assert final.returncode == 0, final.stderr

@@ -474,11 +474,6 @@ def test_sqlite_full_is_one_line_error_and_the_index_survives(library, photos_di
     assert library.status()["photos"]["indexed"] == 39
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="indexer._prepare turns any OSError from save_thumbnail into a permanent per-photo skip; "
-    "ENOSPC/EROFS/EDQUOT are library-side and should abort the run (fix belongs in indexer.py)",
-)
 def test_thumbnail_enospc_is_not_recorded_as_a_bad_photo(library, photos_dir, monkeypatch):
     """A full disk while writing thumbnails stops the run; it must not mark good photos as skipped."""
     import errno
@@ -490,8 +485,9 @@ def test_thumbnail_enospc_is_not_recorded_as_a_bad_photo(library, photos_dir, mo
 
     monkeypatch.setattr(indexer, "save_thumbnail", no_space)
     library.add_folder(photos_dir)
-    with contextlib.suppress(PhotoSearchError):
+    with pytest.raises(PhotoSearchError, match=r"cannot write thumbnails.*No space left"):
         library.index()
+    assert library.status()["photos"]["skipped"] == 0
     monkeypatch.undo()
     library.index()
     assert library.status()["photos"] == {"indexed": 9, "skipped": 0, "offline": 0, "pending": 0}
