@@ -160,6 +160,12 @@ class Indexer:
                 "reason = NULL, fingerprint = NULL WHERE id = ?",
                 [(f.size, f.mtime_ns, f.sidecar_mtime_ns, old.id) for old, f in plan.changed],
             )
+            conn.executemany("DELETE FROM scan_problems WHERE path = ?", [(p,) for p in plan.problems_gone])
+            conn.executemany(
+                "INSERT INTO scan_problems(path, folder_id, reason) VALUES (?, ?, ?) "
+                "ON CONFLICT(path) DO UPDATE SET reason = excluded.reason, folder_id = excluded.folder_id",
+                plan.problems_to_record,
+            )
             for old, side_mtime in plan.sidecar_changed:
                 conn.execute("UPDATE photos SET sidecar_mtime_ns = ? WHERE id = ?", (side_mtime, old.id))
                 _replace_captions(conn, old.path, (SIDECAR_SOURCE,), _sidecar_captions(old.path))

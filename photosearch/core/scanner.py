@@ -1,6 +1,6 @@
 """Walk watched folders and diff them against the store by (size, mtime), touching nothing but stat.
 
-What cannot be stat'ed or listed is remembered in the store, so it is reported once, not every scan.
+What cannot be stat'ed or listed is compared with what the store remembers, so it is reported once.
 
 A scan covers "scopes": whole watched folders for a full rescan, or just the paths a file watcher
 reported. Moves are found by content fingerprint among the files that appeared and disappeared in the
@@ -66,7 +66,9 @@ class ScanPlan:
     sidecar_changed: list[tuple[KnownPhoto, int | None]] = field(default_factory=list)
     offline_folders: list[int] = field(default_factory=list)
     online_folders: list[int] = field(default_factory=list)
-    problems: list[Skipped] = field(default_factory=list)
+    problems: list[Skipped] = field(default_factory=list)  # new since the last scan: reported once
+    problems_to_record: list[tuple[str, int, str]] = field(default_factory=list)  # (path, folder id, reason)
+    problems_gone: list[str] = field(default_factory=list)  # fixed since the last scan
     seen: int = 0
 
 
@@ -174,13 +176,13 @@ def scan(store: Store, scopes: list[Scope] | None = None) -> ScanPlan:
         if is_root and not online_before.get(scope.folder_id, True):
             plan.online_folders.append(scope.folder_id)
         files, problems = _stat_scope(scope, roots, str(store.root))
-        plan.problems.extend(_new_problems(store, scope, problems))
+        _diff_problems(plan, store, scope, problems)
         _diff(plan, files, known)
     return plan
 
 
-def _new_problems(store: Store, scope: Scope, problems: list[Skipped]) -> list[Skipped]:
-    """Remember this scope's problems; return only those not reported before (or with a new reason)."""
+def _diff_problems(plan: ScanPlan, store: Store, scope: Scope, problems: list[Skipped]) -> None:
+    """Compare this scope's problems with those remembered; only new ones (or new reasons) get reported."""
     prefix = scope.path.rstrip(os.sep) + os.sep
     upper = prefix[:-1] + chr(ord(os.sep) + 1)
     known = dict(
@@ -189,19 +191,13 @@ def _new_problems(store: Store, scope: Scope, problems: list[Skipped]) -> list[S
             (scope.path, prefix, upper),
         )
     )
-    found = {p.path: p.reason for p in problems}
     if not scope.recursive:
         known = {p: r for p, r in known.items() if p == scope.path or os.path.dirname(p) == scope.path.rstrip(os.sep)}
-    if found == known:
-        return []
-    with store.write() as conn:
-        conn.executemany("DELETE FROM scan_problems WHERE path = ?", [(p,) for p in known if p not in found])
-        conn.executemany(
-            "INSERT INTO scan_problems(path, folder_id, reason) VALUES (?, ?, ?) "
-            "ON CONFLICT(path) DO UPDATE SET reason = excluded.reason, folder_id = excluded.folder_id",
-            [(p, scope.folder_id, r) for p, r in found.items() if known.get(p) != r],
-        )
-    return [p for p in problems if known.get(p.path) != p.reason]
+    found = {p.path: p.reason for p in problems}
+    plan.problems_gone.extend(p for p in known if p not in found)
+    fresh = [p for p in problems if known.get(p.path) != p.reason]
+    plan.problems.extend(fresh)
+    plan.problems_to_record.extend((p.path, scope.folder_id, p.reason) for p in fresh)
 
 
 def _stat_scope(scope: Scope, roots: set[str], library: str) -> tuple[list[FileStat], list[Skipped]]:
