@@ -72,6 +72,20 @@ class _ThumbModel(QAbstractListModel):
         return "ready" if self._loader.settled(path) else "loading"
 
     @Slot(str)
+    def _shared_data(self, item: SearchResult | CaptionResult, role: int):
+        """Roles both lists answer the same way: the thumbnail, and the item's path, score and self."""
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._thumb(item.path, item.fingerprint)
+        if role == PathRole:
+            return item.path
+        if role == ScoreRole:
+            return item.score
+        if role == ItemRole:
+            return item
+        if role == ThumbStateRole:
+            return self._thumb_state(item.path)
+        return None
+
     def _on_thumbnail(self, path: str) -> None:
         for row in self._rows_by_path.get(path, ()):
             index = self.index(row)
@@ -104,8 +118,6 @@ class ResultsModel(_ThumbModel):
         item = self._results[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return os.path.basename(item.path)
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self._thumb(item.path, item.fingerprint)
         if role == Qt.ItemDataRole.ToolTipRole:
             lines = [html.escape(item.path), f"score {format_score(item.score)}"]
             if item.caption:
@@ -113,15 +125,7 @@ class ResultsModel(_ThumbModel):
             if item.offline:
                 lines.append("<i>on a drive that is not connected</i>")
             return "<br>".join(lines)
-        if role == PathRole:
-            return item.path
-        if role == ScoreRole:
-            return item.score
-        if role == ItemRole:
-            return item
-        if role == ThumbStateRole:
-            return self._thumb_state(item.path)
-        return None
+        return self._shared_data(item, role)
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         base = super().flags(index)
@@ -169,16 +173,6 @@ class CaptionModel(_ThumbModel):
             return item.caption
         if role == HtmlRole:
             return self._html[index.row()]
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self._thumb(item.path, item.fingerprint)
         if role == Qt.ItemDataRole.ToolTipRole:
             return html.escape(item.path)
-        if role == PathRole:
-            return item.path
-        if role == ScoreRole:
-            return item.score
-        if role == ItemRole:
-            return item
-        if role == ThumbStateRole:
-            return self._thumb_state(item.path)
-        return None
+        return self._shared_data(item, role)
