@@ -188,3 +188,22 @@ def test_cancel_stops_early_and_the_next_run_resumes(library, tmp_path):
     second = library.index()
     assert first.encoded + second.encoded == 40
     assert library.status()["photos"]["indexed"] == 40
+
+
+def test_invalid_embeddings_are_rejected_not_stored(library, photos_dir):
+    encoder = library.encoder()
+    real = encoder.encode_images
+
+    def poisoned(batch):
+        vectors = real(batch)
+        vectors[0] = np.nan  # the first photo of every batch comes back broken
+        return vectors
+
+    encoder.encode_images = poisoned
+    library.add_folder(photos_dir)
+    summary = library.index()
+    assert summary.skipped and all("invalid embedding" in s.reason for s in summary.skipped)
+    assert summary.encoded == 9 - len(summary.skipped)
+    vectors = library.store.query("SELECT vector FROM embeddings")
+    assert len(vectors) == summary.encoded
+    assert all(np.isfinite(np.frombuffer(v, dtype="<f2")).all() for (v,) in vectors)
