@@ -9,9 +9,12 @@ from __future__ import annotations
 import contextlib
 import difflib
 import hashlib
+import importlib.util
 import json
 import logging
 import os
+import re
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -138,16 +141,22 @@ def _existing_file(path: str, what: str) -> Path:
 
 
 def resolve_device(name: str) -> str:
-    """'auto' picks cuda, then mps, then cpu; an explicit device must be available."""
+    """'auto' picks cuda, then mps, then cpu; an explicit device must be available.
+
+    "cpu", and "auto" on a machine that cannot have a GPU, never import torch (seconds of
+    start-up, during which the import holds the GIL).
+    """
+    wanted = name.strip().lower()
+    if wanted == "cpu":
+        return "cpu"
+    if wanted == "auto" and "torch" not in sys.modules and not _gpu_possible():
+        return "cpu"
     import torch
 
-    wanted = name.strip().lower()
     cuda_ok = torch.cuda.is_available()
     mps_ok = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
     if wanted == "auto":
         return "cuda" if cuda_ok else "mps" if mps_ok else "cpu"
-    if wanted == "cpu":
-        return "cpu"
     if wanted == "cuda":
         if not cuda_ok:
             raise PhotoSearchError("CUDA was requested but no CUDA device is available; use --device cpu or auto")
@@ -157,6 +166,41 @@ def resolve_device(name: str) -> str:
             raise PhotoSearchError("MPS (Apple GPU) was requested but is not available; use --device cpu or auto")
         return "mps"
     raise PhotoSearchError(f"Unknown device '{name}'; choose auto, cpu, cuda or mps")
+
+
+def _gpu_possible() -> bool:
+    """False only when torch could not find a CUDA/ROCm (or MPS) device here; cheap, no torch.
+
+    macOS always says True (MPS is up to torch). Elsewhere a GPU needs a driver: NVIDIA's
+    (its /proc entry, or libcuda / nvcuda.dll, which is also how WSL exposes it) or AMD ROCm's
+    /dev/kfd. A torch build without CUDA and HIP cannot use one either way.
+    """
+    if sys.platform == "darwin":
+        return True
+    if os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/kfd"):
+        return True
+    if _torch_build_has_no_gpu():
+        return False
+    import ctypes.util  # runs ldconfig on Linux: only when the cheaper checks can't tell
+
+    return ctypes.util.find_library("nvcuda" if sys.platform == "win32" else "cuda") is not None
+
+
+def _torch_build_has_no_gpu() -> bool:
+    """True for a CPU-only torch build, read from torch/version.py as text (no import)."""
+    try:
+        spec = importlib.util.find_spec("torch")
+        folders = list(spec.submodule_search_locations or []) if spec else []
+        text = (Path(folders[0]) / "version.py").read_text(encoding="utf-8")
+    except (ImportError, ValueError, IndexError, OSError):
+        return False
+    return _version_file_says_cpu_only(text)
+
+
+def _version_file_says_cpu_only(text: str) -> bool:
+    """torch/version.py of a build without CUDA and without HIP (ROCm) says cuda = hip = None."""
+    found = dict(re.findall(r"^(cuda|hip)\b[^=\n]*=\s*(.+?)\s*$", text, flags=re.MULTILINE))
+    return found.get("cuda") == "None" and found.get("hip") == "None"
 
 
 def valid_rows(emb: np.ndarray) -> np.ndarray:
@@ -598,6 +642,11 @@ def load_encoder(
     dev = resolve_device(device)
     if backend == "onnx" and dev != "cpu":
         raise PhotoSearchError("The ONNX backend runs on the CPU only; use --device cpu")
+    if dev == "cpu" and backend in ("auto", "onnx"):
+        fast = _load_cached_onnx(spec, quantize, say)
+        if fast is not None:
+            _calibrate(fast, calibration_images)
+            return fast
     name, pp_override = _register_model(spec.model)
     model_id = spec.model_id
     _check_tag(name, spec.pretrained)
@@ -658,7 +707,76 @@ def _load_onnx(
             raise PhotoSearchError(f"ONNX export failed: {_one_line(exc)}") from None
         say(f"ONNX export failed ({_one_line(exc)}); using PyTorch instead")
         return None
+    if onnx_backend.read_fast_info(impl.directory, model_id) is None:  # first load of this export
+        onnx_backend.write_fast_info(impl.directory, model_id, _tokenizer_info(tokenizer))
     return Encoder(spec, model_id, "cpu", impl, meta["preprocess_cfg"], tokenizer, meta["dim"])
+
+
+def _load_cached_onnx(spec: ModelSpec, quantize: str, say: Progress) -> Encoder | None:
+    """The cold-start path: a cached export on ONNX Runtime without importing torch or open_clip.
+
+    Taken when the export for this model id is complete and current, was opened by the full
+    path before (which recorded the tokenizer in fastload.json), its tokenizer is CLIP's BPE
+    and every file the backend opens is already there (no int8 copy to make). The model was
+    validated when it was exported: the model id pins the config file's content, the
+    checkpoint's fingerprint or the weights tag. None means 'take the full path'.
+    """
+    try:
+        model_id = spec.model_id
+    except PhotoSearchError:
+        return None  # the full path reports it
+    from photosearch.core import onnx_backend
+
+    directory = onnx_backend.model_dir(model_id)
+    found = onnx_backend.read_fast_info(directory, model_id)
+    if found is None:
+        return None
+    meta, tokenizer_info = found
+    if tokenizer_info.get("kind") != "clip-bpe" or not onnx_backend.cached_towers_ready(directory, quantize):
+        return None
+    try:
+        from photosearch.core.tokenizer import ClipTokenizer
+
+        tokenizer = ClipTokenizer(int(tokenizer_info["context_length"]))
+        probe = tokenizer(list(onnx_backend.TEXT_PROBE))
+        impl = onnx_backend.OnnxBackend(directory, quantize, probe, say)
+        return Encoder(spec, model_id, "cpu", impl, meta["preprocess_cfg"], tokenizer, int(meta["dim"]))
+    except Exception as exc:  # damaged cache, missing vocabulary, ...: the full path copes
+        logging.getLogger(__name__).debug("fast ONNX load failed: %s", exc)
+        return None
+
+
+# Texts whose token ids must match open_clip's before the fast path may use our tokenizer.
+_TOKENIZER_CHECK = (
+    "",
+    "A Photo of a DOG &amp; a cat, at 5:30pm!!",
+    "naïve café — “quotes” ＦＵＬＬＷＩＤＴＨ 😀🐶 日本語のテキスト",
+    "don't we'll they've I'M <end_of_text> x²",
+    "word " * 100,
+)
+
+
+def _tokenizer_info(tokenizer: Any) -> dict[str, Any]:
+    """{"kind": "clip-bpe", ...} when photosearch's own tokenizer gives this model's ids."""
+    try:
+        import open_clip.tokenizer as oc_tok
+
+        from photosearch.core.onnx_backend import TEXT_PROBE
+        from photosearch.core.tokenizer import ClipTokenizer
+
+        simple = (
+            type(tokenizer) is oc_tok.SimpleTokenizer
+            and tokenizer.reduction_fn is None
+            and tokenizer.clean_fn is oc_tok.get_clean_fn("lower")
+        )
+        if simple:
+            ours = ClipTokenizer(int(tokenizer.context_length))
+            texts = [*TEXT_PROBE, *_TOKENIZER_CHECK]
+            if np.array_equal(ours(texts), np.asarray(tokenizer(texts), dtype=np.int64)):
+                return {"kind": "clip-bpe", "context_length": ours.context_length}
+    except Exception as exc:  # no fast path, nothing worse
+        logging.getLogger(__name__).debug("tokenizer check failed: %s", exc)
+    return {"kind": "open_clip"}
 
 
 def _calibrate(encoder: Encoder, images: list[Image.Image] | None) -> None:

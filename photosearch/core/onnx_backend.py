@@ -5,36 +5,46 @@ Cache layout, per model id (under cache_dir()/onnx/<safe id>/):
     image-int8/model.onnx, text-int8/model.onnx  dynamic int8 (weights QInt8)
     stamp.json                                   written last: marks a complete export
     quant_check.json                             int8 self-check verdicts
+    fastload.json                                what a torch-free load needs (tokenizer, ...)
 Every tower folder is written under a temporary name and renamed into place, so a crash
 never leaves a half-written model that a later run would use.
+
+torch is imported only to export: opening a cached export needs ONNX Runtime alone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
+import importlib.util
 import json
 import os
 import re
 import shutil
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnxruntime as ort
-import torch
 
 from photosearch.core.encoder import normalize_rows, quiet, valid_rows
 from photosearch.core.paths import cache_dir
+
+if TYPE_CHECKING:
+    import torch
 
 EXPORT_FORMAT = 1
 OPSET = 17
 QUANT_MIN_COSINE = 0.99
 MODEL_FILE = "model.onnx"
+FAST_FILE = "fastload.json"
+FAST_FORMAT = 1
 # Fixed sentences for the text tower's int8 self-check (and a realistic export sample).
 TEXT_PROBE = (
     "a photo of a dog playing in the park",
@@ -63,13 +73,29 @@ def model_dir(model_id: str) -> Path:
 
 
 def _versions() -> dict[str, str]:
-    import open_clip
-
     return {
-        "torch": torch.__version__,
-        "open_clip": open_clip.__version__,
+        "torch": _package_version("torch"),
+        "open_clip": _package_version("open_clip"),
         "onnxruntime": ort.__version__,
     }
+
+
+def _package_version(package: str) -> str:
+    """`package.__version__`, read from its version.py when it is not imported yet.
+
+    torch and open_clip take seconds to import; their version.py holds the same string.
+    """
+    module = sys.modules.get(package)
+    if module is None:
+        with contextlib.suppress(ImportError, ValueError, IndexError, OSError):
+            spec = importlib.util.find_spec(package)
+            folders = list(spec.submodule_search_locations or []) if spec else []
+            text = (Path(folders[0]) / "version.py").read_text(encoding="utf-8") if folders else ""
+            found = re.search(r"""^__version__\s*=\s*['"]([^'"]+)['"]\s*$""", text, flags=re.MULTILINE)
+            if found:
+                return found.group(1)
+        module = importlib.import_module(package)
+    return str(module.__version__)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -106,34 +132,89 @@ def _replace_dir(src: Path, dst: Path) -> None:
 
 def _clear_export(directory: Path) -> None:
     """Drop the stamp first so that a crash mid-way leaves 'no export', never a mixed one."""
+    (directory / FAST_FILE).unlink(missing_ok=True)
     (directory / "stamp.json").unlink(missing_ok=True)
     (directory / "quant_check.json").unlink(missing_ok=True)
     for tower in ("image", "text", "image-int8", "text-int8"):
         shutil.rmtree(directory / tower, ignore_errors=True)
 
 
+def write_fast_info(directory: Path, model_id: str, tokenizer: dict[str, Any]) -> None:
+    """Record, next to a complete export, what a torch-free load needs besides the stamp.
+
+    tokenizer: {"kind": "clip-bpe", "context_length": N} when photosearch.core.tokenizer gives
+    the model's token ids, else {"kind": "open_clip"} (loading then needs open_clip).
+    The stamp is copied in, so a re-export (or a changed stamp) invalidates this file.
+    """
+    meta = read_stamp(directory, model_id)
+    if meta is None:
+        return
+    data = {"format": FAST_FORMAT, "model_id": model_id, "stamp": meta, "tokenizer": tokenizer}
+    if _read_json(directory / FAST_FILE) == data:
+        return
+    with contextlib.suppress(OSError):  # read-only cache: we just take the full path next time
+        _write_json(directory / FAST_FILE, data)
+
+
+def read_fast_info(directory: Path, model_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(stamp, tokenizer info) when the export is complete and current and fastload.json fits it.
+
+    Imports neither torch nor open_clip.
+    """
+    fast = _read_json(directory / FAST_FILE)
+    if not fast or fast.get("format") != FAST_FORMAT or fast.get("model_id") != model_id:
+        return None
+    meta = read_stamp(directory, model_id)
+    if meta is None or fast.get("stamp") != meta or not isinstance(fast.get("tokenizer"), dict):
+        return None
+    return meta, fast["tokenizer"]
+
+
+def cached_towers_ready(directory: Path, quantize: str) -> bool:
+    """Whether OnnxBackend can open this export as is, without making an int8 copy first."""
+    verdicts = _read_json(directory / "quant_check.json") or {}
+    for tower in ("image", "text"):
+        if (
+            _wants_int8(quantize, _verdict(verdicts, tower))
+            and not (directory / f"{tower}-int8" / MODEL_FILE).is_file()
+        ):
+            return False
+    return True
+
+
+def _wants_int8(quantize: str, verdict: dict[str, Any] | None) -> bool:
+    return quantize == "always" or (quantize == "auto" and (verdict is None or verdict["used"]))
+
+
 # --------------------------------------------------------------------------- export
 
 
-class _ImageTower(torch.nn.Module):
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
-        self.model = model
+def _towers(model: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """The image and text towers as separate modules (for export)."""
+    import torch
 
-    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.model.encode_image(pixels)
+    class ImageTower(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
 
+        def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+            return self.model.encode_image(pixels)
 
-class _TextTower(torch.nn.Module):
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
-        self.model = model
+    class TextTower(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.model.encode_text(tokens)
+        def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+            return self.model.encode_text(tokens)
+
+    return ImageTower().eval(), TextTower().eval()
 
 
 def _export_tower(module: torch.nn.Module, sample: torch.Tensor, input_name: str, target: Path) -> None:
+    import torch
+
     tmp = target.with_name(f"{target.name}.tmp-{uuid.uuid4().hex[:8]}")
     tmp.mkdir(parents=True)
     try:
@@ -165,6 +246,8 @@ def _image_size(model: torch.nn.Module) -> tuple[int, int]:
 
 def export_model(model: torch.nn.Module, directory: Path, model_id: str, probe_tokens: np.ndarray) -> dict[str, Any]:
     """Export both towers to ONNX, check them against torch, then write the stamp."""
+    import torch
+
     started = time.perf_counter()
     directory.mkdir(parents=True, exist_ok=True)
     _clear_export(directory)
@@ -173,7 +256,7 @@ def export_model(model: torch.nn.Module, directory: Path, model_id: str, probe_t
     generator = torch.Generator().manual_seed(0)
     pixels = torch.randn(2, 3, height, width, generator=generator)
     tokens = torch.from_numpy(np.ascontiguousarray(probe_tokens[:2]))
-    image, text = _ImageTower(model).eval(), _TextTower(model).eval()
+    image, text = _towers(model)
     _export_tower(image, pixels, "pixels", directory / "image")
     _export_tower(text, tokens, "tokens", directory / "text")
     with torch.no_grad():
@@ -230,11 +313,11 @@ def run(session: ort.InferenceSession, batch: np.ndarray) -> np.ndarray:
 
 def quantized_model(directory: Path, tower: str) -> Path:
     """Dynamic int8 copy of a tower (QInt8 weights), made once and cached."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     target = directory / f"{tower}-int8"
     if (target / MODEL_FILE).is_file():
         return target / MODEL_FILE
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # ~0.5 s to import
+
     source = directory / tower
     big = sum(f.stat().st_size for f in source.iterdir()) > _EXTERNAL_DATA_BYTES
     tmp = target.with_name(f"{target.name}.tmp-{uuid.uuid4().hex[:8]}")
@@ -273,8 +356,7 @@ class _Tower:
         self.int8 = False
         self.pending = False
         self.candidate: ort.InferenceSession | None = None
-        want_int8 = quantize == "always" or (quantize == "auto" and (verdict is None or verdict["used"]))
-        int8_session = self._int8_session(directory, say) if want_int8 else None
+        int8_session = self._int8_session(directory, say) if _wants_int8(quantize, verdict) else None
         if int8_session is not None and (quantize == "always" or verdict):
             self.session, self.int8 = int8_session, True
             return

@@ -1,0 +1,286 @@
+"""The cold-start path: a cached ONNX export loads without torch or open_clip (tiny model)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from photosearch.core import encoder as enc_mod
+from photosearch.core import onnx_backend
+from photosearch.core.encoder import ModelSpec, load_encoder
+
+TINY = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_clip.json"
+SPEC = ModelSpec(str(TINY), "random")
+ROOT = Path(__file__).resolve().parents[2]
+TEXTS = ["a cat", "two dogs on a beach at sunset", "word " * 300, "", "😀 &amp; café"]
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "cache"
+    monkeypatch.setenv("PHOTOSEARCH_CACHE", str(root))
+    return root
+
+
+def _batch(n: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(n, 3, 32, 32)).astype(np.float32)
+
+
+def _photos(n: int = 4) -> list[Image.Image]:
+    rng = np.random.default_rng(7)
+    return [Image.fromarray(rng.integers(0, 256, (48, 64, 3), np.uint8)) for _ in range(n)]
+
+
+def _export_dir() -> Path:
+    return onnx_backend.model_dir(SPEC.model_id)
+
+
+def _fast_calls(monkeypatch) -> list[bool]:
+    """Records, per load_encoder call, whether the fast path produced the encoder."""
+    taken: list[bool] = []
+    original = enc_mod._load_cached_onnx
+
+    def spy(*args, **kwargs):
+        result = original(*args, **kwargs)
+        taken.append(result is not None)
+        return result
+
+    monkeypatch.setattr(enc_mod, "_load_cached_onnx", spy)
+    return taken
+
+
+_CHILD = r"""
+import json, sys
+import numpy as np
+from PIL import Image
+from photosearch.core.encoder import ModelSpec, load_encoder
+args = json.loads(sys.argv[1])
+enc = load_encoder(ModelSpec(args["model"], "random"), device=args["device"], quantize=args["quantize"])
+texts = enc.encode_texts(args["texts"])
+images = enc.encode_images(np.load(args["batch"]))
+photo = enc.preprocess(Image.new("RGB", (50, 40), (200, 30, 90)))
+loaded = [m for m in ("torch", "open_clip", "torchvision") if m in sys.modules]
+np.savez(args["out"], texts=texts, images=images, photo=photo)
+print(json.dumps({"loaded": loaded, "backend": enc.backend, "quant_check": enc.quant_check,
+                  "dim": enc.dim, "image_size": enc.image_size, "batch_size": enc.batch_size,
+                  "model_id": enc.model_id, "device": enc.device}))
+"""
+
+
+@pytest.mark.parametrize("quantize", ["never", "auto"])
+def test_cached_export_loads_without_torch_in_a_new_process(tmp_path, quantize) -> None:
+    # A normal (first) load exports; with "auto" the photos settle both int8 verdicts.
+    slow = load_encoder(SPEC, quantize=quantize, calibration_images=_photos())
+    assert (_export_dir() / onnx_backend.FAST_FILE).is_file()
+    batch = _batch(5, seed=3)
+    np.save(tmp_path / "batch.npy", batch)
+    # Where a GPU might exist "auto" must ask torch; the fast path is a CPU thing.
+    device = "cpu" if enc_mod._gpu_possible() else "auto"
+    args = {
+        "model": str(TINY),
+        "device": device,
+        "quantize": quantize,
+        "texts": TEXTS,
+        "batch": str(tmp_path / "batch.npy"),
+        "out": str(tmp_path / "out.npz"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _CHILD, json.dumps(args)],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout.strip().splitlines()[-1])
+    assert info["loaded"] == []  # no torch, open_clip or torchvision after load + encode
+    assert info["backend"] == slow.backend and info["quant_check"] == slow.quant_check
+    assert (info["dim"], info["image_size"], info["batch_size"]) == (slow.dim, slow.image_size, slow.batch_size)
+    assert (info["model_id"], info["device"]) == (slow.model_id, "cpu")
+    out = np.load(tmp_path / "out.npz")
+    assert np.abs(out["texts"] - slow.encode_texts(TEXTS)).max() < 1e-5
+    assert np.abs(out["images"] - slow.encode_images(batch)).max() < 1e-5
+    np.testing.assert_array_equal(out["photo"], slow.preprocess(Image.new("RGB", (50, 40), (200, 30, 90))))
+
+
+def test_fast_path_matches_the_full_path_in_process(monkeypatch) -> None:
+    taken = _fast_calls(monkeypatch)
+    slow = load_encoder(SPEC, quantize="never")
+    fast = load_encoder(SPEC, quantize="never")
+    assert taken == [False, True]
+    assert fast.backend == slow.backend == "onnx-fp32"
+    assert fast.preprocess_cfg == slow.preprocess_cfg and fast.dim == slow.dim
+    np.testing.assert_array_equal(fast.tokenize(TEXTS), slow.tokenize(TEXTS))
+    assert np.abs(fast.encode_texts(TEXTS) - slow.encode_texts(TEXTS)).max() < 1e-5
+    batch = _batch(3)
+    assert np.abs(fast.encode_images(batch) - slow.encode_images(batch)).max() < 1e-5
+
+
+def test_pending_int8_checks_still_run_on_the_fast_path(monkeypatch) -> None:
+    load_encoder(SPEC)  # auto: exports, makes both int8 copies, decides the text tower
+    verdicts = json.loads((_export_dir() / "quant_check.json").read_text())
+    assert "text" in verdicts and "image" not in verdicts
+    taken = _fast_calls(monkeypatch)
+    encoder = load_encoder(SPEC)
+    assert taken == [True]
+    assert encoder.quant_check is None and encoder.backend == "onnx-fp32"
+    assert encoder.text_quant_check == verdicts["text"]
+    encoder.encode_images(_batch(4))
+    assert encoder.quant_check is not None
+    assert encoder.backend == ("onnx-int8" if encoder.quant_check["used"] else "onnx-fp32")
+
+
+def test_missing_int8_copy_takes_the_full_path(monkeypatch) -> None:
+    load_encoder(SPEC, quantize="never")  # exports fp32 only
+    taken = _fast_calls(monkeypatch)
+    encoder = load_encoder(SPEC, quantize="always")  # needs int8 copies: made by the full path
+    assert encoder.backend == "onnx-int8"
+    assert load_encoder(SPEC, quantize="always").backend == "onnx-int8"
+    assert taken == [False, True]
+
+
+def test_fast_path_needs_a_current_sidecar(monkeypatch) -> None:
+    load_encoder(SPEC, quantize="never")
+    fast_file = _export_dir() / onnx_backend.FAST_FILE
+    taken = _fast_calls(monkeypatch)
+
+    fast_file.unlink()  # e.g. an export made by an older PhotoSearch
+    load_encoder(SPEC, quantize="never")
+    assert fast_file.is_file()  # the full path writes it again
+
+    data = json.loads(fast_file.read_text())
+    data["tokenizer"] = {"kind": "open_clip"}  # e.g. a multilingual model
+    fast_file.write_text(json.dumps(data))
+    load_encoder(SPEC, quantize="never")
+    assert json.loads(fast_file.read_text())["tokenizer"]["kind"] == "open_clip"  # not checked again
+
+    fast_file.unlink()
+    load_encoder(SPEC, quantize="never")
+    data = json.loads(fast_file.read_text())
+    data["stamp"]["export_seconds"] = -1  # from another export than the one on disk
+    fast_file.write_text(json.dumps(data))
+    load_encoder(SPEC, quantize="never")
+    assert load_encoder(SPEC, quantize="never").backend == "onnx-fp32"
+    assert taken == [False, False, False, False, True]
+
+
+def test_stale_stamp_is_not_taken_by_the_fast_path(monkeypatch) -> None:
+    load_encoder(SPEC, quantize="never")
+    stamp_path = _export_dir() / "stamp.json"
+    stamp = json.loads(stamp_path.read_text())
+    stamp["torch"] = "0.0.1"
+    stamp_path.write_text(json.dumps(stamp))
+    exports: list[int] = []
+    original = onnx_backend.export_model
+
+    def spy(*args, **kwargs):
+        exports.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(onnx_backend, "export_model", spy)
+    taken = _fast_calls(monkeypatch)
+    load_encoder(SPEC, quantize="never")
+    assert exports == [1] and taken == [False]
+    assert json.loads(stamp_path.read_text())["torch"] != "0.0.1"
+
+
+def test_damaged_cache_falls_back_to_a_new_export(monkeypatch) -> None:
+    load_encoder(SPEC, quantize="never")
+    (_export_dir() / "text" / onnx_backend.MODEL_FILE).write_bytes(b"not a model")
+    taken = _fast_calls(monkeypatch)
+    encoder = load_encoder(SPEC, quantize="never")
+    assert taken == [False] and encoder.backend == "onnx-fp32"
+    assert np.isfinite(encoder.encode_texts(["a cat"])).all()
+
+
+def test_torch_backend_and_explicit_gpu_never_take_the_fast_path(monkeypatch) -> None:
+    load_encoder(SPEC, quantize="never")
+    taken = _fast_calls(monkeypatch)
+    assert load_encoder(SPEC, backend="torch").backend == "torch"
+    assert taken == []
+
+
+def test_versions_are_read_without_importing() -> None:
+    import open_clip
+    import torch
+
+    versions = onnx_backend._versions()
+    assert versions["torch"] == torch.__version__ and versions["open_clip"] == open_clip.__version__
+
+
+# --------------------------------------------------------------------------- devices
+
+
+@pytest.fixture
+def no_gpu_signs(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(enc_mod.os.path, "exists", lambda _path: False)
+    monkeypatch.setattr(enc_mod, "_torch_build_has_no_gpu", lambda: False)
+    import ctypes.util
+
+    monkeypatch.setattr(ctypes.util, "find_library", lambda _name: None)
+
+
+def test_gpu_possible_without_any_driver_is_false(no_gpu_signs) -> None:
+    assert enc_mod._gpu_possible() is False
+
+
+@pytest.mark.parametrize("path", ["/proc/driver/nvidia/version", "/dev/kfd"])
+def test_gpu_possible_with_a_driver_entry(no_gpu_signs, monkeypatch, path) -> None:
+    monkeypatch.setattr(enc_mod.os.path, "exists", lambda p: p == path)
+    assert enc_mod._gpu_possible() is True
+
+
+def test_gpu_possible_with_libcuda_or_on_macos(no_gpu_signs, monkeypatch) -> None:
+    import ctypes.util
+
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: "libcuda.so.1" if name == "cuda" else None)
+    assert enc_mod._gpu_possible() is True
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert enc_mod._gpu_possible() is False  # Windows looks for nvcuda.dll
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: "nvcuda.dll" if name == "nvcuda" else None)
+    assert enc_mod._gpu_possible() is True
+    monkeypatch.setattr(ctypes.util, "find_library", lambda _name: None)
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert enc_mod._gpu_possible() is True  # MPS: only torch can tell
+
+
+def test_cpu_only_torch_build_needs_no_library_search(no_gpu_signs, monkeypatch) -> None:
+    import ctypes.util
+
+    monkeypatch.setattr(enc_mod, "_torch_build_has_no_gpu", lambda: True)
+    monkeypatch.setattr(ctypes.util, "find_library", lambda _name: "libcuda.so.1")
+    assert enc_mod._gpu_possible() is False
+
+
+def test_cpu_only_build_is_read_from_version_file() -> None:
+    assert enc_mod._version_file_says_cpu_only("__version__ = '2.1+cpu'\ncuda: Optional[str] = None\nhip = None\n")
+    assert not enc_mod._version_file_says_cpu_only("cuda: Optional[str] = '13.0'\nhip: Optional[str] = None\n")
+    assert not enc_mod._version_file_says_cpu_only("cuda = None\nhip = '6.2'\n")
+    assert not enc_mod._version_file_says_cpu_only("")
+
+
+class _BlockTorch:
+    """A meta path finder that refuses to import torch (it is never imported twice)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch must not be imported here")
+        return None
+
+
+def test_auto_without_torch_and_without_gpu_is_cpu(no_gpu_signs, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "meta_path", [_BlockTorch(), *sys.meta_path])
+    monkeypatch.delitem(sys.modules, "torch")  # put back afterwards
+    assert enc_mod.resolve_device("auto") == "cpu"
+    assert enc_mod.resolve_device(" CPU ") == "cpu"
+    with pytest.raises(ImportError, match="must not be imported"):
+        enc_mod.resolve_device("cuda")  # an explicit GPU still asks torch
