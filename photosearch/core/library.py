@@ -73,6 +73,10 @@ class Library:
         stored_pretrained = self.store.get_meta("pretrained")
         if model and model != stored_model and not pretrained:
             pretrained = DEFAULT_PRETRAINED if model == DEFAULT_MODEL else None
+        if model and os.path.isfile(model):
+            model = os.path.abspath(model)  # a config file is remembered wherever the next command runs
+        if pretrained and os.path.isfile(pretrained):
+            pretrained = os.path.abspath(pretrained)
         chosen_model = model or stored_model or DEFAULT_MODEL
         chosen_pretrained = pretrained or (stored_pretrained if chosen_model == stored_model else None)
         if chosen_pretrained is None:

@@ -210,3 +210,15 @@ def test_stop_words_give_no_caption_bonus(library, photos_dir, tmp_path):
     by_caption = {r.caption: r for r in library.search_captions(text="a cat", k=10)}
     assert by_caption["cat asleep"].matched_terms == ("cat",)
     assert by_caption["a house by a lake"].lexical == 0.0
+
+
+def test_model_and_checkpoint_paths_are_remembered_absolute(library_path, monkeypatch):
+    monkeypatch.chdir(Path(TINY_MODEL).parent.parent.parent)
+    relative = str(Path(TINY_MODEL).relative_to(Path.cwd()))
+    lib = Library(library_path, model=relative, pretrained="random")
+    lib._remember_model()
+    lib.close()
+    monkeypatch.chdir("/")
+    again = Library(library_path)
+    assert again.spec.model == TINY_MODEL
+    again.close()
