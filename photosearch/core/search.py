@@ -6,36 +6,62 @@ since its last look at the database, so searches keep working while the indexer 
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
 import os
+import re
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from photosearch.core.query import Query, fts_literal
 from photosearch.core.store import Store, blob_to_vectors
 from photosearch.core.types import CaptionResult, SearchResult
-from photosearch.core.vector_index import VectorIndex
+from photosearch.core.vector_index import SnapshotError, VectorIndex
 
 CAPTION_SOURCE_ORDER = ("csv", "sidecar", "xmp", "iptc", "exif", "png", "comment")
 EXCLUDE_WEIGHT = 0.5  # how hard a -term pushes the query vector away
 _CAPTION_CHUNK = 65536
+_ID_CHUNK = 500  # ids per "WHERE id IN (...)": well below SQLite's variable limit
+
+# The built vector index is cached in the library folder so a restart skips the SQLite fetch
+# and the IVF training; deleting the folder only costs time. After the first full build a new
+# snapshot is written once the vectors added since the last one reach both limits below: a
+# stale snapshot only costs fetching the missing rows at start-up (~5 us each), while a save
+# rewrites the whole index (~1 GB at 1M photos), so saves are spaced geometrically.
+SNAPSHOT_DIR = "search-cache"
+SNAPSHOT_MIN_ADDED = 1_000
+SNAPSHOT_MIN_SHARE = 0.05
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class _Photos:
-    """Columns of the photos table that search needs, as arrays (one row per photo)."""
+    """Columns of the photos table that search needs, as integer arrays (one row per photo, by id).
+
+    Paths, fingerprints and dates are fetched for the few photos a search returns.
+    """
 
     ids: np.ndarray
-    paths: list[str]
-    fingerprints: list[str | None]
     folder_ids: np.ndarray
     offline: np.ndarray
     vector_ids: np.ndarray  # embeddings.id for the current model, -1 when not encoded yet
     width: np.ndarray
     height: np.ndarray
-    taken: list[float | None]
+    by_vector: np.ndarray  # row numbers ordered by vector id (rows of one vector stay in order)
+    sorted_vector_ids: np.ndarray  # vector_ids[by_vector]
+    vector_count: int  # distinct vector ids >= 0
+
+
+def snapshot_folder(root: str | os.PathLike, model_id: str) -> Path:
+    """Where a model's index snapshot lives: a readable, collision-free folder name per model id."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model_id).strip("._-")[-60:] or "model"
+    digest = hashlib.sha1(model_id.encode()).hexdigest()[:10]
+    return Path(root) / SNAPSHOT_DIR / f"{safe}-{digest}"
 
 
 class SearchEngine:
@@ -49,11 +75,13 @@ class SearchEngine:
         self._last_vector_id = 0
         self._vector_count = 0
         self._photos: _Photos | None = None
-        self._by_vector: dict[int, list[int]] = {}
-        self._allowed_cache: dict[tuple[str | None, bool], np.ndarray | None] = {}
+        self._allowed_cache: dict[tuple[str | None, bool], tuple[np.ndarray | None, np.ndarray | None]] = {}
         self._captions_version: tuple[int, int] | None = None
         self._caption_ids = np.zeros(0, dtype=np.int64)
         self._caption_vectors = np.zeros((0, 0), dtype=np.float16)
+        self._snapshot_tried = False  # a snapshot is only worth reading on the first load
+        self._saved: tuple[int, int] | None = None  # (last id, count) of the snapshot this index extends
+        self._save_failed = False
 
     # -- loading -----------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -72,55 +100,124 @@ class SearchEngine:
                 "SELECT COUNT(*) FROM embeddings WHERE model_id = ? AND id <= ?", (self.model_id, self._last_vector_id)
             )[0]
             if still_there != self._vector_count:
-                self._index = None
+                self._index, self._saved = None, None
         if self._index is None:
             self._last_vector_id, self._vector_count = 0, 0
+            if not self._snapshot_tried:
+                self._snapshot_tried = True
+                self._load_snapshot()
         rows = self.store.query(
             "SELECT id, vector FROM embeddings WHERE model_id = ? AND id > ? ORDER BY id",
             (self.model_id, self._last_vector_id),
         )
+        if rows:
+            dim = len(rows[0][1]) // 2
+            if self._index is None or self._dim != dim:
+                self._dim = dim
+                self._index = VectorIndex(dim)
+                self._last_vector_id, self._vector_count, self._saved = 0, 0, None
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            self._index.add(ids, blob_to_vectors([r[1] for r in rows], dim))
+            self._last_vector_id = int(ids[-1])
+            self._vector_count += len(rows)
+            del rows
+        self._maybe_save_snapshot()
+
+    # -- index snapshot ----------------------------------------------------------------------
+    def _snapshot_folder(self) -> Path:
+        return snapshot_folder(self.store.root, self.model_id)
+
+    def _row_check(self, vector_id: int) -> str | None:
+        """A digest of one embeddings row, so a snapshot never outlives a rebuilt database."""
+        rows = self.store.query(
+            "SELECT fingerprint, vector FROM embeddings WHERE id = ? AND model_id = ?", (vector_id, self.model_id)
+        )
         if not rows:
+            return None
+        return hashlib.sha1(rows[0][0].encode() + b"\0" + bytes(rows[0][1])).hexdigest()
+
+    def _load_snapshot(self) -> None:
+        """Start from the saved index if it still describes a prefix of the embeddings table."""
+        folder = self._snapshot_folder()
+        if not folder.is_dir():
             return
-        dim = len(rows[0][1]) // 2
-        if self._index is None or self._dim != dim:
-            self._dim = dim
-            self._index = VectorIndex(dim)
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        self._index.add(ids, blob_to_vectors([r[1] for r in rows], dim))
-        self._last_vector_id = int(ids[-1])
-        self._vector_count += len(rows)
+        try:
+            info = VectorIndex.snapshot_info(folder)
+            extra = info["extra"]
+            last, count, dim = int(extra["last_vector_id"]), int(extra["vector_count"]), int(info["dim"])
+            if extra.get("model_id") != self.model_id or count <= 0 or int(info["rows"]) != count:
+                return
+            if self._dim is not None and dim != self._dim:
+                return
+            # Any deleted vector at or below the saved id lowers the count: then the snapshot is stale.
+            (still_there,) = self.store.query(
+                "SELECT COUNT(*) FROM embeddings WHERE model_id = ? AND id <= ?", (self.model_id, last)
+            )[0]
+            if still_there != count or self._row_check(last) != extra.get("check"):
+                return
+            index = VectorIndex.load(folder)
+        except (SnapshotError, OSError, KeyError, TypeError, ValueError) as exc:
+            log.info("ignoring the search index snapshot in %s: %s", folder, exc)
+            return
+        self._index, self._dim = index, dim
+        self._last_vector_id, self._vector_count = last, count
+        self._saved = (last, count)
+
+    def _maybe_save_snapshot(self) -> None:
+        """Save the index when it differs enough from the saved one; never fails a search."""
+        index = self._index
+        if index is None or self._vector_count == 0 or self.store.readonly or self._save_failed:
+            return
+        if self._saved is not None:
+            added = self._vector_count - self._saved[1]
+            if added <= 0 or added < max(SNAPSHOT_MIN_ADDED, SNAPSHOT_MIN_SHARE * self._saved[1]):
+                return
+        extra = {
+            "model_id": self.model_id,
+            "last_vector_id": self._last_vector_id,
+            "vector_count": self._vector_count,
+            "check": self._row_check(self._last_vector_id),
+        }
+        folder = self._snapshot_folder()
+        try:
+            index.save(folder, extra)
+        except (OSError, RuntimeError) as exc:  # faiss reports write errors as RuntimeError
+            log.warning("could not save the search index snapshot to %s: %s", folder, exc)
+            self._save_failed = True  # e.g. a full disk: do not retry on every refresh
+            return
+        self._saved = (self._last_vector_id, self._vector_count)
 
     def _load_photos(self) -> None:
         rows = self.store.query(
-            "SELECT p.id, p.path, p.fingerprint, p.folder_id, p.offline, COALESCE(e.id, -1), "
-            "COALESCE(p.width, 0), COALESCE(p.height, 0), p.taken FROM photos p "
-            "LEFT JOIN embeddings e ON e.fingerprint = p.fingerprint AND e.model_id = ? "
+            "SELECT p.id, p.folder_id, p.offline, COALESCE(e.id, -1), COALESCE(p.width, 0), COALESCE(p.height, 0) "
+            "FROM photos p LEFT JOIN embeddings e ON e.fingerprint = p.fingerprint AND e.model_id = ? "
             "WHERE p.state = 'indexed' ORDER BY p.id",
             (self.model_id,),
         )
-        cols = list(zip(*rows, strict=True)) if rows else [()] * 9
-        photos = _Photos(
-            ids=np.asarray(cols[0], dtype=np.int64),
-            paths=list(cols[1]),
-            fingerprints=list(cols[2]),
-            folder_ids=np.asarray(cols[3], dtype=np.int64),
-            offline=np.asarray(cols[4], dtype=bool),
-            vector_ids=np.asarray(cols[5], dtype=np.int64),
-            width=np.asarray(cols[6], dtype=np.int64),
-            height=np.asarray(cols[7], dtype=np.int64),
-            taken=list(cols[8]),
+        cols = np.array(rows, dtype=np.int64).reshape(-1, 6).T
+        del rows
+        vector_ids = np.ascontiguousarray(cols[3])
+        by_vector = np.argsort(vector_ids, kind="stable")
+        sorted_vids = vector_ids[by_vector]
+        encoded = sorted_vids[np.searchsorted(sorted_vids, 0) :]
+        distinct = int(np.count_nonzero(np.diff(encoded))) + 1 if len(encoded) else 0
+        self._photos = _Photos(
+            ids=np.ascontiguousarray(cols[0]),
+            folder_ids=np.ascontiguousarray(cols[1]),
+            offline=cols[2].astype(bool),
+            vector_ids=vector_ids,
+            width=np.ascontiguousarray(cols[4]),
+            height=np.ascontiguousarray(cols[5]),
+            by_vector=by_vector,
+            sorted_vector_ids=sorted_vids,
+            vector_count=distinct,
         )
-        by_vector: dict[int, list[int]] = {}
-        for row, vid in enumerate(photos.vector_ids.tolist()):
-            if vid >= 0:
-                by_vector.setdefault(vid, []).append(row)
-        self._photos, self._by_vector = photos, by_vector
         self._allowed_cache = {}
 
     @property
     def size(self) -> int:
         self.refresh()
-        return len(self._by_vector)
+        return self._photos.vector_count if self._photos is not None else 0
 
     def vector_for_path(self, path: str) -> np.ndarray | None:
         """The stored vector of a library photo (so 'find similar' needs no model at all)."""
@@ -149,38 +246,90 @@ class SearchEngine:
             photos, index = self._photos, self._index
             if photos is None or index is None or len(photos.ids) == 0 or k <= 0:
                 return []
-            allowed = self._allowed_vectors(photos, folder, include_offline)
+            allowed, row_ok = self._allowed_vectors(photos, folder, include_offline)
             if allowed is not None and len(allowed) == 0:
                 return []
             # Copies share one vector, so ask for a few extra vectors to fill k photos.
             ids, scores = index.search(np.asarray(query, dtype=np.float32), k, allowed=allowed, min_score=min_score)
-            results: list[SearchResult] = []
-            for vid, score in zip(ids.tolist(), scores.tolist(), strict=True):
-                for row in self._by_vector.get(vid, ()):
-                    if allowed_row(photos, row, folder, include_offline):
-                        results.append(_result(photos, row, score))
-                if len(results) >= k:
+            lo = np.searchsorted(photos.sorted_vector_ids, ids, side="left").tolist()
+            hi = np.searchsorted(photos.sorted_vector_ids, ids, side="right").tolist()
+            hits: list[tuple[int, float]] = []
+            for first, last, score in zip(lo, hi, scores.tolist(), strict=True):
+                for row in photos.by_vector[first:last].tolist():
+                    if row_ok is None or row_ok[row]:
+                        hits.append((row, score))
+                if len(hits) >= k:
                     break
-        return self._with_captions(results[:k])
+            results = self._results(photos, hits[:k])
+        return self._with_captions(results)
 
-    def _allowed_vectors(self, photos: _Photos, folder: str | None, include_offline: bool) -> np.ndarray | None:
-        """Vector ids a query may return (None: all of them); cached until the library changes."""
+    def _results(self, photos: _Photos, hits: list[tuple[int, float]]) -> list[SearchResult]:
+        """SearchResults for (row, score) hits; path, fingerprint and date come from the database."""
+        photo_ids = [int(photos.ids[row]) for row, _ in hits]
+        details: dict[int, tuple] = {}
+        for start in range(0, len(photo_ids), _ID_CHUNK):
+            chunk = photo_ids[start : start + _ID_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for row in self.store.query(
+                f"SELECT id, path, fingerprint, taken FROM photos WHERE id IN ({marks})", chunk
+            ):
+                details[row[0]] = row
+        results: list[SearchResult] = []
+        for (row, score), photo_id in zip(hits, photo_ids, strict=True):
+            found = details.get(photo_id)
+            if found is None:  # deleted since the last refresh
+                continue
+            results.append(
+                SearchResult(
+                    path=found[1],
+                    score=float(score),
+                    photo_id=photo_id,
+                    fingerprint=found[2] or "",
+                    width=int(photos.width[row]),
+                    height=int(photos.height[row]),
+                    taken=found[3],
+                    offline=bool(photos.offline[row]),
+                )
+            )
+        return results
+
+    def _allowed_vectors(
+        self, photos: _Photos, folder: str | None, include_offline: bool
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Vector ids a query may return and the photo rows it may show (None: all of them).
+
+        Cached until the library changes.
+        """
         key = (folder, include_offline)
         if key in self._allowed_cache:
             return self._allowed_cache[key]
-        mask = photos.vector_ids >= 0
+        rows_ok = np.ones(len(photos.ids), dtype=bool)
         filtered = False
         if not include_offline and photos.offline.any():
-            mask &= ~photos.offline
+            rows_ok &= ~photos.offline
             filtered = True
         if folder:
-            mask &= np.fromiter((_under(p, folder) for p in photos.paths), dtype=bool, count=len(photos.paths))
+            rows_ok &= np.isin(photos.ids, self._photo_ids_under(folder), assume_unique=True)
             filtered = True
         # Unfiltered and every vector belongs to a live photo (the usual case): no selector at all.
-        every_vector_live = self._index is not None and len(self._by_vector) == len(self._index)
-        allowed = None if not filtered and every_vector_live else np.sort(np.unique(photos.vector_ids[mask]))
-        self._allowed_cache[key] = allowed
-        return allowed
+        every_vector_live = self._index is not None and photos.vector_count == len(self._index)
+        if not filtered and every_vector_live:
+            allowed = None
+        else:
+            allowed = np.unique(photos.vector_ids[rows_ok & (photos.vector_ids >= 0)])
+        result = (allowed, rows_ok if filtered else None)
+        self._allowed_cache[key] = result
+        return result
+
+    def _photo_ids_under(self, folder: str) -> np.ndarray:
+        """Ids of the photos at or below a folder, by a range scan of the path index."""
+        folder = folder.rstrip(os.sep)
+        prefix = folder + os.sep
+        upper = folder + chr(ord(os.sep) + 1)  # the first string after every path below the prefix
+        rows = self.store.query(
+            "SELECT id FROM photos WHERE path = ? OR (path >= ? AND path < ?)", (folder, prefix, upper)
+        )
+        return np.unique(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
 
     def _with_captions(self, results: list[SearchResult]) -> list[SearchResult]:
         if not results:
@@ -296,28 +445,9 @@ class SearchEngine:
         return banned
 
 
-def allowed_row(photos: _Photos, row: int, folder: str | None, include_offline: bool) -> bool:
-    if not include_offline and photos.offline[row]:
-        return False
-    return not folder or _under(photos.paths[row], folder)
-
-
 def _under(path: str, folder: str) -> bool:
     folder = folder.rstrip(os.sep)
     return path == folder or path.startswith(folder + os.sep)
-
-
-def _result(photos: _Photos, row: int, score: float) -> SearchResult:
-    return SearchResult(
-        path=photos.paths[row],
-        score=float(score),
-        photo_id=int(photos.ids[row]),
-        fingerprint=photos.fingerprints[row] or "",
-        width=int(photos.width[row]),
-        height=int(photos.height[row]),
-        taken=photos.taken[row],
-        offline=bool(photos.offline[row]),
-    )
 
 
 def combine_query(positive: np.ndarray | None, excluded: np.ndarray | None) -> np.ndarray | None:

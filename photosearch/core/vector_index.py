@@ -18,9 +18,13 @@ a consistent view across several calls must hold their own lock.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
+import os
 import threading
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -38,6 +42,13 @@ _CALIBRATION_QUERIES = 64
 _RECALL_TARGET = 0.98  # calibrate above the 0.95 goal: real queries are further from the data
 
 IdsLike = np.ndarray | Sequence[int]
+
+SNAPSHOT_VERSION = 1
+_SNAPSHOT_META = "index.json"
+
+
+class SnapshotError(Exception):
+    """A saved index that is missing, unreadable, from another version or inconsistent."""
 
 
 class _Store(Protocol):
@@ -133,9 +144,7 @@ class _FaissFlatStore:
     """Exact search: faiss fp16 scalar-quantizer codes are the raw IEEE halves of the rows."""
 
     def __init__(self, dim: int) -> None:
-        self.index = faiss.IndexScalarQuantizer(
-            dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
-        )
+        self.index = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
 
     def add(self, vectors: np.ndarray, first: int) -> None:
         # Codes go in as bytes: no fp32 round trip; std::vector growth keeps appends amortised.
@@ -179,12 +188,27 @@ class _FaissIVFStore:
         self.quantizer = faiss.IndexFlatIP(dim)
         self.quantizer.add(centroids)
         self.index = faiss.IndexIVFScalarQuantizer(
-            self.quantizer, dim, self.nlist, faiss.ScalarQuantizer.QT_fp16,
-            faiss.METRIC_INNER_PRODUCT, False,
+            self.quantizer,
+            dim,
+            self.nlist,
+            faiss.ScalarQuantizer.QT_fp16,
+            faiss.METRIC_INNER_PRODUCT,
+            False,
         )
         self.index.is_trained = True  # centroids are given; fp16 codes need no training
         self.invlists = faiss.downcast_InvertedLists(self.index.invlists)
         self.nprobe = min(8, self.nlist)
+
+    @classmethod
+    def from_index(cls, index: Any, nprobe: int) -> _FaissIVFStore:
+        """Wrap an IVF read back by faiss.read_index (it owns its quantizer and lists)."""
+        store = cls.__new__(cls)
+        store.index = index  # read_index already hands back the concrete (owning) class
+        store.quantizer = store.index.quantizer
+        store.nlist = int(store.index.nlist)
+        store.invlists = faiss.downcast_InvertedLists(store.index.invlists)
+        store.nprobe = int(np.clip(nprobe, 1, store.nlist))
+        return store
 
     @classmethod
     def train(cls, vectors: np.ndarray, seed: int = 0) -> _FaissIVFStore:
@@ -194,8 +218,7 @@ class _FaissIVFStore:
         rng = np.random.default_rng(seed)
         sample_n = min(n, 64 * nlist)
         sample = vectors[np.sort(rng.choice(n, sample_n, replace=False))].astype(np.float32)
-        km = faiss.Kmeans(dim, nlist, niter=10, spherical=True, seed=seed,
-                          max_points_per_centroid=64, verbose=False)
+        km = faiss.Kmeans(dim, nlist, niter=10, spherical=True, seed=seed, max_points_per_centroid=64, verbose=False)
         km.train(sample)
         return cls(dim, km.centroids)
 
@@ -220,9 +243,7 @@ class _FaissIVFStore:
         codes = np.ascontiguousarray(codes).view(np.uint8)
         self.invlists.resize(lst, labels.shape[0])
         if labels.shape[0]:
-            self.invlists.update_entries(
-                lst, 0, labels.shape[0], faiss.swig_ptr(labels), faiss.swig_ptr(codes)
-            )
+            self.invlists.update_entries(lst, 0, labels.shape[0], faiss.swig_ptr(labels), faiss.swig_ptr(codes))
 
     def _read_list(self, lst: int) -> tuple[np.ndarray, np.ndarray]:
         size = self.invlists.list_size(lst)
@@ -375,6 +396,120 @@ class VectorIndex:
         """Drop tombstoned rows now (otherwise done lazily)."""
         with self._lock:
             self._compact()
+
+    # -- snapshots -------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike, extra: Mapping[str, Any] | None = None) -> None:
+        """Write the index into the folder ``path`` (created if needed), replacing any earlier save.
+
+        Data files get fresh names and the small JSON that names them is replaced last, so a
+        crash mid-save leaves the previous snapshot (or none) readable, never a mix. ``extra``
+        (JSON-able) is stored alongside and comes back from ``snapshot_info``. Tombstoned rows
+        are compacted away first. Raises OSError when the folder cannot be written.
+        """
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        token = uuid.uuid4().hex[:12]
+        with self._lock:
+            self._compact()
+            store = self._store
+            if isinstance(store, _NumpyStore):
+                kind, data_name = "numpy", f"vectors-{token}.npy"
+            else:
+                kind, data_name = ("ivf" if isinstance(store, _FaissIVFStore) else "flat"), f"index-{token}.faiss"
+            ids_name = f"ids-{token}.npy"
+            written: list[Path] = []
+            try:
+                written.append(folder / ids_name)
+                _atomic_write(folder / ids_name, lambda f: np.save(f, self._ids[: self._rows]))
+                written.append(folder / data_name)
+                if kind == "numpy":
+                    _atomic_write(folder / data_name, lambda f: np.save(f, store.vectors(self._rows)))
+                else:
+                    tmp = folder / f".{data_name}.tmp"
+                    faiss.write_index(store.index, str(tmp))
+                    os.replace(tmp, folder / data_name)
+                meta = {
+                    "version": SNAPSHOT_VERSION,
+                    "kind": kind,
+                    "dim": self.dim,
+                    "rows": self._rows,
+                    "ann_threshold": self.ann_threshold,
+                    "trained_at": self._trained_at,
+                    "nprobe": self.nprobe,
+                    "ids_sorted": self._ids_sorted,
+                    "ids": ids_name,
+                    "data": data_name,
+                    "extra": dict(extra or {}),
+                }
+                _atomic_write(folder / _SNAPSHOT_META, lambda f: f.write(json.dumps(meta).encode()))
+            except BaseException:
+                for leftover in written:
+                    with contextlib.suppress(OSError):
+                        leftover.unlink()
+                raise
+        # Earlier saves' data files (and temporaries of interrupted ones) are garbage now.
+        for entry in folder.iterdir():
+            if entry.name not in (_SNAPSHOT_META, ids_name, data_name):
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+
+    @staticmethod
+    def snapshot_info(path: str | os.PathLike) -> dict[str, Any]:
+        """The JSON description of a saved index (cheap: no vectors are read)."""
+        try:
+            meta = json.loads((Path(path) / _SNAPSHOT_META).read_text())
+        except (OSError, ValueError) as exc:
+            raise SnapshotError(f"no readable index snapshot: {exc}") from None
+        if not isinstance(meta, dict) or meta.get("version") != SNAPSHOT_VERSION:
+            raise SnapshotError("index snapshot from another version")
+        return meta
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> VectorIndex:
+        """Read an index written by ``save``; SnapshotError when it is missing or damaged."""
+        folder = Path(path)
+        meta = cls.snapshot_info(folder)
+        try:
+            kind, dim, rows = meta["kind"], int(meta["dim"]), int(meta["rows"])
+            ids = np.load(folder / meta["ids"], allow_pickle=False)
+            if ids.dtype != np.int64 or ids.shape != (rows,):
+                raise SnapshotError("index snapshot ids do not match its description")
+            out = cls(dim, ann_threshold=int(meta["ann_threshold"]))
+            if kind == "numpy":
+                vectors = np.load(folder / meta["data"], allow_pickle=False)
+                if vectors.dtype != np.float16 or vectors.shape != (rows, dim):
+                    raise SnapshotError("index snapshot vectors do not match its description")
+                store: _Store = _FaissFlatStore(dim) if faiss is not None else _NumpyStore(dim)
+                store.add(vectors, 0)
+            elif faiss is None:
+                raise SnapshotError("index snapshot needs faiss")
+            else:
+                index = faiss.read_index(str(folder / meta["data"]))
+                if index.d != dim or index.ntotal != rows:
+                    raise SnapshotError("index snapshot vectors do not match its description")
+                if kind == "ivf":
+                    if not isinstance(index, faiss.IndexIVFScalarQuantizer):
+                        raise SnapshotError("index snapshot holds an unexpected faiss index")
+                    store = _FaissIVFStore.from_index(index, int(meta["nprobe"]))
+                elif kind == "flat":
+                    flat = _FaissFlatStore.__new__(_FaissFlatStore)
+                    flat.index = index
+                    if not isinstance(index, faiss.IndexScalarQuantizer):
+                        raise SnapshotError("index snapshot holds an unexpected faiss index")
+                    store = flat
+                else:
+                    raise SnapshotError(f"unknown index snapshot kind {kind!r}")
+        except SnapshotError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError, EOFError) as exc:
+            raise SnapshotError(f"unreadable index snapshot: {exc}") from None
+        out._store = store
+        out._ids = np.ascontiguousarray(ids)
+        out._rows = rows
+        out._trained_at = int(meta.get("trained_at", 0))
+        out._ids_sorted = bool(meta.get("ids_sorted", False)) and bool(np.all(np.diff(ids) > 0))
+        return out
 
     # -- search ----------------------------------------------------------------------
 
@@ -545,6 +680,21 @@ def _single_thread_if(single: bool) -> Iterator[None]:
         yield
     finally:
         faiss.omp_set_num_threads(before)
+
+
+def _atomic_write(target: Path, write: Any) -> None:
+    """Write via a temporary file in the same folder, then rename it over ``target``."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def _grow(arr: np.ndarray, capacity: int, used: int) -> np.ndarray:

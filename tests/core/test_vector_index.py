@@ -31,9 +31,7 @@ def clustered(n: int, dim: int, seed: int = 0, clusters: int = 50) -> np.ndarray
     return fp16_rounded(x / np.linalg.norm(x, axis=1, keepdims=True))
 
 
-def brute_force(
-    ids: np.ndarray, vectors: np.ndarray, query: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray]:
+def brute_force(ids: np.ndarray, vectors: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     scores = vectors @ query
     order = np.argsort(-scores, kind="stable")[:k]
     return ids[order], scores[order]
@@ -174,8 +172,9 @@ def test_memory_is_fp16_sized() -> None:
     assert dim * 2 <= index.memory_bytes() / len(index) <= 1100
 
 
-def recall_at_10(index: VectorIndex, ids: np.ndarray, vecs: np.ndarray, queries: np.ndarray,
-                 allowed: np.ndarray | None = None) -> float:
+def recall_at_10(
+    index: VectorIndex, ids: np.ndarray, vecs: np.ndarray, queries: np.ndarray, allowed: np.ndarray | None = None
+) -> float:
     keep = np.ones(len(ids), bool) if allowed is None else np.isin(ids, allowed)
     hits = 0
     for q in queries:
@@ -245,3 +244,84 @@ def test_ann_disabled_without_faiss(monkeypatch: pytest.MonkeyPatch) -> None:
     index = VectorIndex(DIM, ann_threshold=100)
     index.add(np.arange(300), unit_rows(300))
     assert index.exact and index.nprobe is None
+
+
+# -- snapshots ---------------------------------------------------------------------------
+
+
+def _same_results(a: VectorIndex, b: VectorIndex, queries: np.ndarray, k: int = 10, allowed=None) -> None:
+    ia, sa = a.search_many(queries, k, allowed=allowed)
+    ib, sb = b.search_many(queries, k, allowed=allowed)
+    np.testing.assert_array_equal(ia, ib)
+    np.testing.assert_array_equal(sa, sb)
+
+
+def test_save_load_round_trip_exact(backend: str, tmp_path) -> None:
+    index, ids, _vecs = make_index(300)
+    index.remove(ids[:5])  # tombstones are compacted into the snapshot
+    index.save(tmp_path / "snap", {"note": "hi"})
+    loaded = VectorIndex.load(tmp_path / "snap")
+    assert loaded.exact and len(loaded) == len(index) == 295
+    assert VectorIndex.snapshot_info(tmp_path / "snap")["extra"] == {"note": "hi"}
+    queries = unit_rows(20, seed=9)
+    _same_results(index, loaded, queries)
+    _same_results(index, loaded, queries, allowed=ids[::7])
+    # The loaded index keeps working: adds, replacements, removals.
+    more = unit_rows(3, seed=5)
+    loaded.add([ids[10], 5, 999_999], more)
+    assert loaded.search(more[0], 1)[0][0] == ids[10] and loaded.search(more[2], 1)[0][0] == 999_999
+    assert loaded.remove([5]) == 1 and len(loaded) == 296
+
+
+def test_save_load_round_trip_ivf(tmp_path) -> None:
+    vecs = clustered(3000, DIM, seed=2)
+    ids = np.arange(3000, dtype=np.int64) * 5 + 1
+    index = VectorIndex(DIM, ann_threshold=1000)
+    index.add(ids, vecs)
+    assert not index.exact
+    index.save(tmp_path / "snap")
+    loaded = VectorIndex.load(tmp_path / "snap")
+    assert not loaded.exact and loaded.nprobe == index.nprobe and loaded.nlist == index.nlist
+    assert loaded.memory_bytes() == index.memory_bytes()
+    queries = fp16_rounded(vecs[:30] + 0.05 * unit_rows(30, seed=3))
+    _same_results(index, loaded, queries)
+    _same_results(index, loaded, queries, allowed=ids[::3])
+    extra = clustered(200, DIM, seed=7)
+    loaded.add(np.arange(200, dtype=np.int64) + 100_000, extra)
+    assert loaded.search(extra[4], 1)[0][0] == 100_004
+    loaded.remove(ids[:10])
+    assert not set(loaded.search_many(vecs[:10], 5)[0].ravel().tolist()) & set(ids[:10].tolist())
+
+
+def test_saved_faiss_index_loads_without_faiss_as_an_error(tmp_path, monkeypatch) -> None:
+    index, _, _ = make_index(50)
+    index.save(tmp_path / "snap")
+    monkeypatch.setattr(vector_index, "faiss", None)
+    with pytest.raises(vector_index.SnapshotError):
+        VectorIndex.load(tmp_path / "snap")
+
+
+def test_numpy_snapshot_loads_into_faiss(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(vector_index, "faiss", None)
+    index, ids, vecs = make_index(100)
+    index.save(tmp_path / "snap")
+    monkeypatch.undo()
+    loaded = VectorIndex.load(tmp_path / "snap")
+    found, _ = loaded.search(vecs[7], 1)
+    assert found[0] == ids[7]
+
+
+def test_resave_replaces_files_and_damage_is_a_snapshot_error(tmp_path) -> None:
+    index, _, _ = make_index(100)
+    folder = tmp_path / "snap"
+    index.save(folder)
+    index.add([1], unit_rows(1, seed=11))
+    index.save(folder)
+    assert len(list(folder.iterdir())) == 3
+    assert len(VectorIndex.load(folder)) == 101
+    meta = VectorIndex.snapshot_info(folder)
+    (folder / meta["data"]).write_bytes(b"nonsense")
+    with pytest.raises(vector_index.SnapshotError):
+        VectorIndex.load(folder)
+    with pytest.raises(vector_index.SnapshotError):
+        VectorIndex.load(tmp_path / "missing")
