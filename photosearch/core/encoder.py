@@ -34,7 +34,6 @@ DEFAULT_MODEL = "ViT-B-32"
 DEFAULT_PRETRAINED = "laion2b_s34b_b79k"
 RANDOM = "random"
 CHECKPOINT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
-BACKENDS = ("torch", "torch-fp16", "onnx-fp32", "onnx-int8")
 QUANTIZE_MODES = ("auto", "always", "never")
 # Chosen by measurement on a 2-core CPU (ViT-B-32, ORT int8): larger batches gained nothing
 # while making progress coarser; GPUs need big batches to be busy.

@@ -47,7 +47,6 @@ class _Photos:
     """
 
     ids: np.ndarray
-    folder_ids: np.ndarray
     offline: np.ndarray
     vector_ids: np.ndarray  # embeddings.id for the current model, -1 when not encoded yet
     width: np.ndarray
@@ -189,25 +188,24 @@ class SearchEngine:
 
     def _load_photos(self) -> None:
         rows = self.store.query(
-            "SELECT p.id, p.folder_id, p.offline, COALESCE(e.id, -1), COALESCE(p.width, 0), COALESCE(p.height, 0) "
+            "SELECT p.id, p.offline, COALESCE(e.id, -1), COALESCE(p.width, 0), COALESCE(p.height, 0) "
             "FROM photos p LEFT JOIN embeddings e ON e.fingerprint = p.fingerprint AND e.model_id = ? "
             "WHERE p.state = 'indexed' ORDER BY p.id",
             (self.model_id,),
         )
-        cols = np.array(rows, dtype=np.int64).reshape(-1, 6).T
+        cols = np.array(rows, dtype=np.int64).reshape(-1, 5).T
         del rows
-        vector_ids = np.ascontiguousarray(cols[3])
+        vector_ids = np.ascontiguousarray(cols[2])
         by_vector = np.argsort(vector_ids, kind="stable")
         sorted_vids = vector_ids[by_vector]
         encoded = sorted_vids[np.searchsorted(sorted_vids, 0) :]
         distinct = int(np.count_nonzero(np.diff(encoded))) + 1 if len(encoded) else 0
         self._photos = _Photos(
             ids=np.ascontiguousarray(cols[0]),
-            folder_ids=np.ascontiguousarray(cols[1]),
-            offline=cols[2].astype(bool),
+            offline=cols[1].astype(bool),
             vector_ids=vector_ids,
-            width=np.ascontiguousarray(cols[4]),
-            height=np.ascontiguousarray(cols[5]),
+            width=np.ascontiguousarray(cols[3]),
+            height=np.ascontiguousarray(cols[4]),
             by_vector=by_vector,
             sorted_vector_ids=sorted_vids,
             vector_count=distinct,

@@ -72,17 +72,17 @@ class ThumbnailLoader(QObject):
         self._failed: set[str] = set()
         self._in_flight: set[str] = set()
         self._queue: OrderedDict[str, str] = OrderedDict()  # path -> fingerprint, newest last
+        self._made_from: dict[str, str] = {}  # path -> fingerprint its cached pixmap was made from
         self._lock = threading.Lock()
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max(1, min(4, (os.cpu_count() or 2) - 1)))
         self._signals = _Signals()
         self._signals.loaded.connect(self._on_loaded)
 
-    def set_source(self, source: ThumbSource) -> None:
-        self._source = source
-
     def pixmap(self, path: str, fingerprint: str = "") -> QPixmap | None:
-        """The cached pixmap, or None after queueing a load (only once per path)."""
+        """The cached pixmap, or None after queueing a load (only once per path and content)."""
+        if fingerprint and self._made_from.get(path, fingerprint) != fingerprint:
+            self.forget(path)  # the photo was edited: its old picture must not stay on screen
         cached = self._cache.get(path)
         if cached is not None:
             self._cache.move_to_end(path)
@@ -94,6 +94,8 @@ class ThumbnailLoader(QObject):
                 self._queue.move_to_end(path)  # asked again: it's on screen, load it sooner
                 return None
             self._queue[path] = fingerprint
+            if fingerprint:
+                self._made_from[path] = fingerprint
             while len(self._queue) > MAX_QUEUED:
                 self._queue.popitem(last=False)
         self._pool.start(_LoadJob(self))
@@ -114,11 +116,13 @@ class ThumbnailLoader(QObject):
     def clear(self) -> None:
         self._cache.clear()
         self._failed.clear()
+        self._made_from.clear()
 
     def forget(self, path: str) -> None:
         """Drop one entry (the file changed on disk)."""
         self._cache.pop(path, None)
         self._failed.discard(path)
+        self._made_from.pop(path, None)
 
     def _take(self) -> tuple[str, str] | None:
         with self._lock:

@@ -81,3 +81,24 @@ def test_mime_to_image_query(tmp_path) -> None:
     raw.setData("image/jpeg", photo.read_bytes())
     assert image_query_from_mime(raw).data == photo.read_bytes()
     assert image_query_from_mime(QMimeData()) is None
+
+
+def test_thumbnail_of_an_edited_photo_is_reloaded(qtbot, tmp_path) -> None:
+    from PySide6.QtGui import QImage as _QImage
+
+    from photosearch.ui.thumbnails import ThumbnailLoader
+
+    files = {}
+    for name, colour in (("old", 0xFF0000), ("new", 0x0000FF)):
+        image = _QImage(8, 8, _QImage.Format.Format_RGB32)
+        image.fill(colour)
+        files[name] = tmp_path / f"{name}.png"
+        image.save(str(files[name]))
+    loader = ThumbnailLoader(lambda path, fingerprint: files[fingerprint])
+    assert loader.pixmap("/p.jpg", "old") is None
+    qtbot.waitUntil(lambda: loader.settled("/p.jpg"))
+    assert loader.pixmap("/p.jpg", "old").toImage().pixel(0, 0) & 0xFFFFFF == 0xFF0000
+    assert loader.pixmap("/p.jpg", "new") is None  # new content: the red one must not be shown
+    qtbot.waitUntil(lambda: loader.settled("/p.jpg"))
+    assert loader.pixmap("/p.jpg", "new").toImage().pixel(0, 0) & 0xFFFFFF == 0x0000FF
+    loader.wait_idle()
