@@ -31,6 +31,7 @@ EMBEDDED_SOURCES = ("exif", "xmp", "iptc", "png", "comment")
 SIDECAR_SOURCE = "sidecar"
 DECODE_TIMEOUT_S = 60.0  # a single file may not hold the pipeline longer than this
 CAPTION_BATCH = 64
+DEFAULT_BATCH = 16  # until the encoder, which knows its own best batch size, has loaded
 
 ProgressFn = Callable[[Progress], None]
 
@@ -184,12 +185,12 @@ class Indexer:
         cancel: threading.Event | None,
         pause: threading.Event | None,
     ) -> None:
-        encoder = self._encoder_provider()
+        # The model loads while the first photos decode: only preprocessing needs it, not decoding.
+        encoder_future = _in_background(self._encoder_provider)
         known = {
             fp for (fp,) in self.store.query("SELECT fingerprint FROM embeddings WHERE model_id = ?", (self.model_id,))
         }
-        batch_size = int(getattr(encoder, "batch_size", 16))
-        window = max(batch_size * 2, self.workers * 2)
+        batch_size = DEFAULT_BATCH
         started = time.monotonic()
         done = 0
         total = len(jobs)
@@ -201,15 +202,17 @@ class Indexer:
         pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="photosearch-decode")
         try:
             while True:
-                while len(pending) < window and not (cancel and cancel.is_set()):
+                while len(pending) < max(batch_size * 2, self.workers * 2) and not (cancel and cancel.is_set()):
                     job = next(todo, None)
                     if job is None:
                         break
-                    pending.append((job, pool.submit(self._prepare, job, encoder, known)))
+                    pending.append((job, pool.submit(self._prepare, job, encoder_future, known)))
                 if not pending:
                     break
                 job, future = pending.popleft()
                 batch.append(_result(job, future))
+                encoder = encoder_future.result()  # a model that failed to load fails the run here, in one line
+                batch_size = int(getattr(encoder, "batch_size", DEFAULT_BATCH))
                 decoded = sum(1 for p in batch if p.kind == "decoded")
                 if decoded >= batch_size or not pending or len(batch) >= batch_size * 4:
                     done += self._commit(batch, encoder, known, summary)
@@ -222,9 +225,9 @@ class Indexer:
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         if batch:
-            self._commit(batch, encoder, known, summary)
+            self._commit(batch, encoder_future.result(), known, summary)
 
-    def _prepare(self, job: Job, encoder, known: set[str]) -> Prepared:
+    def _prepare(self, job: Job, encoder_future: Future, known: set[str]) -> Prepared:
         """Runs in a decode thread: fingerprint, then decode, preprocess and thumbnail from one decode."""
         try:
             fp = job.fingerprint or fingerprint(job.path)
@@ -233,8 +236,13 @@ class Indexer:
         sidecar = read_sidecar(job.path)
         if fp in known:
             return Prepared(job, "known", fingerprint=fp, sidecar=sidecar)
+        side = _decode_side(encoder_future)
         try:
-            image = decode(job.path, min_side=max(THUMB_SIZE, int(getattr(encoder, "image_size", 224))))
+            image = decode(job.path, min_side=side)
+            encoder = encoder_future.result()
+            needed = max(THUMB_SIZE, int(getattr(encoder, "image_size", 224)))
+            if needed > side and min(image.image.size) < min(needed, image.width, image.height):
+                image = decode(job.path, min_side=needed)  # a large-input model's first photos: decode again
         except ImageError as exc:
             return Prepared(job, "skip", fingerprint=fp, reason=str(exc))
         pixels = encoder.preprocess(image.image)
@@ -324,6 +332,27 @@ class Indexer:
                         [(cid, self.model_id, vector_to_blob(v)) for (cid, _), v in zip(chunk, vectors, strict=True)],
                     )
                 count += len(chunk)
+
+
+def _in_background(load: Callable[[], object]) -> Future:
+    """Run `load` on its own thread; the Future holds its result or its exception."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(load())
+        except BaseException as exc:  # handed to whoever asks for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="photosearch-model-load", daemon=True).start()
+    return future
+
+
+def _decode_side(encoder_future: Future) -> int:
+    """Decode just large enough for the thumbnail and the model's input (the thumbnail's until it loads)."""
+    if encoder_future.done() and encoder_future.exception() is None:
+        return max(THUMB_SIZE, int(getattr(encoder_future.result(), "image_size", 224)))
+    return THUMB_SIZE
 
 
 def _result(job: Job, future: Future[Prepared]) -> Prepared:
