@@ -14,32 +14,11 @@ from PIL import Image
 
 from photosearch.core import encoder as enc_mod
 from photosearch.core import onnx_backend
-from photosearch.core.encoder import ModelSpec, load_encoder
+from photosearch.core.encoder import load_encoder
+from tests.core.onnx_helpers import SPEC, TINY, _batch, _cache, _export_dir, _photos  # noqa: F401
 
-TINY = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_clip.json"
-SPEC = ModelSpec(str(TINY), "random")
 ROOT = Path(__file__).resolve().parents[2]
 TEXTS = ["a cat", "two dogs on a beach at sunset", "word " * 300, "", "😀 &amp; café"]
-
-
-@pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "cache"
-    monkeypatch.setenv("PHOTOSEARCH_CACHE", str(root))
-    return root
-
-
-def _batch(n: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).normal(size=(n, 3, 32, 32)).astype(np.float32)
-
-
-def _photos(n: int = 4) -> list[Image.Image]:
-    rng = np.random.default_rng(7)
-    return [Image.fromarray(rng.integers(0, 256, (48, 64, 3), np.uint8)) for _ in range(n)]
-
-
-def _export_dir() -> Path:
-    return onnx_backend.model_dir(SPEC.model_id)
 
 
 def _fast_calls(monkeypatch) -> list[bool]:

@@ -3,40 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import pytest
-from PIL import Image
 
 from photosearch.core import encoder as enc_mod
 from photosearch.core import onnx_backend
-from photosearch.core.encoder import ModelSpec, load_encoder, valid_rows
+from photosearch.core.encoder import load_encoder, valid_rows
 from photosearch.core.errors import PhotoSearchError
-
-TINY = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_clip.json"
-SPEC = ModelSpec(str(TINY), "random")
-
-
-@pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "cache"
-    monkeypatch.setenv("PHOTOSEARCH_CACHE", str(root))
-    return root
-
-
-def _batch(n: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).normal(size=(n, 3, 32, 32)).astype(np.float32)
-
-
-def _photos(n: int = 4) -> list[Image.Image]:
-    rng = np.random.default_rng(7)
-    return [Image.fromarray(rng.integers(0, 256, (48, 64, 3), np.uint8)) for _ in range(n)]
-
-
-def _export_dir() -> Path:
-    return onnx_backend.model_dir(SPEC.model_id)
+from tests.core.onnx_helpers import SPEC, TINY, _batch, _cache, _export_dir, _photos  # noqa: F401
 
 
 def _count_calls(monkeypatch, module, name: str) -> list[int]:
@@ -193,7 +169,7 @@ def test_sessions_use_all_cores_sequentially() -> None:
     assert opts.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
 
 
-def test_model_dir_is_one_safe_folder(_cache) -> None:
+def test_model_dir_is_one_safe_folder(_cache) -> None:  # noqa: F811 (the imported fixture)
     path = onnx_backend.model_dir("ViT-B-32/weights v2.pt-0123456789ab")
     assert path.parent == _cache / "onnx"
     assert " " not in path.name and "/" not in path.name
