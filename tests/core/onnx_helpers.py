@@ -34,3 +34,16 @@ def _photos(n: int = 4) -> list[Image.Image]:
 
 def _export_dir() -> Path:
     return onnx_backend.model_dir(SPEC.model_id)
+
+
+def _count_calls(monkeypatch, module, name: str) -> list[int]:
+    """Patch module.name with a pass-through that records each call."""
+    calls: list[int] = []
+    original = getattr(module, name)
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, spy)
+    return calls

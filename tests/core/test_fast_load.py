@@ -15,7 +15,7 @@ from PIL import Image
 from photosearch.core import encoder as enc_mod
 from photosearch.core import onnx_backend
 from photosearch.core.encoder import load_encoder
-from tests.core.onnx_helpers import SPEC, TINY, _batch, _cache, _export_dir, _photos  # noqa: F401
+from tests.core.onnx_helpers import SPEC, TINY, _batch, _cache, _count_calls, _export_dir, _photos  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXTS = ["a cat", "two dogs on a beach at sunset", "word " * 300, "", "😀 &amp; café"]
@@ -157,14 +157,7 @@ def test_stale_stamp_is_not_taken_by_the_fast_path(monkeypatch) -> None:
     stamp = json.loads(stamp_path.read_text())
     stamp["torch"] = "0.0.1"
     stamp_path.write_text(json.dumps(stamp))
-    exports: list[int] = []
-    original = onnx_backend.export_model
-
-    def spy(*args, **kwargs):
-        exports.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(onnx_backend, "export_model", spy)
+    exports = _count_calls(monkeypatch, onnx_backend, "export_model")
     taken = _fast_calls(monkeypatch)
     load_encoder(SPEC, quantize="never")
     assert exports == [1] and taken == [False]

@@ -12,19 +12,7 @@ from photosearch.core import encoder as enc_mod
 from photosearch.core import onnx_backend
 from photosearch.core.encoder import load_encoder, valid_rows
 from photosearch.core.errors import PhotoSearchError
-from tests.core.onnx_helpers import SPEC, TINY, _batch, _cache, _export_dir, _photos  # noqa: F401
-
-
-def _count_calls(monkeypatch, module, name: str) -> list[int]:
-    calls: list[int] = []
-    original = getattr(module, name)
-
-    def spy(*args, **kwargs):
-        calls.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, name, spy)
-    return calls
+from tests.core.onnx_helpers import SPEC, TINY, _batch, _cache, _count_calls, _export_dir, _photos  # noqa: F401
 
 
 def test_onnx_fp32_matches_torch() -> None:
