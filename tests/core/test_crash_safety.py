@@ -1,4 +1,10 @@
-"""SIGKILL the indexer at random moments: the library stays consistent and the next run finishes the job."""
+"""SIGKILL the indexer at (seeded) random moments that the test picks: the library stays consistent and
+the next run finishes the job.
+
+Each killed run is the real command line, started through a small bootstrap that stops the indexer at
+one chosen point (before a batch is encoded, inside a batch's open write transaction, or right after a
+batch committed) and says so on stderr; the test kills it there. No kill depends on how fast the machine is.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +14,45 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 import numpy as np
 
 from tests.conftest import TINY_MODEL, make_photos
 
 KILLS = int(os.environ.get("PHOTOSEARCH_TEST_KILLS", "10"))
-PHOTOS = 3000  # enough that each run is killed mid-indexing, not before or after
+BATCH = 16  # the CPU encoder's batch size: kill points lie within a run's first three batches
+PHOTOS = KILLS * 3 * BATCH + 2 * BATCH  # every run still has work left when its kill point comes
+PAUSED = "crash-test: paused"
+
+# Runs the CLI, stopping at the point named by the test (POINT=kind:n) until stdin closes or it is killed.
+_PAUSABLE_CLI = """
+import os, sys
+import photosearch.core.indexer as ix
+from photosearch.cli import main
+kind, n = os.environ["CRASH_TEST_POINT"].split(":")
+n = int(n)
+seen = {"before-commit": 0, "in-transaction": 0, "after-commit": 0}
+def point(name):
+    seen[name] += 1
+    if name == kind and seen[name] == n:
+        print(f"PAUSED {kind}:{n}", file=sys.stderr, flush=True)
+        sys.stdin.read()
+_commit, _record = ix.Indexer._commit, ix.Indexer._record
+def commit(self, *args):
+    point("before-commit")
+    done = _commit(self, *args)
+    point("after-commit")
+    return done
+def record(self, *args):
+    point("in-transaction")  # inside the batch's write transaction, after its embeddings were inserted
+    return _record(self, *args)
+ix.Indexer._commit, ix.Indexer._record = commit, record
+sys.exit(main(sys.argv[1:]))
+""".replace("PAUSED", PAUSED)
 
 
-def _index_cmd(library: str, folder: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "photosearch",
-        "--library",
-        library,
-        "--model",
-        TINY_MODEL,
-        "--pretrained",
-        "random",
-        "--json",
-        "index",
-        folder,
-    ]
+def _index_args(library: str, folder: str) -> list[str]:
+    return ["--library", library, "--model", TINY_MODEL, "--pretrained", "random", "--json", "index", folder]
 
 
 def _snapshot(library: str) -> dict[str, np.ndarray]:
@@ -61,29 +81,37 @@ def _check_consistent(library: str) -> None:
 
 
 def _indexed_count(library: str) -> int:
+    if not os.path.exists(os.path.join(library, "library.sqlite3")):
+        return 0
+    conn = sqlite3.connect(f"file:{os.path.join(library, 'library.sqlite3')}?mode=ro", uri=True)
     try:
-        conn = sqlite3.connect(f"file:{os.path.join(library, 'library.sqlite3')}?mode=ro", uri=True, timeout=5)
-        try:
-            return conn.execute("SELECT COUNT(*) FROM photos WHERE state = 'indexed'").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0  # not created yet
+        return conn.execute("SELECT COUNT(*) FROM photos WHERE state = 'indexed'").fetchone()[0]
+    finally:
+        conn.close()
 
 
-def _kill_after_progress(proc: subprocess.Popen, library: str, before: int, rng: random.Random) -> bool:
-    """SIGKILL once the run has committed something new, at a random moment after that."""
-    deadline = time.monotonic() + 120
-    while proc.poll() is None and time.monotonic() < deadline:
-        if _indexed_count(library) > before:
-            time.sleep(rng.uniform(0.0, 0.4))  # mid-batch, between batches, or mid-commit
-            break
-        time.sleep(0.01)
-    if proc.poll() is not None:
+def _kill_at(point: str, library: str, folder: str, env: dict[str, str]) -> bool:
+    """Run the CLI until it reaches `point`, then SIGKILL it. False if it finished before getting there."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _PAUSABLE_CLI, *_index_args(library, folder)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "CRASH_TEST_POINT": point},
+    )
+    try:
+        for line in proc.stderr:  # ends when the process does
+            if line.startswith(PAUSED):
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return proc.returncode == -signal.SIGKILL
+        proc.wait()
         return False
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=60)
-    return True
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_sigkill_at_random_moments_then_resume(tmp_path):
@@ -91,25 +119,31 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
     make_photos(folder, PHOTOS)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     clean = str(tmp_path / "clean")
-    subprocess.run(_index_cmd(clean, str(folder)), check=True, capture_output=True, env=env, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "photosearch", *_index_args(clean, str(folder))], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
     expected = _snapshot(clean)
     assert len(expected) == PHOTOS
 
     killed = str(tmp_path / "killed")
     rng = random.Random(1234)
-    kills = 0
-    for _ in range(KILLS):
-        before = _indexed_count(killed)
-        if before == PHOTOS:
-            break
-        proc = subprocess.Popen(
-            _index_cmd(killed, str(folder)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
-        )
-        kills += _kill_after_progress(proc, killed, before, rng)
+    points = []
+    for i in range(KILLS):
+        kind = ("before-commit", "in-transaction", "after-commit")[i % 3]
+        n = rng.randint(1, 3 * BATCH) if kind == "in-transaction" else rng.randint(1, 3)
+        points.append(f"{kind}:{n}")
+    progress = []
+    for point in points:
+        assert _kill_at(point, killed, str(folder), env), f"the run ended before reaching {point}"
         _check_consistent(killed)
-    assert kills == KILLS, f"only {kills} of {KILLS} runs were killed mid-indexing: make the corpus bigger"
+        progress.append(_indexed_count(killed))
+    print("killed at", list(zip(points, progress, strict=True)), "(point, photos indexed after the kill)")
+    assert progress[-1] < PHOTOS  # every kill interrupted real work
+    assert progress == sorted(progress), progress  # nothing committed was lost to a later kill
 
-    final = subprocess.run(_index_cmd(killed, str(folder)), capture_output=True, text=True, env=env, timeout=600)
+    command = [sys.executable, "-m", "photosearch", *_index_args(killed, str(folder))]
+    final = subprocess.run(command, capture_output=True, text=True, env=env)
     assert final.returncode == 0, final.stderr
     _check_consistent(killed)
     got = _snapshot(killed)
