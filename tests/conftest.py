@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
 TINY_MODEL = str(FIXTURES / "tiny_clip.json")
 
 # No test may touch the network or the user's own folders.
@@ -69,19 +75,56 @@ def library(library_path: Path):
     lib.close()
 
 
-def unreadable_error(target: Path, snippet: str) -> str:
-    """What `snippet` (Python code reading the file named by `target`) prints when that file is unreadable.
+def permissions_apply(command: list[str]) -> list[str]:
+    """`command`, run so that file permissions hold for it as they do for any user but root.
 
-    chmod 0 stops everyone but root, and CI runs as root: there the child drops the capabilities that let
-    root bypass file permissions (util-linux `setpriv`), so the permission check is real.
+    Root bypasses them through two capabilities (CI runs as root). The child keeps uid 0, so it still
+    reads the clone, its venv and the interpreter wherever they live (a mode-700 home included), and only
+    drops those two capabilities (util-linux `setpriv`): a mode-000 file is then really unreadable to it.
+    Any other user needs nothing.
     """
-    import subprocess
-    import sys
+    if os.name != "posix" or os.geteuid() != 0:
+        return command
+    caps = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}", *command]
 
+
+@functools.cache
+def _why_permissions_cannot_apply() -> str | None:
+    """None when a `permissions_apply` child runs the project and cannot read a mode-000 file; else why not."""
+    if os.name != "posix":
+        return "needs POSIX file permissions"
+    if os.geteuid() == 0 and not shutil.which("setpriv"):
+        return "runs as root, and needs util-linux `setpriv` to drop root's bypass of file permissions"
+    with tempfile.TemporaryDirectory(prefix="ps-perm-probe-") as tmp:
+        locked = Path(tmp) / "locked"
+        locked.write_text("x")
+        locked.chmod(0)
+        code = "import sys, photosearch.cli\nopen(sys.argv[1]).close()\nopen(sys.argv[2])"
+        command = permissions_apply([sys.executable, "-c", code, TINY_MODEL, str(locked)])
+        proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    last = (proc.stderr.strip().splitlines() or [""])[-1]
+    if proc.returncode == 0:
+        return "this user can read a mode-000 file (it holds CAP_DAC_OVERRIDE): nothing can be made unreadable"
+    if last.startswith("PermissionError") and str(locked) in last:
+        return None
+    return f"a child process without root's permission bypass cannot run the project: {last}"
+
+
+@pytest.fixture
+def permission_checks() -> None:
+    """Skips (saying why) where a test cannot make a file unreadable to a child process."""
+    reason = _why_permissions_cannot_apply()
+    if reason:
+        pytest.skip(reason)
+
+
+def unreadable_error(target: Path, snippet: str) -> str:
+    """What `snippet` (Python code reading the file named by `target`) prints when that file is unreadable."""
+    reason = _why_permissions_cannot_apply()
+    if reason:
+        pytest.skip(reason)
     target.chmod(0)
-    command = [sys.executable, "-c", f"target = {str(target)!r}\n{snippet}"]
-    if os.name == "posix" and os.geteuid() == 0:
-        caps = "-dac_override,-dac_read_search"
-        command = ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}", *command]
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    command = permissions_apply([sys.executable, "-c", f"target = {str(target)!r}\n{snippet}"])
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     return proc.stdout.strip() or proc.stderr.strip()

@@ -1,8 +1,8 @@
 """Robustness: hostile files, offline folders, two processes, a full disk, a read-only library, fuzzed CSVs.
 
-Root defeats file permissions, so "unreadable" files are tested in a CLI subprocess that drops to
-uid/gid 65534 (nobody) after importing its modules (the interpreter lives under /root, which nobody
-cannot enter). Mount-based tests (tmpfs for a full disk, bind mounts for read-only libraries and
+Root defeats file permissions, so "unreadable" files are tested in a CLI subprocess that keeps uid 0
+but drops root's bypass of them (see `permissions_apply`): it reads the clone wherever it lives, and
+mode-000 files stay closed to it. Mount-based tests (tmpfs for a full disk, bind mounts for read-only libraries and
 away drives) need root; they skip where mounting is not allowed.
 """
 
@@ -29,27 +29,12 @@ from hypothesis import strategies as st
 from photosearch.cli import main
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.library import Library
-from tests.conftest import TINY_MODEL, make_photo, make_photos
+from tests.conftest import TINY_MODEL, make_photo, make_photos, permissions_apply
 from tests.fixtures.hostile import make_hostile_corpus
 
-NOBODY = 65534
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 MODEL_ARGS = ["--model", TINY_MODEL, "--pretrained", "random"]
 TORCH = ["--backend", "torch"]  # skips the one-off ONNX export in a fresh cache
-
-# Runs the CLI as `nobody`: heavy modules are imported first, while /root (the interpreter) is readable.
-_AS_NOBODY = """
-import os, sys
-import photosearch.cli as cli
-import photosearch.core.library, photosearch.core.encoder, photosearch.core.onnx_backend
-import open_clip, onnxruntime, onnx, torch, tqdm, filelock, encodings.cp1252, encodings.latin_1
-from PIL import Image
-Image.init()
-os.setgroups([])
-os.setgid(NOBODY)
-os.setuid(NOBODY)
-sys.exit(cli.main(sys.argv[1:]))
-""".replace("NOBODY", str(NOBODY))
 
 # Runs the CLI with a slow decode, so a run lasts long enough for another process to meet it.
 _SLOW_CLI = """
@@ -119,10 +104,10 @@ def mounted(*args: str, target: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-def world() -> Iterator[Path]:
-    """A folder `nobody` can traverse (pytest's tmp_path is root-only)."""
-    root = Path(tempfile.mkdtemp(prefix="ps-robust-"))
-    root.chmod(0o755)
+def world(tmp_path: Path) -> Iterator[Path]:
+    """tmp_path, with the modes of what a test locked restored afterwards (so it can be deleted)."""
+    root = tmp_path / "world"
+    root.mkdir()
     yield root
     for dirpath, dirnames, _ in os.walk(root):
         for name in dirnames:
@@ -166,34 +151,24 @@ def _hostile_folder(world: Path) -> tuple[Path, set[str], dict[str, str]]:
     return photos, good, bad
 
 
-def _run_as_nobody(args: list[str], env: dict[str, str], timeout: float = 240) -> tuple[int, str, str, int]:
-    """(exit code, stdout, stderr, max RSS in bytes) of the CLI run as nobody."""
+def _run_without_bypass(args: list[str], env: dict[str, str]) -> tuple[int, str, str, int]:
+    """(exit code, stdout, stderr, max RSS in bytes) of the CLI run where file permissions hold."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([sys.executable, "-c", _AS_NOBODY, *args], stdout=out, stderr=err, env=env)
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                proc.wait()
-                pytest.fail(f"indexing did not finish within {timeout} s")
-            time.sleep(0.05)
+        command = permissions_apply([sys.executable, "-m", "photosearch", *args])
+        proc = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=Path(__file__).parents[2])
+        _, status, usage = os.wait4(proc.pid, 0)  # setpriv execs python: the same process
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         return proc.returncode, out.read().decode(), err.read().decode(), usage.ru_maxrss * 1024
 
 
-@pytest.mark.skipif(not IS_ROOT, reason="drops privileges to make files unreadable; needs root")
-def test_hostile_folder_indexes_what_decodes_and_reports_the_rest_once(world):
+def test_hostile_folder_indexes_what_decodes_and_reports_the_rest_once(world, permission_checks):
     photos, good, bad = _hostile_folder(world)
     library = world / "library"
     home = world / "home"
     for folder in (library, home):
         folder.mkdir()
-        os.chown(folder, NOBODY, NOBODY)
     env = {
         **os.environ,
         "HOME": str(home),
@@ -203,7 +178,7 @@ def test_hostile_folder_indexes_what_decodes_and_reports_the_rest_once(world):
     }
     base = ["--library", str(library), *MODEL_ARGS, *TORCH, "--json"]
 
-    code, out, err, max_rss = _run_as_nobody([*base, "index", str(photos)], env)
+    code, out, err, max_rss = _run_without_bypass([*base, "index", str(photos)], env)
     assert code == 0, err
     summary = json.loads(out)
     reported = [s["path"] for s in summary["skipped"]]
@@ -224,12 +199,12 @@ def test_hostile_folder_indexes_what_decodes_and_reports_the_rest_once(world):
     finally:
         lib.close()
 
-    code, out, err, _ = _run_as_nobody([*base, "index"], env)
+    code, out, err, _ = _run_without_bypass([*base, "index"], env)
     assert code == 0, err
     again = json.loads(out)
     assert again["skipped"] == [] and again["encoded"] == 0 and again["added"] == 0
 
-    code, out, err, _ = _run_as_nobody([*base, "status", "--skipped"], env)
+    code, out, err, _ = _run_without_bypass([*base, "status", "--skipped"], env)
     assert code == 0, err
     listed = {s["path"]: s["reason"] for s in json.loads(out)["skipped_files"]}
     assert set(listed) == set(bad)
