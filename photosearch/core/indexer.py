@@ -210,8 +210,9 @@ class Indexer:
                 if not pending:
                     break
                 job, future = pending.popleft()
-                batch.append(_result(job, future))
+                # The model first: its load (minutes on a first run) must not count against the decode limit.
                 encoder = encoder_future.result()  # a model that failed to load fails the run here, in one line
+                batch.append(_result(job, future))
                 batch_size = int(getattr(encoder, "batch_size", DEFAULT_BATCH))
                 decoded = sum(1 for p in batch if p.kind == "decoded")
                 if decoded >= batch_size or not pending or len(batch) >= batch_size * 4:
