@@ -36,15 +36,20 @@ IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 MODEL_ARGS = ["--model", TINY_MODEL, "--pretrained", "random"]
 TORCH = ["--backend", "torch"]  # skips the one-off ONNX export in a fresh cache
 
-# Runs the CLI with a slow decode, so a run lasts long enough for another process to meet it.
-_SLOW_CLI = """
-import sys, time
+# Runs the CLI, stopping after its first committed batch (saying so on stderr) until stdin closes: the
+# test meets the writer mid-run however fast the machine is.
+_PAUSING_CLI = """
+import sys
 import photosearch.core.indexer as ix
-_decode = ix.decode
-def slow(*a, **k):
-    time.sleep(0.08)
-    return _decode(*a, **k)
-ix.decode = slow
+_commit = ix.Indexer._commit
+def commit(self, *args):
+    done = _commit(self, *args)
+    if not getattr(ix, "paused", False):
+        ix.paused = True
+        print("PAUSED", file=sys.stderr, flush=True)
+        sys.stdin.read()
+    return done
+ix.Indexer._commit = commit
 from photosearch.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -352,44 +357,56 @@ def test_writer_subprocess_with_a_second_writer_and_a_reader(tmp_path):
     reader.add_folder(first)
     reader.index()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    base = [sys.executable, "-c", _SLOW_CLI, "--library", str(root), "--json"]
+    base = [sys.executable, "-c", _PAUSING_CLI, "--library", str(root), "--json"]
     writer = subprocess.Popen(
-        [*base, "index", str(second)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        [*base, "index", str(second)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         owner = root / "writer.owner"
-        deadline = time.monotonic() + 60
-        while not owner.exists():
-            assert writer.poll() is None, writer.communicate()
-            assert time.monotonic() < deadline, "the writer never took the lock"
-            time.sleep(0.05)
+        said = []
+        for line in writer.stderr:  # until the writer has committed its first batch and stopped
+            said.append(line)
+            if line == "PAUSED\n":
+                break
+        assert said[-1:] == ["PAUSED\n"], (said, writer.communicate())
+        assert owner.exists()  # the writer holds the library, mid-run, until the test lets it go on
 
-        busy = subprocess.Popen(
+        busy = subprocess.run(
             [sys.executable, "-m", "photosearch", "--library", str(root), "index"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            capture_output=True,
             text=True,
             env=env,
         )
+        assert busy.returncode == 2, (busy.stdout, busy.stderr)
+        err = busy.stderr
+        assert len(err.strip().splitlines()) == 1 and "busy" in err and "Traceback" not in err
+
         reads = []
+
+        def read() -> None:
+            during = owner.exists()
+            hits = reader.search_text("a photo", k=5)
+            reads.append((during, len(hits), reader.status()["photos"]["indexed"]))
+
+        for _ in range(3):  # the reader makes progress while the writer holds the library
+            read()
         errors: list[BaseException] = []
 
         def read_while_writing() -> None:
             try:
                 while writer.poll() is None:
-                    during = owner.exists()
-                    hits = reader.search_text("a photo", k=5)
-                    counts = reader.status()["photos"]
-                    reads.append((during, len(hits), counts["indexed"]))
+                    read()
             except BaseException as exc:  # reported below
                 errors.append(exc)
 
         thread = threading.Thread(target=read_while_writing)
         thread.start()
-        out, err = busy.communicate(timeout=120)
-        assert busy.returncode == 2, (out, err)
-        assert len(err.strip().splitlines()) == 1 and "busy" in err and "Traceback" not in err
-        w_out, w_err = writer.communicate(timeout=180)
+        w_out, w_err = writer.communicate("", timeout=300)  # closes its stdin: the writer goes on
         thread.join(timeout=60)
         assert not thread.is_alive(), "the reader deadlocked"
     finally:
