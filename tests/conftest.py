@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).parent.parent
@@ -20,6 +21,11 @@ TINY_MODEL = str(FIXTURES / "tiny_clip.json")
 
 # No test may touch the network or the user's own folders.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+# Property tests check behaviour, never speed: no per-example deadline (200 ms by default) and no
+# "too slow" health check, which a loaded machine trips. Tests may still tighten their own settings.
+settings.register_profile("photosearch", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("photosearch")
 
 
 @pytest.fixture(autouse=True)
