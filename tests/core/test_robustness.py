@@ -41,7 +41,9 @@ TORCH = ["--backend", "torch"]  # skips the one-off ONNX export in a fresh cache
 _AS_NOBODY = """
 import os, sys
 import photosearch.cli as cli
-import photosearch.core.library, photosearch.core.encoder, photosearch.core.onnx_backend
+import photosearch.core.library, photosearch.core.encoder, photosearch.core.backends.onnx
+import photosearch.core.backends.openvino
+import openvino
 import open_clip, onnxruntime, onnx, torch, tqdm, filelock, encodings.cp1252, encodings.latin_1
 from PIL import Image
 Image.init()
