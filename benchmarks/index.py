@@ -69,9 +69,9 @@ def reference_model(model: str) -> tuple[Any, Any]:
     import open_clip
     import torch
 
-    from photosearch.core.encoder import _register_model, quiet
+    from photosearch.core.models import quiet, register_model
 
-    name, _ = _register_model(model)  # registers a config JSON the same way the app does
+    name, _ = register_model(model)  # registers a config JSON the same way the app does
     with torch.random.fork_rng(devices=[]), quiet():
         torch.manual_seed(0)
         net, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None)
@@ -283,11 +283,6 @@ def main(argv: list[str] | None = None) -> int:
     timed = run_photosearch(work / "lib", args.model, corpus, env)
     timed["backend"] = _backend_of(work / "lib", args.model)
 
-    say(f"photosearch index --backend onnx (ONNX Runtime, int8 refused for this library) on {len(paths)} ...")
-    refuse_int8(work / "onnx-lib", model_id)
-    onnx_run = run_photosearch(work / "onnx-lib", args.model, corpus, env, backend="onnx")
-    onnx_rate = len(paths) / onnx_run["seconds"]
-    say(f"  {onnx_rate:.2f} photos/s ({onnx_run['seconds']:.1f} s), ratio {onnx_rate / base['photos_per_s']:.2f}x")
     encoded = int(timed["summary"].get("encoded", 0))
     rate = len(paths) / timed["seconds"]
     ratio = rate / base["photos_per_s"]
@@ -309,6 +304,12 @@ def main(argv: list[str] | None = None) -> int:
         f"baseline); startup (imports + model load) {one['cpu']:.1f} s CPU, {one['seconds']:.1f} s wall"
     )
 
+    say(f"photosearch index --backend onnx (ONNX Runtime, int8 refused for this library) on {len(paths)} ...")
+    refuse_int8(work / "onnx-lib", model_id)
+    onnx_run = run_photosearch(work / "onnx-lib", args.model, corpus, env, backend="onnx")
+    onnx_rate = len(paths) / onnx_run["seconds"]
+    say(f"  {onnx_rate:.2f} photos/s ({onnx_run['seconds']:.1f} s), ratio {onnx_rate / base['photos_per_s']:.2f}x")
+
     # fidelity on real photos
     say("fidelity on the real photos of the warm-up run ...")
     stored = stored_vectors(work / "real-lib", real)
@@ -318,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     fidelity = float(np.mean(list(cosines.values()))) if cosines else float("nan")
     say(
         f"  mean cosine {fidelity:.4f} (min {min(cosines.values()):.4f}) over {len(cosines)} photos (goal >= 0.99; "
-        "random weights: this checks decode/draft/resize/int8/float16, not the trained model)"
+        "random weights: this checks decode/draft/resize/bf16/float16, not the trained model)"
     )
 
     # breakdown
