@@ -37,8 +37,15 @@ def _add_globals(parser: argparse.ArgumentParser, top: bool) -> None:
     parser.add_argument(
         "--pretrained", metavar="P", default=default(None), help="pretrained tag, local checkpoint file, or 'random'"
     )
+    parser.add_argument(
+        "--tag",
+        metavar="TAG",
+        default=default(None),
+        help="the open_clip pretrained tag a --pretrained checkpoint file holds (sets its preprocessing)",
+    )
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=default("auto"))
-    parser.add_argument("--backend", choices=["auto", "torch", "onnx"], default=default("auto"), help=argparse.SUPPRESS)
+    backends = ["auto", "torch", "onnx", "openvino"]
+    parser.add_argument("--backend", choices=backends, default=default("auto"), help=argparse.SUPPRESS)
     parser.add_argument(
         "--offline", action="store_true", default=default(False), help="never touch the network (no model download)"
     )
@@ -132,6 +139,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         offline=args.offline,
         backend=args.backend,
         on_model_progress=None if args.json else _note,
+        tag=args.tag,
     )
     try:
         handler = {
@@ -254,7 +262,7 @@ def _status(library, args: argparse.Namespace) -> int:
     lines = [
         f"library   {data['library']}",
         f"model     {data['model']}",
-        f"device    {data['device']}",
+        f"device    {data['device']} ({data['backend']})",
         f"photos    {p['indexed']} indexed, {p['pending']} pending, {p['skipped']} skipped, {p['offline']} offline",
         f"captions  {data['captions']}",
     ]
@@ -279,7 +287,10 @@ def _folders(library, args: argparse.Namespace) -> int:
 
 
 def _eval(library, args: argparse.Namespace) -> int:
-    data = library.evaluate(args.csv, args.ks)
+    def progress(done: int, total: int) -> None:
+        print(f"\revaluating {done}/{total} captions", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    data = library.evaluate(args.csv, args.ks, progress=None if args.json else progress)
     human = f"{data['queries']} queries: " + ", ".join(
         f"{k} {v:.3f}" for k, v in data.items() if k.startswith("recall")
     )

@@ -25,7 +25,9 @@ EXPECTED = {
         "onnx_export_seconds",
         "fidelity_mean_cosine",
         "stages_ms_per_photo",
-        "ort",
+        "backends",
+        "onnx_photos_per_s",
+        "photosearch_backend",
         "baseline",
     },
     "rescan": {

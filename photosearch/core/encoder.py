@@ -1,327 +1,80 @@
-"""CLIP image/text encoder: model loading, preprocessing and backends (torch, ONNX Runtime).
+"""load_encoder and Encoder: pick a backend for the device and wrap it with preprocessing, the
+tokenizer and row checks. The pieces live in their own modules (models, devices, preprocess,
+weights, backends/*); the names other modules import from here are re-exported.
 
-torch and open_clip are imported lazily so that importing this module (for ModelSpec,
-valid_rows, ...) stays cheap for CLI commands that never touch the model.
+torch and open_clip are imported lazily: a cached export opens without either.
 """
 
 from __future__ import annotations
 
-import contextlib
-import difflib
-import hashlib
-import importlib.util
 import json
 import logging
-import os
-import re
-import sys
 import threading
-import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
+from photosearch.core.backends import openvino as ov_backend
+from photosearch.core.backends.base import Backend, Progress, no_progress, normalize_rows, valid_rows
+from photosearch.core.backends.export import (
+    TEXT_PROBE,
+    model_dir,
+    read_fast_info,
+    write_fast_info,
+)
+from photosearch.core.devices import DEVICES, resolve_device
 from photosearch.core.errors import PhotoSearchError
+from photosearch.core.model_loader import build_model, open_clip_tokenizer, preprocess_cfg_of, read_state_dict
+from photosearch.core.models import (
+    CHECKPOINT_SUFFIXES,
+    DEFAULT_MODEL,
+    DEFAULT_PRETRAINED,
+    RANDOM,
+    ModelSpec,
+    check_tag,
+    checkpoint_fingerprint,
+    embed_dim,
+    one_line,
+    quiet,
+    register_model,
+    set_offline,
+)
+from photosearch.core.preprocess import Preprocessor
+from photosearch.core.tokenizer import fast_tokenizer_info
 
 if TYPE_CHECKING:
     import torch
 
-DEFAULT_MODEL = "ViT-B-32"
-DEFAULT_PRETRAINED = "laion2b_s34b_b79k"
-RANDOM = "random"
-CHECKPOINT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+__all__ = [
+    "BACKENDS",
+    "CHECKPOINT_SUFFIXES",
+    "DEFAULT_MODEL",
+    "DEFAULT_PRETRAINED",
+    "DEVICES",
+    "QUANTIZE_MODES",
+    "RANDOM",
+    "Backend",
+    "Encoder",
+    "ModelSpec",
+    "Preprocessor",
+    "checkpoint_fingerprint",
+    "load_encoder",
+    "normalize_rows",
+    "quiet",
+    "read_state_dict",
+    "resolve_device",
+    "valid_rows",
+]
+
 QUANTIZE_MODES = ("auto", "always", "never")
-# Chosen by measurement on a 2-core CPU (ViT-B-32, ORT int8): larger batches gained nothing
-# while making progress coarser; GPUs need big batches to be busy.
+BACKENDS = ("auto", "torch", "onnx", "openvino")
+# Chosen by measurement on a 2-core CPU (ViT-B-32): larger batches gained nothing while making
+# progress coarser; GPUs need big batches to be busy.
 CPU_BATCH_SIZE = 16
 GPU_BATCH_SIZE = 64
-_FINGERPRINT_CHUNK = 1 << 20
-
-Progress = Callable[[str], None]
-
-
-def _no_progress(_: str) -> None:
-    pass
-
-
-# --------------------------------------------------------------------------- model spec
-
-
-def _sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def checkpoint_fingerprint(path: str | os.PathLike[str]) -> str:
-    """12 hex of sha256(first MiB + last MiB + size): cheap for GB files, unchanged by moves."""
-    p = Path(path)
-    size = p.stat().st_size
-    digest = hashlib.sha256()
-    with p.open("rb") as f:
-        digest.update(f.read(_FINGERPRINT_CHUNK))
-        if size > _FINGERPRINT_CHUNK:
-            f.seek(max(size - _FINGERPRINT_CHUNK, _FINGERPRINT_CHUNK))
-            digest.update(f.read(_FINGERPRINT_CHUNK))
-    digest.update(str(size).encode())
-    return digest.hexdigest()[:12]
-
-
-def _is_config_path(model: str) -> bool:
-    return model.lower().endswith(".json") or Path(model).is_file()
-
-
-def _is_checkpoint_path(pretrained: str) -> bool:
-    if pretrained == RANDOM:
-        return False
-    return (
-        pretrained.lower().endswith(CHECKPOINT_SUFFIXES)
-        or "/" in pretrained
-        or os.sep in pretrained
-        or Path(pretrained).is_file()
-    )
-
-
-def _clean_tag(tag: str) -> str:
-    # Same normalisation as open_clip, so "LAION2B-s34b-b79k" and the canonical tag share a key.
-    return tag.lower().replace("-", "_")
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Which CLIP to use: an open_clip architecture (or config JSON) plus its weights."""
-
-    model: str = DEFAULT_MODEL
-    pretrained: str = DEFAULT_PRETRAINED
-
-    @property
-    def model_id(self) -> str:
-        """Stable database key: embeddings from different ids must never be mixed."""
-        return f"{self._model_part()}/{self._pretrained_part()}"
-
-    def _model_part(self) -> str:
-        if not _is_config_path(self.model):
-            return self.model
-        path = _existing_file(self.model, "model config")
-        return f"{path.stem}-{_sha256_file(path)[:10]}"
-
-    def _pretrained_part(self) -> str:
-        if self.pretrained == RANDOM:
-            return RANDOM
-        if _is_checkpoint_path(self.pretrained):
-            path = _existing_file(self.pretrained, "checkpoint")
-            return f"{path.name}-{checkpoint_fingerprint(path)}"
-        return _clean_tag(self.pretrained)
-
-    def describe(self) -> str:
-        """One line for humans, e.g. 'ViT-B-32 with laion2b_s34b_b79k weights'."""
-        model = self.model
-        if _is_config_path(model):
-            model = f"{Path(model).stem} (config {model})"
-        if self.pretrained == RANDOM:
-            weights = "random weights (for testing only)"
-        elif _is_checkpoint_path(self.pretrained):
-            weights = f"weights from {self.pretrained}"
-        else:
-            weights = f"{self.pretrained} weights"
-        return f"{model} with {weights}"
-
-
-def _existing_file(path: str, what: str) -> Path:
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise PhotoSearchError(f"The {what} file {path} does not exist")
-    return p
-
-
-# --------------------------------------------------------------------------- devices, rows
-
-
-def resolve_device(name: str) -> str:
-    """'auto' picks cuda, then mps, then cpu; an explicit device must be available.
-
-    "cpu", and "auto" on a machine that cannot have a GPU, never import torch (seconds of
-    start-up, during which the import holds the GIL).
-    """
-    wanted = name.strip().lower()
-    if wanted == "cpu":
-        return "cpu"
-    if wanted == "auto" and "torch" not in sys.modules and not _gpu_possible():
-        return "cpu"
-    import torch
-
-    cuda_ok = torch.cuda.is_available()
-    mps_ok = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
-    if wanted == "auto":
-        return "cuda" if cuda_ok else "mps" if mps_ok else "cpu"
-    if wanted == "cuda":
-        if not cuda_ok:
-            raise PhotoSearchError("CUDA was requested but no CUDA device is available; use --device cpu or auto")
-        return "cuda"
-    if wanted == "mps":
-        if not mps_ok:
-            raise PhotoSearchError("MPS (Apple GPU) was requested but is not available; use --device cpu or auto")
-        return "mps"
-    raise PhotoSearchError(f"Unknown device '{name}'; choose auto, cpu, cuda or mps")
-
-
-def _gpu_possible() -> bool:
-    """False only when torch could not find a CUDA/ROCm (or MPS) device here; cheap, no torch.
-
-    macOS always says True (MPS is up to torch). Elsewhere a GPU needs a driver: NVIDIA's
-    (its /proc entry, or libcuda / nvcuda.dll, which is also how WSL exposes it) or AMD ROCm's
-    /dev/kfd. A torch build without CUDA and HIP cannot use one either way.
-    """
-    if sys.platform == "darwin":
-        return True
-    if os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/kfd"):
-        return True
-    if _torch_build_has_no_gpu():
-        return False
-    import ctypes.util  # runs ldconfig on Linux: only when the cheaper checks can't tell
-
-    return ctypes.util.find_library("nvcuda" if sys.platform == "win32" else "cuda") is not None
-
-
-def _torch_build_has_no_gpu() -> bool:
-    """True for a CPU-only torch build, read from torch/version.py as text (no import)."""
-    try:
-        spec = importlib.util.find_spec("torch")
-        folders = list(spec.submodule_search_locations or []) if spec else []
-        text = (Path(folders[0]) / "version.py").read_text(encoding="utf-8")
-    except (ImportError, ValueError, IndexError, OSError):
-        return False
-    return _version_file_says_cpu_only(text)
-
-
-def _version_file_says_cpu_only(text: str) -> bool:
-    """torch/version.py of a build without CUDA and without HIP (ROCm) says cuda = hip = None."""
-    found = dict(re.findall(r"^(cuda|hip)\b[^=\n]*=\s*(.+?)\s*$", text, flags=re.MULTILINE))
-    return found.get("cuda") == "None" and found.get("hip") == "None"
-
-
-def valid_rows(emb: np.ndarray) -> np.ndarray:
-    """Boolean mask of rows that are finite and unit length (within 1e-3)."""
-    emb = np.asarray(emb)
-    with np.errstate(invalid="ignore", over="ignore"):
-        norms = np.linalg.norm(emb.astype(np.float64), axis=1)
-    return np.isfinite(emb).all(axis=1) & (np.abs(norms - 1.0) <= 1e-3)
-
-
-def normalize_rows(raw: np.ndarray) -> np.ndarray:
-    """L2-normalise rows in float32; rows that are not finite or have zero norm become NaN."""
-    raw = np.asarray(raw, dtype=np.float32)
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        norms = np.linalg.norm(raw.astype(np.float64), axis=1, keepdims=True)
-        out = (raw / norms).astype(np.float32)
-    bad = ~np.isfinite(raw).all(axis=1) | ~np.isfinite(norms[:, 0]) | (norms[:, 0] == 0)
-    out[bad] = np.nan
-    return out
-
-
-# --------------------------------------------------------------------------- preprocessing
-
-
-class Preprocessor:
-    """open_clip's eval transform (resize, center crop, normalise) in PIL + numpy.
-
-    Avoids torch per image so decode threads can run it concurrently; PIL releases
-    the GIL while resizing.
-    """
-
-    def __init__(self, cfg: dict[str, Any]) -> None:
-        size = cfg.get("size", 224)
-        self.height, self.width = (size, size) if isinstance(size, int) else tuple(size)
-        self.resize_mode = cfg.get("resize_mode", "shortest")
-        self.fill = int(cfg.get("fill_color", 0))
-        bilinear = cfg.get("interpolation") == "bilinear"
-        self.resample = Image.Resampling.BILINEAR if bilinear else Image.Resampling.BICUBIC
-        mean = np.asarray(cfg.get("mean"), dtype=np.float32).reshape(1, 1, -1)
-        std = np.asarray(cfg.get("std"), dtype=np.float32).reshape(1, 1, -1)
-        self._scale = 1.0 / (255.0 * std)
-        self._offset = mean / std
-
-    def __call__(self, img: Image.Image) -> np.ndarray:
-        img = img if img.mode == "RGB" else img.convert("RGB")
-        if self.resize_mode == "squash":
-            img = img.resize((self.width, self.height), self.resample)
-        elif self.resize_mode == "longest":
-            img = self._fit_inside(img)
-        else:
-            img = self._center_crop(self._resize_shortest(img))
-        pixels = np.asarray(img, dtype=np.float32)
-        return np.ascontiguousarray((pixels * self._scale - self._offset).transpose(2, 0, 1))
-
-    def _resize_shortest(self, img: Image.Image) -> Image.Image:
-        w, h = img.size
-        if self.width == self.height:
-            # Same arithmetic as torchvision's Resize(int): the long side is truncated.
-            short, long = (w, h) if w <= h else (h, w)
-            new_long = int(self.width * long / short)
-            size = (self.width, new_long) if w <= h else (new_long, self.width)
-        else:
-            scale = max(self.width / w, self.height / h)
-            size = (max(self.width, round(w * scale)), max(self.height, round(h * scale)))
-        return img if size == img.size else img.resize(size, self.resample)
-
-    def _center_crop(self, img: Image.Image) -> Image.Image:
-        w, h = img.size
-        top = round((h - self.height) / 2.0)
-        left = round((w - self.width) / 2.0)
-        return img.crop((left, top, left + self.width, top + self.height))
-
-    def _fit_inside(self, img: Image.Image) -> Image.Image:
-        w, h = img.size
-        scale = min(self.width / w, self.height / h)
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        canvas = Image.new("RGB", (self.width, self.height), (self.fill,) * 3)
-        offset = ((self.width - size[0]) // 2, (self.height - size[1]) // 2)
-        canvas.paste(img.resize(size, self.resample), offset)
-        return canvas
-
-
-# --------------------------------------------------------------------------- backends
-
-
-class Backend(Protocol):
-    """Runs the two towers; returns raw (unnormalised) float32 embeddings."""
-
-    name: str
-    quant_check: dict[str, Any] | None
-
-    def encode_images(self, batch: np.ndarray) -> np.ndarray: ...
-
-    def encode_texts(self, tokens: np.ndarray) -> np.ndarray: ...
-
-
-class TorchBackend:
-    """PyTorch on cpu/mps in fp32, or cuda in fp16 (outputs cast back to float32)."""
-
-    quant_check: dict[str, Any] | None = None
-
-    def __init__(self, model: torch.nn.Module, device: str) -> None:
-        import torch
-
-        self._torch = torch
-        self.dtype = torch.float16 if device == "cuda" else torch.float32
-        self.name = "torch-fp16" if device == "cuda" else "torch"
-        self.device = device
-        self.model = model.to(device=device, dtype=self.dtype).eval()
-
-    def encode_images(self, batch: np.ndarray) -> np.ndarray:
-        x = self._torch.from_numpy(batch).to(self.device, self.dtype)
-        with self._torch.inference_mode():
-            return self.model.encode_image(x).float().cpu().numpy()
-
-    def encode_texts(self, tokens: np.ndarray) -> np.ndarray:
-        t = self._torch.from_numpy(tokens).to(self.device)
-        with self._torch.inference_mode():
-            return self.model.encode_text(t).float().cpu().numpy()
-
-
-# --------------------------------------------------------------------------- encoder
 
 
 class Encoder:
@@ -329,7 +82,8 @@ class Encoder:
 
     encode_images/encode_texts return float32 [N, dim]. A row whose model output is not
     finite or has zero norm (e.g. a NaN input) is returned as all-NaN so the caller can
-    drop it with `valid_rows`; it never raises for bad pixel values.
+    drop it with `valid_rows`; it never raises for bad pixel values. Each row depends on its
+    own input only, whatever else is in the batch.
     """
 
     def __init__(
@@ -341,6 +95,7 @@ class Encoder:
         preprocess_cfg: dict[str, Any],
         tokenizer: Callable[[list[str]], Any],
         dim: int,
+        export_dir: Path | None = None,
     ) -> None:
         self.spec = spec
         self.model_id = model_id
@@ -353,19 +108,38 @@ class Encoder:
         self._preprocessor = Preprocessor(preprocess_cfg)
         self.image_size = self._preprocessor.height
         self.batch_size = GPU_BATCH_SIZE if device == "cuda" else CPU_BATCH_SIZE
+        self.export_dir = export_dir
+        # The library's int8 verdict (photosearch.core.quant_check), and whether it is still due.
+        self.quant_check: dict[str, Any] | None = None
+        self.needs_quant_check = False
         self._lock = threading.Lock()
 
     @property
     def backend(self) -> str:
+        """e.g. "openvino-bf16", "onnx-int8", "onnx-fp32", "torch-cuda-fp16"."""
         return self._impl.name
 
-    @property
-    def quant_check(self) -> dict[str, Any] | None:
-        return self._impl.quant_check
+    def int8_candidate(self, tower: str) -> Callable[[np.ndarray], np.ndarray] | None:
+        """A raw int8 encoder of one tower ("image" or "text") for the ranking check; None when
+        there is no ONNX export to quantise (torch) or quantisation fails."""
+        if self.export_dir is None:
+            return None
+        from photosearch.core.backends.onnx import OnnxBackend
 
-    @property
-    def text_quant_check(self) -> dict[str, Any] | None:
-        return getattr(self._impl, "text_quant_check", None)
+        onnx = self._impl if isinstance(self._impl, OnnxBackend) else OnnxBackend(self.export_dir, set(), no_progress)
+        return onnx.int8_candidate(tower)
+
+    def use_int8(self, towers: set[str]) -> None:
+        """Run these towers in int8 from now on (the ranking check accepted them)."""
+        if not towers or self.export_dir is None:
+            return
+        from photosearch.core.backends.onnx import OnnxBackend
+
+        with self._lock:
+            if isinstance(self._impl, OnnxBackend):
+                self._impl.use_int8(towers)
+            else:
+                self._impl = OnnxBackend(self.export_dir, towers, no_progress)
 
     def preprocess(self, img: Image.Image) -> np.ndarray:
         """float32 [3, S, S], identical (to ~1e-6) to open_clip's eval transform."""
@@ -394,221 +168,8 @@ class Encoder:
         return np.asarray(self._tokenizer(list(texts)), dtype=np.int64)
 
 
-# --------------------------------------------------------------------------- loading
 
-
-@contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """Silence open_clip's root-logger warnings and library warnings while loading."""
-    previous = logging.root.manager.disable
-    logging.disable(logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logging.disable(previous)
-
-
-def _set_offline() -> None:
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    # huggingface_hub reads the variable once at import time; update the live value too.
-    with contextlib.suppress(ImportError):
-        import huggingface_hub.constants as hf_constants
-
-        hf_constants.HF_HUB_OFFLINE = True
-
-
-def _register_model(model: str) -> tuple[str, dict[str, Any]]:
-    """Return the open_clip model name (registering a config JSON) and its preprocess override."""
-    import open_clip
-
-    if not _is_config_path(model):
-        if model in open_clip.list_models():
-            return model, {}
-        raise PhotoSearchError(_unknown_model_message(model, open_clip.list_models()))
-    return _register_config_file(_existing_file(model, "model config"))
-
-
-def _unknown_model_message(model: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(model, known, n=4, cutoff=0.6)
-    hints = close or [m for m in ("ViT-B-32", "ViT-B-16", "ViT-L-14") if m in known]
-    return (
-        f"Unknown model '{model}'; try {', '.join(hints)} "
-        f"(or a model-config .json path; {len(known)} architectures are known)"
-    )
-
-
-def _register_config_file(path: Path) -> tuple[str, dict[str, Any]]:
-    """Register a copy named '<stem>-<hash>' so it can never shadow a built-in config."""
-    import open_clip
-
-    from photosearch.core.paths import cache_dir
-
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise PhotoSearchError(f"Can't read model config {path}: {exc}") from None
-    # Hugging Face style open_clip_config.json wraps the model config.
-    model_cfg = raw.get("model_cfg", raw) if isinstance(raw, dict) else None
-    if not isinstance(model_cfg, dict) or not {"embed_dim", "vision_cfg", "text_cfg"} <= set(model_cfg):
-        raise PhotoSearchError(f"{path} is not an open_clip model config (needs embed_dim, vision_cfg and text_cfg)")
-    name = ModelSpec(model=str(path))._model_part()
-    if name not in open_clip.list_models():
-        target = cache_dir() / "configs" / f"{name}.json"
-        _atomic_write_text(target, json.dumps(model_cfg, indent=2))
-        open_clip.add_model_config(target)
-    return name, dict(raw.get("preprocess_cfg", {}))
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _build_model(name: str, spec: ModelSpec, pp_override: dict[str, Any]) -> torch.nn.Module:
-    """Create the torch model on CPU with the weights the spec asks for."""
-    if spec.pretrained == RANDOM:
-        return _create_random(name, pp_override)
-    if _is_checkpoint_path(spec.pretrained):
-        return _create_from_checkpoint(name, _existing_file(spec.pretrained, "checkpoint"), pp_override)
-    return _create_from_tag(name, spec, pp_override)
-
-
-def _create(name: str, pp_override: dict[str, Any], **kwargs: Any) -> torch.nn.Module:
-    import open_clip
-
-    try:
-        with quiet():
-            model = open_clip.create_model(
-                name, force_preprocess_cfg=pp_override or None, pretrained_text=False, **kwargs
-            )
-    except PhotoSearchError:
-        raise
-    except Exception as exc:  # open_clip raises assorted types; the user needs one line
-        raise PhotoSearchError(f"Could not build model {name}: {_one_line(exc)}") from None
-    return model.eval()
-
-
-def _create_random(name: str, pp_override: dict[str, Any]) -> torch.nn.Module:
-    import torch
-
-    # Seeded so every run (and every test) gets the same weights; the caller's RNG is restored.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        return _create(name, pp_override)
-
-
-def _create_from_tag(name: str, spec: ModelSpec, pp_override: dict[str, Any]) -> torch.nn.Module:
-    import open_clip
-
-    tag = spec.pretrained
-    cfg = open_clip.get_pretrained_cfg(name, tag)
-    if not cfg:
-        raise PhotoSearchError(_unknown_tag_message(name, tag))
-    try:
-        with quiet():
-            weights = open_clip.download_pretrained(cfg)
-    except Exception:  # network, offline mode, HF errors: all mean "not available here"
-        weights = ""
-    if not weights or not Path(weights).is_file():
-        raise PhotoSearchError(
-            f"The weights for {name} ({tag}) are not on disk and can't be downloaded; "
-            f"use --pretrained PATH to load a local checkpoint file"
-        )
-    tag_pp = {k: cfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in cfg}
-    # open_clip loads a file path with weights_only=True / safetensors, so this is safe too.
-    # Tags trained with QuickGELU (e.g. openai) need it even on the plain architecture name.
-    quick_gelu = bool(cfg.get("quick_gelu", False))
-    return _create(name, {**tag_pp, **pp_override}, pretrained=weights, force_quick_gelu=quick_gelu)
-
-
-def _unknown_tag_message(name: str, tag: str) -> str:
-    import open_clip
-
-    tags = open_clip.list_pretrained_tags_by_model(name)
-    if not tags:
-        return (
-            f"'{tag}' is not a known pretrained tag: {name} has no published weights; "
-            f"use --pretrained PATH (a checkpoint file) or random"
-        )
-    return (
-        f"'{tag}' is not a known pretrained tag for {name}; valid tags: {', '.join(tags)} (or a checkpoint file path)"
-    )
-
-
-def _create_from_checkpoint(name: str, path: Path, pp_override: dict[str, Any]) -> torch.nn.Module:
-    state = read_state_dict(path)
-    model = _create(name, pp_override)
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise PhotoSearchError(f"The checkpoint {path.name} does not fit model {name}: {_one_line(exc)}") from None
-    return model
-
-
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Load tensors only: never unpickle arbitrary objects from a user-supplied file."""
-    import torch
-
-    suffix = path.suffix.lower()
-    if suffix not in CHECKPOINT_SUFFIXES:
-        raise PhotoSearchError(f"Unsupported checkpoint type {path.name}; use one of {', '.join(CHECKPOINT_SUFFIXES)}")
-    try:
-        if suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            obj: Any = load_file(str(path), device="cpu")
-        else:
-            obj = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:
-        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
-            raise PhotoSearchError(
-                f"Refusing to load {path.name}: it contains Python objects, not just weights "
-                f"(convert it to .safetensors)"
-            ) from None
-        raise PhotoSearchError(f"Can't read checkpoint {path.name}: {_one_line(exc)}") from None
-    return _unwrap_state_dict(obj, path)
-
-
-def _unwrap_state_dict(obj: Any, path: Path) -> dict[str, torch.Tensor]:
-    import torch
-
-    for key in ("state_dict", "model"):
-        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
-            obj = obj[key]
-    if not isinstance(obj, dict) or not obj:
-        raise PhotoSearchError(f"{path.name} does not contain a model state dict")
-    tensors = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
-    if not tensors:
-        raise PhotoSearchError(f"{path.name} does not contain any weight tensors")
-    # DataParallel / DDP checkpoints prefix every key with "module."
-    if all(k.startswith("module.") for k in tensors):
-        tensors = {k[len("module.") :]: v for k, v in tensors.items()}
-    return tensors
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:300] + ("..." if len(text) > 300 else "")
-
-
-def _embed_dim(name: str) -> int:
-    import open_clip
-
-    return int(open_clip.get_model_config(name)["embed_dim"])
-
-
-def _tokenizer(name: str) -> Callable[[list[str]], Any]:
-    import open_clip
-
-    try:
-        with quiet():
-            return open_clip.get_tokenizer(name)
-    except Exception as exc:
-        raise PhotoSearchError(f"Could not load the tokenizer for {name}: {_one_line(exc)}") from None
+# --------------------------------------------------------------------------- choosing a CPU backend
 
 
 def _check_choice(value: str, allowed: tuple[str, ...], what: str) -> str:
@@ -617,171 +178,214 @@ def _check_choice(value: str, allowed: tuple[str, ...], what: str) -> str:
     return value
 
 
+def _cpu_plan(backend: str, quantize: str, verdict: dict[str, Any] | None) -> tuple[str, set[str]]:
+    """("openvino", {}) or ("onnx", int8 towers), decided without torch.
+
+    bf16 on OpenVINO is as fast as int8 on these CPUs and its error does not depend on the
+    weights, so int8 is only considered without it (or when asked for with "always").
+    """
+    from photosearch.core.backends.onnx import int8_towers
+
+    int8 = int8_towers(quantize, verdict)
+    if backend == "onnx":
+        return "onnx", int8
+    ov_ok = ov_backend.available()
+    if backend == "openvino":
+        if not ov_ok:
+            raise PhotoSearchError("OpenVINO is not installed (pip install openvino); use --backend onnx")
+        return "openvino", set()
+    if ov_ok and ov_backend.best_precision() == "bf16" and quantize != "always":
+        return "openvino", set()
+    if int8:
+        return "onnx", int8
+    return ("openvino" if ov_ok else "onnx"), set()
+
+
+def _image_size(preprocess_cfg: dict[str, Any]) -> tuple[int, int]:
+    size = preprocess_cfg.get("size", 224)
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+def _open_cpu_backend(
+    plan: tuple[str, set[str]],
+    directory: Path,
+    meta: dict[str, Any],
+    probe: np.ndarray,
+    say: Progress,
+    strict: bool,
+) -> Backend:
+    """The planned backend on a complete export; OpenVINO falls back to ONNX Runtime unless strict."""
+    from photosearch.core.backends.onnx import OnnxBackend
+
+    kind, int8 = plan
+    if kind == "openvino":
+        precision = ov_backend.best_precision()
+        try:
+            found = ov_backend.open_checked(directory, _image_size(meta["preprocess_cfg"]), probe, precision, say)
+        except Exception as exc:
+            if strict:
+                raise PhotoSearchError(f"OpenVINO failed: {one_line(exc)}") from None
+            say(f"OpenVINO failed ({one_line(exc)}); using ONNX Runtime")
+            found = None
+        if found is not None:
+            return found
+        if strict:
+            raise PhotoSearchError("OpenVINO failed its check against ONNX Runtime; use --backend onnx")
+    return OnnxBackend(directory, int8, say)
+
+
+# --------------------------------------------------------------------------- loading
+
+
 def load_encoder(
     spec: ModelSpec,
     device: str = "auto",
     backend: str = "auto",
     offline: bool = False,
     quantize: str = "auto",
-    calibration_images: list[Image.Image] | None = None,
+    quant_verdict: dict[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> Encoder:
-    """Load a CLIP encoder. On CPU the default backend is ONNX Runtime (int8 if it checks out).
+    """Load a CLIP encoder. On a CPU it runs an ONNX export on OpenVINO (bf16 where the CPU has
+    it) or ONNX Runtime; int8 towers only where the library's ranking check accepted them.
 
-    backend: "auto", "torch" (force PyTorch) or "onnx" (CPU only).
-    quantize: "auto" (int8 when its self-check passes), "always" or "never".
-    All user mistakes (unknown model or tag, missing weights, bad checkpoint) raise
-    PhotoSearchError with a one-line message.
+    backend: "auto", "torch" (force PyTorch), "onnx" or "openvino" (CPU only).
+    quantize: "auto" (int8 where quant_verdict, the library's ranking check, accepted it),
+    "always" or "never". All user mistakes (unknown model or tag, missing weights, bad
+    checkpoint) raise PhotoSearchError with a one-line message.
     """
-    say = progress or _no_progress
-    _check_choice(backend, ("auto", "torch", "onnx"), "backend")
+    say = progress or no_progress
+    _check_choice(backend, BACKENDS, "backend")
     _check_choice(quantize, QUANTIZE_MODES, "quantize mode")
     if offline:
-        _set_offline()
+        set_offline()
     dev = resolve_device(device)
-    if backend == "onnx" and dev != "cpu":
-        raise PhotoSearchError("The ONNX backend runs on the CPU only; use --device cpu")
-    if dev == "cpu" and backend in ("auto", "onnx"):
-        fast = _load_cached_onnx(spec, quantize, say)
+    if backend in ("onnx", "openvino") and dev != "cpu":
+        raise PhotoSearchError(f"The {backend} backend runs on the CPU only; use --device cpu")
+    on_export = dev == "cpu" and backend != "torch"
+    plan = _cpu_plan(backend, quantize, quant_verdict) if on_export else ("torch", set())
+    if on_export:
+        fast = _load_cached_export(spec, plan, say)
         if fast is not None:
-            _calibrate(fast, calibration_images)
-            return fast
-    name, pp_override = _register_model(spec.model)
-    model_id = spec.model_id
-    _check_tag(name, spec.pretrained)
-    tokenizer = _tokenizer(name)
+            return _finish(fast, backend, quantize, quant_verdict)
+    from photosearch.core.pretrained import resolve_weights
+
+    name, pp_override = register_model(spec.model)
+    check_tag(name, spec.pretrained)
+    weights = resolve_weights(name, spec)
+    tokenizer = open_clip_tokenizer(name)
     built: list[torch.nn.Module] = []  # the torch model, built at most once
 
     def build() -> torch.nn.Module:
         if not built:
             say(f"Loading {spec.describe()}")
-            built.append(_build_model(name, spec, pp_override))
+            built.append(build_model(name, spec, pp_override, weights))
         return built[0]
 
-    if dev == "cpu" and backend in ("auto", "onnx"):
-        encoder = _load_onnx(spec, model_id, build, tokenizer, quantize, say, backend)
+    if on_export:
+        encoder = _load_export(spec, plan, build, tokenizer, say, strict=backend != "auto")
         if encoder is not None:
-            _calibrate(encoder, calibration_images)
-            return encoder
+            return _finish(encoder, backend, quantize, quant_verdict)
+    from photosearch.core.backends.torch import TorchBackend
+
     model = build()
     impl = TorchBackend(model, dev)
     say(f"Using PyTorch ({impl.name}) on {dev}")
-    return Encoder(spec, model_id, dev, impl, _preprocess_cfg(model), tokenizer, _embed_dim(name))
+    return Encoder(spec, spec.model_id, dev, impl, preprocess_cfg_of(model), tokenizer, embed_dim(name))
 
 
-def _check_tag(name: str, pretrained: str) -> None:
-    """Validate a tag up front, before any (possibly cached) export is looked up."""
-    import open_clip
-
-    if pretrained == RANDOM or _is_checkpoint_path(pretrained):
-        return
-    if not open_clip.get_pretrained_cfg(name, pretrained):
-        raise PhotoSearchError(_unknown_tag_message(name, pretrained))
-
-
-def _preprocess_cfg(model: torch.nn.Module) -> dict[str, Any]:
-    visual = getattr(model, "visual", model)
-    return dict(visual.preprocess_cfg)
+def _finish(encoder: Encoder, backend: str, quantize: str, verdict: dict[str, Any] | None) -> Encoder:
+    """Record the library's verdict, and whether a ranking check is still due: int8 is a candidate
+    in "auto" unless OpenVINO was asked for or runs bf16 (as fast, and its error is not the weights')."""
+    encoder.quant_check = verdict
+    encoder.needs_quant_check = (
+        quantize == "auto" and verdict is None and backend in ("auto", "onnx") and encoder.backend != "openvino-bf16"
+    )
+    return encoder
 
 
-def _load_onnx(
+def _load_export(
     spec: ModelSpec,
-    model_id: str,
+    plan: tuple[str, set[str]],
     build: Callable[[], torch.nn.Module],
     tokenizer: Callable[[list[str]], Any],
-    quantize: str,
     say: Progress,
-    backend: str,
+    strict: bool,
 ) -> Encoder | None:
-    """ONNX Runtime encoder, exporting once per model_id; None means 'fall back to torch'."""
-    from photosearch.core import onnx_backend
+    """An encoder on the cached export (exporting it once per model id); None: fall back to torch."""
+    from photosearch.core.backends import onnx as onnx_mod
 
-    probe = np.asarray(tokenizer(list(onnx_backend.TEXT_PROBE)), dtype=np.int64)
+    model_id = spec.model_id
+    probe = np.asarray(tokenizer(list(TEXT_PROBE)), dtype=np.int64)
     try:
-        impl, meta = onnx_backend.open_backend(model_id, build, probe, quantize, say)
+        directory, meta = onnx_mod.ensure_export(model_id, build, probe, say)
+        try:
+            impl = _open_cpu_backend(plan, directory, meta, probe, say, strict)
+        except PhotoSearchError:
+            raise
+        except Exception as exc:  # damaged cache: export again
+            say(f"The cached ONNX model could not be opened ({one_line(exc)}); exporting it again")
+            (directory / "stamp.json").unlink(missing_ok=True)
+            directory, meta = onnx_mod.ensure_export(model_id, build, probe, say)
+            impl = _open_cpu_backend(plan, directory, meta, probe, say, strict)
     except PhotoSearchError:
         raise
     except Exception as exc:
-        if backend == "onnx":
-            raise PhotoSearchError(f"ONNX export failed: {_one_line(exc)}") from None
-        say(f"ONNX export failed ({_one_line(exc)}); using PyTorch instead")
+        if strict:
+            raise PhotoSearchError(f"ONNX export failed: {one_line(exc)}") from None
+        say(f"ONNX export failed ({one_line(exc)}); using PyTorch instead")
         return None
-    if onnx_backend.read_fast_info(impl.directory, model_id) is None:  # first load of this export
-        onnx_backend.write_fast_info(impl.directory, model_id, _tokenizer_info(tokenizer))
-    return Encoder(spec, model_id, "cpu", impl, meta["preprocess_cfg"], tokenizer, meta["dim"])
+    if read_fast_info(directory, model_id) is None:  # first load of this export
+        write_fast_info(directory, model_id, fast_tokenizer_info(tokenizer))
+    return Encoder(spec, model_id, "cpu", impl, meta["preprocess_cfg"], tokenizer, meta["dim"], directory)
 
 
-def _load_cached_onnx(spec: ModelSpec, quantize: str, say: Progress) -> Encoder | None:
-    """The cold-start path: a cached export on ONNX Runtime without importing torch or open_clip.
+def _load_cached_export(spec: ModelSpec, plan: tuple[str, set[str]], say: Progress) -> Encoder | None:
+    """The cold-start path: a cached export opened without importing torch or open_clip.
 
     Taken when the export for this model id is complete and current, was opened by the full
     path before (which recorded the tokenizer in fastload.json), its tokenizer is CLIP's BPE
-    and every file the backend opens is already there (no int8 copy to make). The model was
-    validated when it was exported: the model id pins the config file's content, the
-    checkpoint's fingerprint or the weights tag. None means 'take the full path'.
+    and every file the backend opens is already there (no int8 copy or OpenVINO conversion to
+    make, OpenVINO's check already passed). The model was validated when it was exported: the
+    model id pins the config file's content, the checkpoint's fingerprint or the weights tag.
+    None means 'take the full path'.
     """
     try:
         model_id = spec.model_id
     except PhotoSearchError:
         return None  # the full path reports it
-    from photosearch.core import onnx_backend
+    from photosearch.core.backends import onnx as onnx_mod
 
-    directory = onnx_backend.model_dir(model_id)
-    found = onnx_backend.read_fast_info(directory, model_id)
+    directory = model_dir(model_id)
+    found = read_fast_info(directory, model_id)
     if found is None:
         return None
     meta, tokenizer_info = found
-    if tokenizer_info.get("kind") != "clip-bpe" or not onnx_backend.cached_towers_ready(directory, quantize):
+    kind, int8 = plan
+    if tokenizer_info.get("kind") != "clip-bpe" or not onnx_mod.cached_towers_ready(directory, int8):
         return None
     try:
         from photosearch.core.tokenizer import ClipTokenizer
 
         tokenizer = ClipTokenizer(int(tokenizer_info["context_length"]))
-        probe = tokenizer(list(onnx_backend.TEXT_PROBE))
-        impl = onnx_backend.OnnxBackend(directory, quantize, probe, say)
-        return Encoder(spec, model_id, "cpu", impl, meta["preprocess_cfg"], tokenizer, int(meta["dim"]))
+        impl: Backend | None
+        if kind == "openvino":
+            impl = ov_backend.open_cached(directory, ov_backend.best_precision())
+            if impl is None:
+                return None
+        else:
+            impl = onnx_mod.OnnxBackend(directory, int8, say)
+        return Encoder(spec, model_id, "cpu", impl, meta["preprocess_cfg"], tokenizer, int(meta["dim"]), directory)
     except Exception as exc:  # damaged cache, missing vocabulary, ...: the full path copes
-        logging.getLogger(__name__).debug("fast ONNX load failed: %s", exc)
+        logging.getLogger(__name__).debug("fast load failed: %s", exc)
         return None
 
 
-# Texts whose token ids must match open_clip's before the fast path may use our tokenizer.
-_TOKENIZER_CHECK = (
-    "",
-    "A Photo of a DOG &amp; a cat, at 5:30pm!!",
-    "naïve café — “quotes” ＦＵＬＬＷＩＤＴＨ 😀🐶 日本語のテキスト",
-    "don't we'll they've I'M <end_of_text> x²",
-    "word " * 100,
-)
-
-
-def _tokenizer_info(tokenizer: Any) -> dict[str, Any]:
-    """{"kind": "clip-bpe", ...} when photosearch's own tokenizer gives this model's ids."""
-    try:
-        import open_clip.tokenizer as oc_tok
-
-        from photosearch.core.onnx_backend import TEXT_PROBE
-        from photosearch.core.tokenizer import ClipTokenizer
-
-        simple = (
-            type(tokenizer) is oc_tok.SimpleTokenizer
-            and tokenizer.reduction_fn is None
-            and tokenizer.clean_fn is oc_tok.get_clean_fn("lower")
-        )
-        if simple:
-            ours = ClipTokenizer(int(tokenizer.context_length))
-            texts = [*TEXT_PROBE, *_TOKENIZER_CHECK]
-            if np.array_equal(ours(texts), np.asarray(tokenizer(texts), dtype=np.int64)):
-                return {"kind": "clip-bpe", "context_length": ours.context_length}
-    except Exception as exc:  # no fast path, nothing worse
-        logging.getLogger(__name__).debug("tokenizer check failed: %s", exc)
-    return {"kind": "open_clip"}
-
-
-def _calibrate(encoder: Encoder, images: list[Image.Image] | None) -> None:
-    """Run the int8 self-check now on the user's own photos, when we were given some."""
-    check = getattr(encoder._impl, "calibrate", None)
-    if not images or check is None:
-        return
-    batch = np.stack([encoder.preprocess(img) for img in images])
-    check(batch)
+def planned_backend(device: str, backend: str = "auto", quant_verdict: dict[str, Any] | None = None) -> str:
+    """The backend name load_encoder would pick on a resolved device, without loading anything."""
+    if device != "cpu" or backend == "torch":
+        return f"torch-{device}-fp16" if device == "cuda" else f"torch-{device}-fp32"
+    kind, int8 = _cpu_plan(backend, "auto", quant_verdict)
+    if kind == "openvino":
+        return f"openvino-{ov_backend.best_precision()}"
+    return "onnx-int8" if "image" in int8 else "onnx-fp32"

@@ -6,6 +6,7 @@ writer lock, so one process and one thread write at a time. The model is loaded 
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -15,8 +16,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from photosearch.core import quant_check
 from photosearch.core.caption_files import read_caption_csv
-from photosearch.core.encoder import DEFAULT_MODEL, DEFAULT_PRETRAINED, ModelSpec, load_encoder, resolve_device
+from photosearch.core.encoder import (
+    DEFAULT_MODEL,
+    DEFAULT_PRETRAINED,
+    ModelSpec,
+    load_encoder,
+    planned_backend,
+    resolve_device,
+)
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.images import ImageError, open_query_image
 from photosearch.core.indexer import Indexer
@@ -30,6 +39,7 @@ from photosearch.core.thumbnails import ThumbnailCache
 from photosearch.core.types import CaptionResult, IndexSummary, Progress, SearchResult
 
 ImageSource = str | os.PathLike | bytes | Image.Image
+EVAL_BATCH = 256  # captions per text-tower batch in evaluate(): bounded memory (issue 13)
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,7 @@ class Library:
         backend: str = "auto",
         on_model_progress: Callable[[str], None] | None = None,
         readonly: bool | None = None,
+        tag: str | None = None,
     ) -> None:
         """readonly: True opens the library for searching only; None (default) does so when its
         files cannot be written (read-only media or mount), else opens it read-write."""
@@ -58,7 +69,7 @@ class Library:
         self.readonly = _not_writable(self.root) if readonly is None else readonly
         self.store = Store(self.root, readonly=self.readonly)
         self.thumbs = ThumbnailCache(self.root)
-        self.spec = self._choose_model(model, pretrained)
+        self.spec = self._choose_model(model, pretrained, tag)
         self.device = device
         self.offline = offline
         self.backend = backend
@@ -67,7 +78,7 @@ class Library:
         self._encoder_lock = threading.Lock()
         self._engine: SearchEngine | None = None
 
-    def _choose_model(self, model: str | None, pretrained: str | None) -> ModelSpec:
+    def _choose_model(self, model: str | None, pretrained: str | None, tag: str | None = None) -> ModelSpec:
         """The library's own model unless the caller names another (which then becomes the library's)."""
         stored_model = self.store.get_meta("model")
         stored_pretrained = self.store.get_meta("pretrained")
@@ -81,7 +92,10 @@ class Library:
         chosen_pretrained = pretrained or (stored_pretrained if chosen_model == stored_model else None)
         if chosen_pretrained is None:
             chosen_pretrained = DEFAULT_PRETRAINED if chosen_model == DEFAULT_MODEL else "random"
-        return ModelSpec(chosen_model, chosen_pretrained)
+        same_weights = (chosen_model, chosen_pretrained) == (stored_model, stored_pretrained)
+        # issue 13: a checkpoint file's training tag is remembered with it.
+        chosen_tag = tag or (self.store.get_meta("tag") if same_weights and not pretrained else None) or None
+        return ModelSpec(chosen_model, chosen_pretrained, chosen_tag)
 
     @property
     def model_id(self) -> str:
@@ -97,9 +111,38 @@ class Library:
                     device=self.device,
                     backend=self.backend,
                     offline=self.offline,
+                    quant_verdict=self.quant_verdict(),
                     progress=self.on_model_progress,
                 )
             return self._encoder
+
+    def quant_verdict(self) -> dict | None:
+        """This library's int8 ranking check for its model (None: not decided yet)."""
+        raw = self.store.get_meta(f"quant_check:{self.model_id}")
+        return json.loads(raw) if raw else None
+
+    def _check_quantization(self) -> None:
+        """Decide int8 on this library's own photos once it has enough (issue 13)."""
+        encoder = self._encoder
+        if encoder is None or not encoder.needs_quant_check or self.readonly:
+            return
+        verdict = quant_check.run_for_library(self.store, encoder)
+        if verdict is None:
+            return
+        with self.store.write() as conn:
+            self.store.set_meta(conn, f"quant_check:{self.model_id}", json.dumps(verdict))
+        encoder.quant_check, encoder.needs_quant_check = verdict, False
+        encoder.use_int8(quant_check.accepted(verdict))
+
+    @property
+    def backend_name(self) -> str:
+        """The backend in use (or that would be), e.g. "openvino-bf16", for status and About."""
+        if self._encoder is not None:
+            return self._encoder.backend
+        try:
+            return planned_backend(resolve_device(self.device), self.backend, self.quant_verdict())
+        except PhotoSearchError as exc:
+            return f"unavailable ({exc})"
 
     @property
     def model_loaded(self) -> bool:
@@ -149,6 +192,7 @@ class Library:
                 self.store.set_meta(conn, "model", self.spec.model)
                 self.store.set_meta(conn, "pretrained", self.spec.pretrained)
                 self.store.set_meta(conn, "model_id", self.model_id)
+                self.store.set_meta(conn, "tag", self.spec.tag or "")
 
     def index(
         self,
@@ -159,7 +203,9 @@ class Library:
         """Bring every watched folder up to date (new, changed, moved, deleted, offline)."""
         with self._writer_lock():
             self._remember_model()
-            return self._indexer().run(None, progress, cancel, pause)
+            summary = self._indexer().run(None, progress, cancel, pause)
+            self._check_quantization()
+            return summary
 
     def apply_changes(
         self,
@@ -274,20 +320,31 @@ class Library:
             "rejected": [{"line": line, "reason": reason} for line, reason in parsed.rejected],
         }
 
-    def evaluate(self, csv_path: str | os.PathLike, ks: Iterable[int] = (1, 5, 10)) -> dict:
-        """Text -> image Recall@K of a caption CSV's rows against this library (the seeds' evaluation)."""
+    def evaluate(
+        self,
+        csv_path: str | os.PathLike,
+        ks: Iterable[int] = (1, 5, 10),
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict:
+        """Text -> image Recall@K of a caption CSV's rows against this library (the seeds' evaluation).
+
+        Captions are encoded and ranked EVAL_BATCH at a time, so memory stays bounded however long
+        the CSV; progress(done, total) is called after each batch."""
         ks = sorted({int(k) for k in ks if int(k) > 0}) or [1, 5, 10]
         parsed = read_caption_csv(csv_path)
         engine = self.engine()
         indexed = {p for (p,) in self.store.query("SELECT path FROM photos WHERE state = 'indexed'")}
         pairs = [(p, t) for p, t in parsed.rows if p in indexed]
         hits = dict.fromkeys(ks, 0)
-        if pairs:
-            vectors = self.encoder().encode_texts([t for _, t in pairs])
-            for (path, _), vector in zip(pairs, vectors, strict=True):
+        for start in range(0, len(pairs), EVAL_BATCH):
+            chunk = pairs[start : start + EVAL_BATCH]
+            vectors = self.encoder().encode_texts([t for _, t in chunk])
+            for (path, _), vector in zip(chunk, vectors, strict=True):
                 ranked = [r.path for r in engine.search(vector, max(ks))]
                 for k in ks:
                     hits[k] += path in ranked[:k]
+            if progress is not None:
+                progress(start + len(chunk), len(pairs))
         out: dict = {"queries": len(pairs), "skipped_rows": len(parsed.rows) - len(pairs)}
         for k in ks:
             out[f"recall@{k}"] = hits[k] / len(pairs) if pairs else 0.0
@@ -314,8 +371,8 @@ class Library:
             "model": self.spec.describe(),
             "model_id": self.model_id,
             "device": device,
-            "backend": getattr(encoder, "backend", None),
-            "quantization": getattr(encoder, "quant_check", None),
+            "backend": self.backend_name,
+            "quantization": getattr(encoder, "quant_check", None) or self.quant_verdict(),
             "folders": [{"path": f.path, "online": f.online, "photos": f.photos} for f in self.folders()],
             "photos": {
                 "indexed": counts.get("indexed", 0) - missing,

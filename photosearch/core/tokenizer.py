@@ -20,8 +20,10 @@ import gzip
 import html
 import importlib.util
 import itertools
+import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import ftfy
 import numpy as np
@@ -160,3 +162,35 @@ class ClipTokenizer:
                     i += 1
             symbols = merged
         return [self._vocab.ids[s] for s in symbols]
+
+
+# Texts whose token ids must match open_clip's before the fast path may use our tokenizer.
+_TOKENIZER_CHECK = (
+    "",
+    "A Photo of a DOG &amp; a cat, at 5:30pm!!",
+    "naïve café — “quotes” ＦＵＬＬＷＩＤＴＨ 😀🐶 日本語のテキスト",
+    "don't we'll they've I'M <end_of_text> x²",
+    "word " * 100,
+)
+
+
+def fast_tokenizer_info(tokenizer: Any) -> dict[str, Any]:
+    """{"kind": "clip-bpe", ...} when photosearch's own tokenizer gives this model's ids."""
+    try:
+        import open_clip.tokenizer as oc_tok
+
+        from photosearch.core.backends.export import TEXT_PROBE
+
+        simple = (
+            type(tokenizer) is oc_tok.SimpleTokenizer
+            and tokenizer.reduction_fn is None
+            and tokenizer.clean_fn is oc_tok.get_clean_fn("lower")
+        )
+        if simple:
+            ours = ClipTokenizer(int(tokenizer.context_length))
+            texts = [*TEXT_PROBE, *_TOKENIZER_CHECK]
+            if np.array_equal(ours(texts), np.asarray(tokenizer(texts), dtype=np.int64)):
+                return {"kind": "clip-bpe", "context_length": ours.context_length}
+    except Exception as exc:  # no fast path, nothing worse
+        logging.getLogger(__name__).debug("tokenizer check failed: %s", exc)
+    return {"kind": "open_clip"}

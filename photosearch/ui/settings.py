@@ -13,38 +13,13 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from photosearch.core.paths import config_dir
+from photosearch.core.presets import PRESETS, ModelPreset, preset_for  # noqa: F401 (the UI imports them from here)
 
 SETTINGS_NAME = "settings.json"
 
 
-@dataclass(frozen=True)
-class ModelPreset:
-    key: str
-    label: str
-    model: str
-    pretrained: str
-    note: str
-
-
-# Tags checked against open_clip.list_pretrained_tags_by_model (open_clip 3.x).
-PRESETS: tuple[ModelPreset, ...] = (
-    ModelPreset("fast", "Fast", "ViT-B-32", "laion2b_s34b_b79k", "ViT-B-32, ~600 MB, good on any CPU"),
-    ModelPreset("better", "Better", "ViT-B-16", "laion2b_s34b_b88k", "ViT-B-16, ~600 MB, about 3x slower to index"),
-    ModelPreset("best", "Best", "ViT-L-14", "laion2b_s32b_b82k", "ViT-L-14, ~1.7 GB, wants a GPU"),
-    ModelPreset(
-        "multilingual",
-        "Multilingual",
-        "xlm-roberta-base-ViT-B-32",
-        "laion5b_s13b_b90k",
-        "queries in 100+ languages, ~1.4 GB",
-    ),
-)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 THUMB_MIN, THUMB_MAX, THUMB_DEFAULT = 96, 320, 160
-
-
-def preset_for(model: str | None, pretrained: str | None) -> ModelPreset | None:
-    return next((p for p in PRESETS if p.model == model and p.pretrained == pretrained), None)
 
 
 @dataclass

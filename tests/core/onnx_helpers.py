@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photosearch.core import onnx_backend
+from photosearch.core.backends import export
 from photosearch.core.encoder import ModelSpec
 
 TINY = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_clip.json"
@@ -33,7 +33,7 @@ def _photos(n: int = 4) -> list[Image.Image]:
 
 
 def _export_dir() -> Path:
-    return onnx_backend.model_dir(SPEC.model_id)
+    return export.model_dir(SPEC.model_id)
 
 
 def _count_calls(monkeypatch, module, name: str) -> list[int]:

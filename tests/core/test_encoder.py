@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,6 @@ from open_clip.transform import PreprocessCfg, image_transform_v2
 from PIL import Image
 from safetensors.torch import save_file
 
-from photosearch.core import encoder as enc_mod
 from photosearch.core.encoder import (
     ModelSpec,
     Preprocessor,
@@ -25,6 +25,7 @@ from photosearch.core.encoder import (
     valid_rows,
 )
 from photosearch.core.errors import PhotoSearchError
+from photosearch.core.models import register_model
 
 TINY = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_clip.json"
 
@@ -44,7 +45,7 @@ def _batch(n: int, seed: int = 0, size: int = 32) -> np.ndarray:
 
 
 def _tiny_name() -> str:
-    return enc_mod._register_model(str(TINY))[0]
+    return register_model(str(TINY))[0]
 
 
 def _other_tiny_model(seed: int = 1) -> torch.nn.Module:
@@ -137,7 +138,7 @@ def test_random_weights_are_identical_across_loads_and_keep_global_rng(tiny_spec
     second = load_encoder(tiny_spec, backend="torch")
     batch = _batch(4)
     np.testing.assert_array_equal(first.encode_images(batch), second.encode_images(batch))
-    assert first.backend == "torch" and first.device == "cpu"
+    assert first.backend == "torch-cpu-fp32" and first.device == "cpu"
     assert (first.dim, first.image_size) == (32, 32)
     assert first.model_id == tiny_spec.model_id
 
@@ -199,7 +200,7 @@ def test_checkpoint_for_another_architecture_is_one_line_error(tmp_path) -> None
     cfg["embed_dim"] = 16
     other_cfg = tmp_path / "smaller.json"
     other_cfg.write_text(json.dumps(cfg))
-    name = enc_mod._register_model(str(other_cfg))[0]
+    name = register_model(str(other_cfg))[0]
     path = tmp_path / "smaller.safetensors"
     save_file(open_clip.create_model(name).state_dict(), str(path))
     with pytest.raises(PhotoSearchError, match=r"smaller\.safetensors does not fit model tiny_clip"):
@@ -237,7 +238,7 @@ def test_offline_flag_switches_hub_to_offline_mode(monkeypatch, tiny_spec) -> No
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
     load_encoder(tiny_spec, backend="torch", offline=True)
-    assert enc_mod.os.environ["HF_HUB_OFFLINE"] == "1"
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
     assert hf_constants.is_offline_mode()
 
 

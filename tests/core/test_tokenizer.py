@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from photosearch.core import encoder as enc_mod
-from photosearch.core.tokenizer import VOCAB_SIZE, ClipTokenizer, vocab_path
+from photosearch.core.model_loader import open_clip_tokenizer
+from photosearch.core.models import register_model
+from photosearch.core.tokenizer import VOCAB_SIZE, ClipTokenizer, fast_tokenizer_info, vocab_path
 
 TINY = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_clip.json"
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,18 +98,18 @@ def test_single_string_and_vocabulary() -> None:
 
 @pytest.mark.parametrize("name", ["ViT-B-32", "ViT-B-16", "ViT-L-14"])
 def test_clip_models_get_the_fast_tokenizer(name: str) -> None:
-    assert enc_mod._tokenizer_info(open_clip.get_tokenizer(name)) == {"kind": "clip-bpe", "context_length": 77}
+    assert fast_tokenizer_info(open_clip.get_tokenizer(name)) == {"kind": "clip-bpe", "context_length": 77}
 
 
 def test_tiny_model_context_length_comes_from_its_config() -> None:
-    name = enc_mod._register_model(str(TINY))[0]
-    assert enc_mod._tokenizer_info(enc_mod._tokenizer(name)) == {"kind": "clip-bpe", "context_length": 16}
+    name = register_model(str(TINY))[0]
+    assert fast_tokenizer_info(open_clip_tokenizer(name)) == {"kind": "clip-bpe", "context_length": 16}
 
 
 def test_other_tokenizers_keep_open_clip() -> None:
     canonical = open_clip.tokenizer.SimpleTokenizer(clean="canonicalize")
-    assert enc_mod._tokenizer_info(canonical) == {"kind": "open_clip"}
-    assert enc_mod._tokenizer_info(lambda texts: np.zeros((len(texts), 77), np.int64)) == {"kind": "open_clip"}
+    assert fast_tokenizer_info(canonical) == {"kind": "open_clip"}
+    assert fast_tokenizer_info(lambda texts: np.zeros((len(texts), 77), np.int64)) == {"kind": "open_clip"}
 
 
 def test_importing_the_tokenizer_does_not_import_torch() -> None:

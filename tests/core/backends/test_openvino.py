@@ -1,0 +1,82 @@
+"""OpenVINO: converted once from the ONNX export, bf16 where the CPU has it, checked against ONNX
+Runtime fp32, and ONNX Runtime as the fallback (tiny model)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from photosearch.core.backends import openvino as ov_backend
+from photosearch.core.encoder import load_encoder
+from photosearch.core.errors import PhotoSearchError
+from tests.core.onnx_helpers import SPEC, _batch, _cache, _count_calls, _export_dir  # noqa: F401
+
+pytest.importorskip("openvino")
+TEXTS = ["a cat", "two dogs on a beach at sunset", "word " * 300]
+
+
+def test_openvino_matches_onnx_runtime_fp32() -> None:
+    encoder = load_encoder(SPEC, backend="openvino")
+    precision = ov_backend.best_precision()
+    assert encoder.backend == f"openvino-{precision}"
+    reference = load_encoder(SPEC, backend="onnx", quantize="never")
+    batch = _batch(5, seed=2)
+    cosines = np.sum(encoder.encode_images(batch) * reference.encode_images(batch), axis=1)
+    assert cosines.min() > ov_backend.MIN_COSINE
+    text_cosines = np.sum(encoder.encode_texts(TEXTS) * reference.encode_texts(TEXTS), axis=1)
+    assert text_cosines.min() > ov_backend.MIN_COSINE
+    assert (ov_backend.ir_dir(_export_dir()) / f"check-{precision}.json").is_file()
+
+
+def test_auto_prefers_openvino_bf16_where_the_cpu_has_it(monkeypatch) -> None:
+    monkeypatch.setattr(ov_backend, "best_precision", lambda: "bf16")
+    assert load_encoder(SPEC).backend == "openvino-bf16"
+    monkeypatch.setattr(ov_backend, "best_precision", lambda: "f32")
+    assert load_encoder(SPEC).backend == "openvino-f32"
+
+
+def test_conversion_happens_once(monkeypatch) -> None:
+    load_encoder(SPEC, backend="openvino")
+    import openvino
+
+    calls = _count_calls(monkeypatch, openvino, "convert_model")
+    load_encoder(SPEC, backend="openvino")
+    assert calls == []
+
+
+def test_onnx_runtime_serves_when_openvino_is_missing(monkeypatch) -> None:
+    monkeypatch.setattr(ov_backend, "available", lambda: False)
+    assert load_encoder(SPEC).backend == "onnx-fp32"
+    with pytest.raises(PhotoSearchError, match="OpenVINO is not installed"):
+        load_encoder(SPEC, backend="openvino")
+
+
+def test_onnx_runtime_serves_when_openvino_fails_its_check(monkeypatch) -> None:
+    monkeypatch.setattr(ov_backend, "MIN_COSINE", 1.5)  # nothing can pass
+    messages: list[str] = []
+    encoder = load_encoder(SPEC, progress=messages.append)
+    assert encoder.backend == "onnx-fp32"
+    assert any("differs from ONNX Runtime" in m for m in messages)
+    with pytest.raises(PhotoSearchError, match="failed its check"):
+        load_encoder(SPEC, backend="openvino")
+
+
+def test_a_vector_does_not_depend_on_its_batch_mates() -> None:
+    encoder = load_encoder(SPEC, backend="openvino")
+    batch = _batch(8, seed=11)
+    batch[1:] *= 4.0
+    alone, together = encoder.encode_images(batch[:1])[0], encoder.encode_images(batch)[0]
+    assert float(alone @ together) > 0.99999
+    texts = ["a cat", "WORD " * 70, "two dogs on a beach at sunset"]
+    assert float(encoder.encode_texts(texts[:1])[0] @ encoder.encode_texts(texts)[0]) > 0.99999
+
+
+def test_int8_is_a_candidate_only_without_bf16(monkeypatch) -> None:
+    monkeypatch.setattr(ov_backend, "best_precision", lambda: "bf16")
+    assert not load_encoder(SPEC).needs_quant_check  # bf16 is as fast, with an error independent of the weights
+    monkeypatch.setattr(ov_backend, "best_precision", lambda: "f32")
+    encoder = load_encoder(SPEC)
+    assert encoder.backend == "openvino-f32" and encoder.needs_quant_check
+    encoder.use_int8({"image"})  # what an accepting ranking check does
+    assert encoder.backend == "onnx-int8"
+    assert not load_encoder(SPEC, backend="openvino").needs_quant_check
