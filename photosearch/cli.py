@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from photosearch import __version__
 from photosearch.core.errors import PhotoSearchError
+from photosearch.core.terminal import json_text, safe
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
 
@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except PhotoSearchError as exc:
-        print(f"photosearch: error: {exc}", file=sys.stderr)
+        print(f"photosearch: error: {safe(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("photosearch: interrupted; everything committed so far is kept", file=sys.stderr)
@@ -149,11 +149,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _note(message: str) -> None:
-    print(message, file=sys.stderr)
+    print(safe(message), file=sys.stderr)
 
 
 def _emit(args: argparse.Namespace, data: Any, human: str) -> int:
-    print(json.dumps(data, ensure_ascii=False, indent=None if isinstance(data, list) else 2) if args.json else human)
+    print(json_text(data, indent=None if isinstance(data, list) else 2) if args.json else human)
     return EXIT_OK
 
 
@@ -173,7 +173,7 @@ def _index(library, args: argparse.Namespace) -> int:
         f"encoded {summary.encoded}, offline {summary.offline}, skipped {len(summary.skipped)} "
         f"in {summary.seconds:.1f} s"
     ]
-    lines += [f"  skipped {s.path}: {s.reason}" for s in summary.skipped]
+    lines += [f"  skipped {safe(s.path)}: {safe(s.reason)}" for s in summary.skipped]
     return _emit(args, data, "\n".join(lines))
 
 
@@ -202,7 +202,9 @@ class _ProgressBar:
 def _results_text(results) -> str:
     if not results:
         return "no matches"
-    return "\n".join(f"{r.score:7.4f}  {r.path}" + (f"  — {r.caption}" if r.caption else "") for r in results)
+    return "\n".join(
+        f"{r.score:7.4f}  {safe(r.path)}" + (f"  — {safe(r.caption)}" if r.caption else "") for r in results
+    )
 
 
 def _search(library, args: argparse.Namespace) -> int:
@@ -234,15 +236,15 @@ def _captions(library, args: argparse.Namespace) -> int:
             f"{len(report['missing'])} rows name missing files, {len(report['rejected'])} rows rejected, "
             f"{report['not_indexed']} photos not indexed yet"
         )
-        human += "".join(f"\n  line {m['line']}: missing file {m['path']}" for m in report["missing"][:20])
-        human += "".join(f"\n  line {m['line']}: {m['reason']}" for m in report["rejected"][:20])
+        human += "".join(f"\n  line {m['line']}: missing file {safe(m['path'])}" for m in report["missing"][:20])
+        human += "".join(f"\n  line {m['line']}: {safe(m['reason'])}" for m in report["rejected"][:20])
         return _emit(args, report, human)
     if not args.text and not args.image:
         raise PhotoSearchError("captions search needs a TEXT or --image IMAGE")
     if args.text and args.image:
         raise PhotoSearchError("captions search takes a TEXT or --image IMAGE, not both")
     results = library.search_captions(text=args.text, image=args.image, k=args.k, folder=args.folder)
-    human = "\n".join(f"{r.score:7.4f}  {r.path}  — {r.caption}" for r in results) or "no matches"
+    human = "\n".join(f"{r.score:7.4f}  {safe(r.path)}  — {safe(r.caption)}" for r in results) or "no matches"
     return _emit(args, [r.to_json() for r in results], human)
 
 
@@ -252,16 +254,17 @@ def _status(library, args: argparse.Namespace) -> int:
         data["skipped_files"] = library.skipped()
     p = data["photos"]
     lines = [
-        f"library   {data['library']}",
-        f"model     {data['model']}",
-        f"device    {data['device']}",
+        f"library   {safe(data['library'])}",
+        f"model     {safe(data['model'])}",
+        f"device    {safe(data['device'])}",
         f"photos    {p['indexed']} indexed, {p['pending']} pending, {p['skipped']} skipped, {p['offline']} offline",
         f"captions  {data['captions']}",
     ]
     lines += [
-        f"folder    {f['path']} ({f['photos']} photos{'' if f['online'] else ', OFFLINE'})" for f in data["folders"]
+        f"folder    {safe(f['path'])} ({f['photos']} photos{'' if f['online'] else ', OFFLINE'})"
+        for f in data["folders"]
     ]
-    lines += [f"skipped   {s['path']}: {s['reason']}" for s in data.get("skipped_files", [])]
+    lines += [f"skipped   {safe(s['path'])}: {safe(s['reason'])}" for s in data.get("skipped_files", [])]
     return _emit(args, data, "\n".join(lines))
 
 
@@ -274,7 +277,7 @@ def _folders(library, args: argparse.Namespace) -> int:
         elif args.action == "remove":
             library.remove_folder(directory)
     folders = [{"path": f.path, "online": f.online, "photos": f.photos} for f in library.folders()]
-    human = "\n".join(f"{f['path']}  ({f['photos']} photos{'' if f['online'] else ', offline'})" for f in folders)
+    human = "\n".join(f"{safe(f['path'])}  ({f['photos']} photos{'' if f['online'] else ', offline'})" for f in folders)
     return _emit(args, folders, human or "no watched folders")
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from photosearch.core.caption_files import read_sidecar
 from photosearch.core.errors import PhotoSearchError
+from photosearch.core.fsnames import from_db
 from photosearch.core.images import ImageError, decode, make_thumbnail, save_thumbnail
 from photosearch.core.scanner import ScanPlan, Scope, fingerprint, match_moves, scan
 from photosearch.core.store import Store, collect_garbage, vector_to_blob
@@ -119,7 +120,7 @@ class Indexer:
             "WHERE e.fingerprint = p.fingerprint AND e.model_id = ?)) ORDER BY p.path",
             (self.model_id,),
         )
-        return [Job(*row) for row in rows]
+        return [Job(i, from_db(path), size, fp) for i, path, size, fp in rows]
 
     # -- scan results ------------------------------------------------------------------------
     def apply_plan(self, plan: ScanPlan) -> IndexSummary:

@@ -18,6 +18,7 @@ from PIL import Image
 from photosearch.core.caption_files import read_caption_csv
 from photosearch.core.encoder import DEFAULT_MODEL, DEFAULT_PRETRAINED, ModelSpec, load_encoder, resolve_device
 from photosearch.core.errors import PhotoSearchError
+from photosearch.core.fsnames import from_db
 from photosearch.core.images import ImageError, open_query_image
 from photosearch.core.indexer import Indexer
 from photosearch.core.lock import writer_lock
@@ -265,7 +266,7 @@ class Library:
                 )
                 imported = max(cursor.rowcount, 0)  # rows really added; FTS trigger writes don't count
             self._indexer().encode_captions()
-        known = {p for (p,) in self.store.query("SELECT path FROM photos")}
+        known = {from_db(p) for (p,) in self.store.query("SELECT path FROM photos")}
         return {
             "imported": imported,
             "duplicates": len(parsed.rows) - imported,
@@ -279,7 +280,7 @@ class Library:
         ks = sorted({int(k) for k in ks if int(k) > 0}) or [1, 5, 10]
         parsed = read_caption_csv(csv_path)
         engine = self.engine()
-        indexed = {p for (p,) in self.store.query("SELECT path FROM photos WHERE state = 'indexed'")}
+        indexed = {from_db(p) for (p,) in self.store.query("SELECT path FROM photos WHERE state = 'indexed'")}
         pairs = [(p, t) for p, t in parsed.rows if p in indexed]
         hits = dict.fromkeys(ks, 0)
         if pairs:
@@ -335,7 +336,7 @@ class Library:
         if self._has_scan_problems():
             sql += " UNION ALL SELECT path, reason FROM scan_problems"
         rows = self.store.query(sql + " ORDER BY path")
-        return [{"path": p, "reason": r} for p, r in rows]
+        return [{"path": from_db(p), "reason": r} for p, r in rows]
 
     def photo_details(self, path: str) -> dict | None:
         rows = self.store.query(
@@ -359,6 +360,7 @@ class Library:
             "offline",
         )
         details = dict(zip(keys, rows[0], strict=True))
+        details["path"] = from_db(details["path"])
         details["captions"] = [
             {"source": s, "text": t}
             for s, t in self.store.query("SELECT source, text FROM captions WHERE path = ?", (path,))

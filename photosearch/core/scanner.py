@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from photosearch.core.fsnames import from_db
 from photosearch.core.images import IMAGE_EXTENSIONS
 from photosearch.core.store import Store
 from photosearch.core.types import Skipped
@@ -140,7 +141,10 @@ def _known_under(store: Store, scope: Scope) -> dict[str, KnownPhoto]:
     # '/' + 1 == '0': the range covers exactly the paths below the prefix and uses the path index.
     upper = prefix[:-1] + chr(ord(os.sep) + 1)
     rows = store.query(sql, (scope.path, prefix, upper))
-    known = {r[1]: KnownPhoto(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7]) for r in rows}
+    known = {}
+    for r in rows:
+        path = from_db(r[1])
+        known[path] = KnownPhoto(r[0], path, r[2], r[3], r[4], r[5], bool(r[6]), r[7])
     if not scope.recursive:
         known = {p: k for p, k in known.items() if os.path.dirname(p) == scope.path.rstrip(os.sep)}
     return known
@@ -185,12 +189,13 @@ def _diff_problems(plan: ScanPlan, store: Store, scope: Scope, problems: list[Sk
     """Compare this scope's problems with those remembered; only new ones (or new reasons) get reported."""
     prefix = scope.path.rstrip(os.sep) + os.sep
     upper = prefix[:-1] + chr(ord(os.sep) + 1)
-    known = dict(
-        store.query(
+    known = {
+        from_db(path): reason
+        for path, reason in store.query(
             "SELECT path, reason FROM scan_problems WHERE path = ? OR (path >= ? AND path < ?)",
             (scope.path, prefix, upper),
         )
-    )
+    }
     if not scope.recursive:
         known = {p: r for p, r in known.items() if p == scope.path or os.path.dirname(p) == scope.path.rstrip(os.sep)}
     found = {p.path: p.reason for p in problems}

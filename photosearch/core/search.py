@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from photosearch.core.fsnames import from_db
 from photosearch.core.query import Query, fts_literal
 from photosearch.core.store import Store, blob_to_vectors
 from photosearch.core.types import CaptionResult, SearchResult
@@ -279,7 +280,7 @@ class SearchEngine:
                 continue
             results.append(
                 SearchResult(
-                    path=found[1],
+                    path=from_db(found[1]),
                     score=float(score),
                     photo_id=photo_id,
                     fingerprint=found[2] or "",
@@ -340,7 +341,8 @@ class SearchEngine:
         rows = self.store.query(f"SELECT path, source, text FROM captions WHERE path IN ({marks})", paths)
         rank = {s: i for i, s in enumerate(CAPTION_SOURCE_ORDER)}
         chosen: dict[str, tuple[int, str]] = {}
-        for path, source, text in rows:
+        for stored, source, text in rows:
+            path = from_db(stored)
             key = rank.get(source, len(rank))
             if path not in chosen or key < chosen[path][0]:
                 chosen[path] = (key, text)
@@ -398,11 +400,11 @@ class SearchEngine:
             info = {r[0]: r for r in rows}
             for score, cid in chunk:
                 row = info.get(cid)
-                if row is None or (folder and not _under(row[1], folder)):
+                if row is None or (folder and not _under(from_db(row[1]), folder)):
                     continue
                 out.append(
                     CaptionResult(
-                        path=row[1],
+                        path=from_db(row[1]),
                         caption=row[3],
                         score=score,
                         source=row[2],

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import numpy as np
 
 from photosearch.core.errors import PhotoSearchError
+from photosearch.core.fsnames import NameSafeConnection, from_db
 
 DB_NAME = "library.sqlite3"
 
@@ -157,7 +158,9 @@ class Store:
             if self.readonly:
                 conn = self._open_readonly()
             else:
-                conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+                conn = sqlite3.connect(
+                    self.path, check_same_thread=False, isolation_level=None, factory=NameSafeConnection
+                )
             conn.execute("PRAGMA busy_timeout = 10000")
             if not self.readonly:
                 conn.execute("PRAGMA journal_mode = WAL")
@@ -172,7 +175,7 @@ class Store:
 
     def _open_readonly(self) -> sqlite3.Connection:
         uri = f"file:{quote(str(self.path))}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False, factory=NameSafeConnection)
         try:
             conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
             return conn
@@ -182,7 +185,7 @@ class Store:
                 raise
         # A WAL library on read-only media (no -shm file and no way to make one): nobody can be
         # writing to it, so SQLite may read the file as immutable.
-        return sqlite3.connect(f"{uri}&immutable=1", uri=True, check_same_thread=False)
+        return sqlite3.connect(f"{uri}&immutable=1", uri=True, check_same_thread=False, factory=NameSafeConnection)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -265,7 +268,9 @@ class Store:
 
     # -- folders -----------------------------------------------------------------------------
     def folders(self) -> list[tuple[int, str, bool]]:
-        return [(i, p, bool(o)) for i, p, o in self.query("SELECT id, path, online FROM folders ORDER BY path")]
+        return [
+            (i, from_db(p), bool(o)) for i, p, o in self.query("SELECT id, path, online FROM folders ORDER BY path")
+        ]
 
     def add_folder(self, path: str) -> int:
         with self.write() as conn:
@@ -279,7 +284,7 @@ class Store:
             row = conn.execute("SELECT id FROM folders WHERE path = ?", (path,)).fetchone()
             if row is None:
                 return 0
-            paths = [p for (p,) in conn.execute("SELECT path FROM photos WHERE folder_id = ?", row)]
+            paths = [from_db(p) for (p,) in conn.execute("SELECT path FROM photos WHERE folder_id = ?", row)]
             conn.executemany("DELETE FROM captions WHERE path = ?", [(p,) for p in paths])
             conn.execute("DELETE FROM photos WHERE folder_id = ?", row)
             conn.execute("DELETE FROM folders WHERE id = ?", row)
