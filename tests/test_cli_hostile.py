@@ -28,7 +28,7 @@ def odd_library(tmp_path, capsys):
     evil = "Nice\x1b]0;pwned\x07 view\x1b[2J\nphotosearch: fake line\u202egpj.exe"
     (folder / "a.txt").write_text(evil)
     lib = str(tmp_path / "lib")
-    code, out, err = run(capsys, "--library", lib, *MODEL, "index", str(folder))
+    code, _, err = run(capsys, "--library", lib, *MODEL, "index", str(folder))
     assert code == 0, err
     return lib, folder, evil
 

@@ -50,13 +50,27 @@ def sidecar_paths(photo_path: str | os.PathLike[str]) -> list[Path]:
     return list(dict.fromkeys(candidates))  # the same path twice when there is no suffix
 
 
-def read_sidecar(photo_path: str | os.PathLike[str]) -> str | None:
-    """Text of the photo's sidecar, or None when there is none (or it is empty/unreadable)."""
-    for candidate in sidecar_paths(photo_path):
+def read_sidecar(photo_path: str | os.PathLike[str], inside: tuple[str, ...] | None = None) -> str | None:
+    """Text of the photo's sidecar, or None when there is none (or it is empty/unreadable).
+
+    Only a regular file is read, and a symlinked sidecar only when its target is inside one of the real
+    folders `inside` (the watched folders; default: the photo's own folder), so a link to /etc/shadow
+    never becomes a caption.
+    """
+    photo = Path(photo_path)
+    inside = inside if inside is not None else (os.path.realpath(photo.parent),)
+    for candidate in sidecar_paths(photo):
+        if candidate.is_symlink() and _outside(candidate, inside):
+            continue
         text = _read_small_text(candidate)
         if text:
             return text
     return None
+
+
+def _outside(path: Path, inside: tuple[str, ...]) -> bool:
+    real = os.path.realpath(path)
+    return not any(real == f or real.startswith(f.rstrip(os.sep) + os.sep) for f in inside)
 
 
 # --- CSV -----------------------------------------------------------------------------

@@ -84,6 +84,13 @@ class Indexer:
         self.model_id = model_id
         self._encoder_provider = encoder_provider
         self.workers = workers or max(2, min(4, os.cpu_count() or 2))
+        self._inside_roots: tuple[str, ...] | None = None
+
+    def _inside(self) -> tuple[str, ...]:
+        """Real paths of the watched folders: sidecars and photos are read only from inside them."""
+        if self._inside_roots is None:
+            self._inside_roots = tuple(os.path.realpath(p) for _, p, _ in self.store.folders())
+        return self._inside_roots
 
     # -- public ------------------------------------------------------------------------------
     def run(
@@ -137,6 +144,15 @@ class Indexer:
             for fid in plan.online_folders:
                 conn.execute("UPDATE folders SET online = 1 WHERE id = ?", (fid,))
                 conn.execute("UPDATE photos SET offline = 0 WHERE folder_id = ?", (fid,))
+            # Unreadable for now (permissions, a flaky share) is offline, not deleted: rows, vectors and
+            # captions stay; readable again, the photo is back as it was.
+            conn.executemany("UPDATE photos SET offline = 0 WHERE id = ?", [(i,) for i in plan.reachable])
+            cur = conn.executemany("UPDATE photos SET offline = 1 WHERE id = ?", [(i,) for i in plan.unreachable])
+            summary.offline += max(cur.rowcount, 0)
+            conn.executemany(
+                "UPDATE photos SET state = 'pending', reason = NULL WHERE id = ? AND state = 'skipped'",
+                [(i,) for i in plan.retry],
+            )
             for old, new, fp in moves:
                 conn.execute(
                     "UPDATE photos SET path = ?, folder_id = ?, size = ?, mtime_ns = ?, fingerprint = ?, "
@@ -170,7 +186,7 @@ class Indexer:
             )
             for old, side_mtime in plan.sidecar_changed:
                 conn.execute("UPDATE photos SET sidecar_mtime_ns = ? WHERE id = ?", (side_mtime, old.id))
-                _replace_captions(conn, old.path, (SIDECAR_SOURCE,), _sidecar_captions(old.path))
+                _replace_captions(conn, old.path, (SIDECAR_SOURCE,), _sidecar_captions(old.path, self._inside()))
         summary.moved = len(moves)
         summary.added = len(plan.new) - len(moves)
         summary.removed = len(plan.removed) - len(moves)
@@ -234,7 +250,7 @@ class Indexer:
             fp = job.fingerprint or fingerprint(job.path)
         except OSError as exc:
             return Prepared(job, "skip", reason=f"unreadable: {exc.strerror or exc}")
-        sidecar = read_sidecar(job.path)
+        sidecar = read_sidecar(job.path, self._inside())
         if fp in known:
             return Prepared(job, "known", fingerprint=fp, sidecar=sidecar)
         side = _decode_side(encoder_future)
@@ -377,8 +393,8 @@ def _wait_if_paused(pause: threading.Event | None, cancel: threading.Event | Non
         time.sleep(0.05)
 
 
-def _sidecar_captions(path: str) -> list[tuple[str, str]]:
-    text = read_sidecar(path)
+def _sidecar_captions(path: str, inside: tuple[str, ...]) -> list[tuple[str, str]]:
+    text = read_sidecar(path, inside)
     return [(SIDECAR_SOURCE, text)] if text else []
 
 
