@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("eval", "text -> image Recall@K of a caption CSV against the library")
     p.add_argument("csv")
     p.add_argument("-k", dest="ks", nargs="+", type=_positive_int, default=[1, 5, 10])
+    command("restore", "put the newest backup of the library database back (the current one is kept aside)")
     p = command("gui", "open the desktop app")
     p.add_argument("--screenshot", metavar="OUT.png", default=None, help=argparse.SUPPRESS)
     p.add_argument("--query", default=None, help=argparse.SUPPRESS)
@@ -122,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command in (None, "gui"):
         return _gui(args)
+    if args.command == "restore":  # before opening the library: its database may be gone or damaged
+        return _restore(args)
     from photosearch.core.library import Library
 
     library = Library(
@@ -286,6 +289,27 @@ def _eval(library, args: argparse.Namespace) -> int:
     human = f"{data['queries']} queries: " + ", ".join(
         f"{k} {v:.3f}" for k, v in data.items() if k.startswith("recall")
     )
+    return _emit(args, data, human)
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from photosearch.core.backup import restore
+    from photosearch.core.lock import writer_lock
+    from photosearch.core.paths import library_dir
+    from photosearch.core.store import DB_NAME, Store
+
+    root = library_dir(args.library)
+    with writer_lock(root, "restoring a backup"):
+        data = restore(root, root / DB_NAME)
+    store = Store(root, readonly=True)
+    try:
+        ((photos, captions),) = store.query("SELECT (SELECT COUNT(*) FROM photos), (SELECT COUNT(*) FROM captions)")
+    finally:
+        store.close()
+    data.update(photos=photos, captions=captions)
+    human = f"restored {safe(data['restored_from'])}: {photos} photos, {captions} captions"
+    if data["replaced_database_kept_as"]:
+        human += f"; the database it replaced is kept as {safe(data['replaced_database_kept_as'])}"
     return _emit(args, data, human)
 
 

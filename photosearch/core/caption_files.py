@@ -60,7 +60,10 @@ def read_sidecar(photo_path: str | os.PathLike[str], inside: tuple[str, ...] | N
     photo = Path(photo_path)
     inside = inside if inside is not None else (os.path.realpath(photo.parent),)
     for candidate in sidecar_paths(photo):
-        if candidate.is_symlink() and _outside(candidate, inside):
+        try:
+            if candidate.is_symlink() and _outside(candidate, inside):
+                continue
+        except OSError:  # e.g. the name plus ".txt" is longer than the file system allows
             continue
         text = _read_small_text(candidate)
         if text:

@@ -6,15 +6,17 @@ writer lock, so one process and one thread write at a time. The model is loaded 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from photosearch.core.backup import WATCHER_INTERVAL_S, backup_quietly
 from photosearch.core.caption_files import read_caption_csv
 from photosearch.core.encoder import DEFAULT_MODEL, DEFAULT_PRETRAINED, ModelSpec, load_encoder, resolve_device
 from photosearch.core.errors import PhotoSearchError
@@ -125,15 +127,26 @@ class Library:
         resolved = str(folder.resolve())
         if Path(resolved).is_relative_to(self.root):
             raise PhotoSearchError(f"{resolved} is inside the library's own folder and cannot be watched")
-        with self._writer_lock("adding a folder"):
+        with self._writer_lock("adding a folder"), self._backed_up(WATCHER_INTERVAL_S):
             self.store.add_folder(resolved)
         return resolved
 
     def remove_folder(self, path: str | os.PathLike) -> int:
         """Stop watching a folder and forget its photos (files on disk are untouched)."""
         target = str(Path(path).expanduser().resolve()) if os.path.exists(path) else str(path)
-        with self._writer_lock("removing a folder"):
+        with self._writer_lock("removing a folder"), self._backed_up():
             return self.store.remove_folder(target)
+
+    @contextlib.contextmanager
+    def _backed_up(self, min_age_s: float = 0.0) -> Iterator[None]:
+        """Back the database up after the block if it committed anything (kept even when it failed later)."""
+        conn = self.store.conn  # this thread's: the one every write below goes through
+        before = conn.total_changes
+        try:
+            yield
+        finally:
+            if conn.total_changes != before:
+                backup_quietly(conn, self.root, min_age_s)
 
     def _writer_lock(self, what: str = "indexing"):
         if self.readonly:
@@ -158,7 +171,7 @@ class Library:
         pause: threading.Event | None = None,
     ) -> IndexSummary:
         """Bring every watched folder up to date (new, changed, moved, deleted, offline)."""
-        with self._writer_lock():
+        with self._writer_lock(), self._backed_up():
             self._remember_model()
             return self._indexer().run(None, progress, cancel, pause)
 
@@ -172,7 +185,7 @@ class Library:
         scopes = self._scopes_for(paths)
         if not scopes:
             return IndexSummary()
-        with self._writer_lock():
+        with self._writer_lock(), self._backed_up(WATCHER_INTERVAL_S):
             self._remember_model()
             return self._indexer().run(scopes, progress, cancel)
 
@@ -258,7 +271,7 @@ class Library:
     def import_captions(self, csv_path: str | os.PathLike) -> dict:
         """Add a caption CSV's rows; captions are embedded with the text tower for semantic search."""
         parsed = read_caption_csv(csv_path)
-        with self._writer_lock("importing captions"):
+        with self._writer_lock("importing captions"), self._backed_up():
             self._remember_model()
             with self.store.write() as conn:
                 cursor = conn.executemany(

@@ -17,10 +17,12 @@ from urllib.parse import quote
 
 import numpy as np
 
+from photosearch.core.backup import guard_against_fresh_start
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.fsnames import NameSafeConnection, from_db
 
 DB_NAME = "library.sqlite3"
+RESTORE_HINT = "`photosearch restore` brings back the newest backup"
 
 # Each step moves the schema from version i to i+1; never edit a released step, add a new one.
 _MIGRATIONS: list[str] = [
@@ -120,8 +122,10 @@ def _explain(exc: sqlite3.Error, path: Path) -> PhotoSearchError:
     if "locked" in text or "busy" in text:
         return PhotoSearchError("the library is busy in another PhotoSearch process; try again in a moment")
     if "malformed" in text or "not a database" in text:
-        return PhotoSearchError(f"the library database is damaged ({path}): {exc}")
-    return PhotoSearchError(f"library database error: {exc}")
+        return PhotoSearchError(f"the library database is damaged ({path}): {exc}; {RESTORE_HINT}")
+    if path.is_dir():
+        return PhotoSearchError(f"the library database {path} is a folder, not a file")
+    return PhotoSearchError(f"library database error ({path}): {exc}")
 
 
 def _nearly_full(folder: Path) -> bool:
@@ -150,6 +154,7 @@ class Store:
                 self.root.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise PhotoSearchError(f"cannot create the library folder {self.root}: {exc.strerror}") from None
+        guard_against_fresh_start(self.root, self.path)
         self._migrate()
 
     # -- connections -------------------------------------------------------------------------
@@ -242,6 +247,10 @@ class Store:
         conn = self.conn
         try:
             (version,) = conn.execute("PRAGMA user_version").fetchone()
+            if version < 0:
+                raise PhotoSearchError(
+                    f"the library database is damaged ({self.path}): schema version {version}; {RESTORE_HINT}"
+                )
             if version > SCHEMA_VERSION:
                 raise PhotoSearchError(
                     f"the library at {self.root} was made by a newer PhotoSearch (schema {version}); "
