@@ -180,26 +180,35 @@ def _index(library, args: argparse.Namespace) -> int:
     return _emit(args, data, "\n".join(lines))
 
 
+_UNITS = {"encoding": "photo", "importing": "row", "captions": "caption"}
+
+
 class _ProgressBar:
-    """tqdm on stderr: count, rate and ETA while encoding."""
+    """tqdm on stderr: count, rate and ETA while encoding photos, importing rows or embedding captions."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self._bar = None
+        self._phase = None
 
     def update(self, progress) -> None:
-        if not self.enabled or progress.phase != "encoding":
+        if not self.enabled or progress.phase not in _UNITS:
             return
-        if self._bar is None:
+        if self._bar is None or self._phase != progress.phase:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=progress.total, unit="photo", file=sys.stderr, dynamic_ncols=True)
+            self.close()
+            total = progress.total or None
+            unit = _UNITS[progress.phase]
+            self._bar = tqdm(total=total, unit=unit, file=sys.stderr, dynamic_ncols=True)
+            self._phase = progress.phase
         self._bar.n = progress.done
         self._bar.refresh()
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+            self._bar = None
 
 
 def _results_text(results) -> str:
@@ -233,10 +242,14 @@ def _warn_if_empty_model(library, args: argparse.Namespace) -> None:
 
 def _captions(library, args: argparse.Namespace) -> int:
     if args.captions_command == "import":
-        report = library.import_captions(args.csv)
+        bar = _ProgressBar(enabled=sys.stderr.isatty())
+        try:
+            report = library.import_captions(args.csv, progress=bar.update)
+        finally:
+            bar.close()
         human = (
             f"imported {report['imported']} captions ({report['duplicates']} already there); "
-            f"{len(report['missing'])} rows name missing files, {len(report['rejected'])} rows rejected, "
+            f"{report['missing_count']} rows name missing files, {report['rejected_count']} rows rejected, "
             f"{report['not_indexed']} photos not indexed yet"
         )
         human += "".join(f"\n  line {m['line']}: missing file {safe(m['path'])}" for m in report["missing"][:20])
@@ -261,7 +274,8 @@ def _status(library, args: argparse.Namespace) -> int:
         f"model     {safe(data['model'])}",
         f"device    {safe(data['device'])}",
         f"photos    {p['indexed']} indexed, {p['pending']} pending, {p['skipped']} skipped, {p['offline']} offline",
-        f"captions  {data['captions']}",
+        f"captions  {data['captions']}"
+        + (f" ({data['captions_pending']} not embedded yet)" if data.get("captions_pending") else ""),
     ]
     lines += [
         f"folder    {safe(f['path'])} ({f['photos']} photos{'' if f['online'] else ', OFFLINE'})"

@@ -327,18 +327,27 @@ class Indexer:
         _replace_captions(conn, job.path, (SIDECAR_SOURCE,), [(SIDECAR_SOURCE, item.sidecar)] if item.sidecar else [])
 
     # -- captions ----------------------------------------------------------------------------
-    def encode_captions(self) -> int:
-        """Embed captions that have no vector for this model yet (metadata, sidecars, imported CSVs)."""
-        count = 0
+    def encode_captions(self, progress: ProgressFn | None = None) -> int:
+        """Embed captions that have no vector for this model yet (metadata, sidecars, imported CSVs).
+
+        Walks the captions by id (a keyset, not a rescan from the start per chunk); each chunk commits,
+        so a kill leaves the rest pending for the next run."""
+        pending_sql = (
+            "FROM captions c WHERE c.id > ? AND NOT EXISTS (SELECT 1 FROM caption_embeddings e "
+            "WHERE e.caption_id = c.id AND e.model_id = ?)"
+        )
+        count, last = 0, 0
         encoder = None
+        total = None
+        started = time.monotonic()
         while True:
             rows = self.store.query(
-                "SELECT c.id, c.text FROM captions c WHERE NOT EXISTS (SELECT 1 FROM caption_embeddings e "
-                "WHERE e.caption_id = c.id AND e.model_id = ?) LIMIT ?",
-                (self.model_id, CAPTION_BATCH * 8),
+                f"SELECT c.id, c.text {pending_sql} ORDER BY c.id LIMIT ?", (last, self.model_id, CAPTION_BATCH * 8)
             )
             if not rows:
                 return count
+            if total is None and progress:
+                total = self.store.query(f"SELECT COUNT(*) {pending_sql}", (0, self.model_id))[0][0]
             encoder = encoder or self._encoder_provider()
             for start in range(0, len(rows), CAPTION_BATCH):
                 chunk = rows[start : start + CAPTION_BATCH]
@@ -349,6 +358,11 @@ class Indexer:
                         [(cid, self.model_id, vector_to_blob(v)) for (cid, _), v in zip(chunk, vectors, strict=True)],
                     )
                 count += len(chunk)
+                if progress:
+                    elapsed = max(time.monotonic() - started, 1e-6)
+                    rate = count / elapsed
+                    progress(Progress("captions", count, total or count, rate, ((total or count) - count) / rate))
+            last = rows[-1][0]
 
 
 def _in_background(load: Callable[[], object]) -> Future:

@@ -18,6 +18,7 @@ from PIL import Image
 
 from photosearch.core.backup import WATCHER_INTERVAL_S, backup_quietly
 from photosearch.core.caption_files import read_caption_csv
+from photosearch.core.caption_import import import_caption_csv
 from photosearch.core.encoder import DEFAULT_MODEL, DEFAULT_PRETRAINED, ModelSpec, load_encoder, resolve_device
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.fsnames import from_db
@@ -268,30 +269,23 @@ class Library:
         return self.engine().search_captions(vector, k, parsed, folder)
 
     # -- captions and evaluation ---------------------------------------------------------------
-    def import_captions(self, csv_path: str | os.PathLike) -> dict:
-        """Add a caption CSV's rows; captions are embedded with the text tower for semantic search."""
-        parsed = read_caption_csv(csv_path)
+    def import_captions(self, csv_path: str | os.PathLike, progress: Callable[[Progress], None] | None = None) -> dict:
+        """Add a caption CSV's rows (only for photos inside the watched folders); captions are embedded
+        with the text tower for semantic search. Streams the file; progress gets rows read, then embedded."""
+        inside = self._inside()
         with self._writer_lock("importing captions"), self._backed_up():
             self._remember_model()
-            with self.store.write() as conn:
-                cursor = conn.executemany(
-                    "INSERT OR IGNORE INTO captions(path, source, text) VALUES (?, 'csv', ?)", parsed.rows
-                )
-                imported = max(cursor.rowcount, 0)  # rows really added; FTS trigger writes don't count
-            self._indexer().encode_captions()
-        known = {from_db(p) for (p,) in self.store.query("SELECT path FROM photos")}
-        return {
-            "imported": imported,
-            "duplicates": len(parsed.rows) - imported,
-            "not_indexed": len({p for p, _ in parsed.rows} - known),
-            "missing": [{"line": line, "path": path} for line, path in parsed.missing],
-            "rejected": [{"line": line, "reason": reason} for line, reason in parsed.rejected],
-        }
+            report = import_caption_csv(self.store, csv_path, inside, progress)
+            self._indexer().encode_captions(progress)
+        return report
+
+    def _inside(self) -> tuple[str, ...]:
+        return tuple(os.path.realpath(f.path) for f in self.folders())
 
     def evaluate(self, csv_path: str | os.PathLike, ks: Iterable[int] = (1, 5, 10)) -> dict:
         """Text -> image Recall@K of a caption CSV's rows against this library (the seeds' evaluation)."""
         ks = sorted({int(k) for k in ks if int(k) > 0}) or [1, 5, 10]
-        parsed = read_caption_csv(csv_path)
+        parsed = read_caption_csv(csv_path, self._inside())
         engine = self.engine()
         indexed = {from_db(p) for (p,) in self.store.query("SELECT path FROM photos WHERE state = 'indexed'")}
         pairs = [(p, t) for p, t in parsed.rows if p in indexed]
@@ -317,6 +311,11 @@ class Library:
             (self.model_id,),
         )[0]
         (captions,) = self.store.query("SELECT COUNT(*) FROM captions")[0]
+        (captions_pending,) = self.store.query(
+            "SELECT COUNT(*) FROM captions c WHERE NOT EXISTS (SELECT 1 FROM caption_embeddings e "
+            "WHERE e.caption_id = c.id AND e.model_id = ?)",
+            (self.model_id,),
+        )[0]
         problems = self.store.query("SELECT COUNT(*) FROM scan_problems")[0][0] if self._has_scan_problems() else 0
         try:
             device = resolve_device(self.device)
@@ -338,6 +337,7 @@ class Library:
                 "pending": counts.get("pending", 0) + missing,
             },
             "captions": captions,
+            "captions_pending": captions_pending,  # not embedded yet: the next index or import resumes them
         }
 
     def _has_scan_problems(self) -> bool:

@@ -575,7 +575,7 @@ def test_fuzz_caption_import_through_the_library(fuzz_library, text, encoding):
         assert str(exc) and "\n" not in str(exc)
         assert lib.store.query("SELECT COUNT(*) FROM captions")[0][0] == before
     else:
-        assert set(report) == {"imported", "duplicates", "not_indexed", "missing", "rejected"}
+        assert {"imported", "duplicates", "not_indexed", "missing", "rejected"} <= set(report)
         after = lib.store.query("SELECT COUNT(*) FROM captions")[0][0]
         assert after == before + report["imported"]
         outside = str((album.parent / "outside.jpg").resolve())
