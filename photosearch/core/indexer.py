@@ -252,6 +252,8 @@ class Indexer:
             return Prepared(job, "skip", reason=f"unreadable: {exc.strerror or exc}")
         sidecar = read_sidecar(job.path, self._inside())
         if fp in known:
+            if self.thumbs.get(fp) is None:  # lost or damaged: made again (best effort, it is a cache)
+                self.thumbs.ensure(job.path, fp)
             return Prepared(job, "known", fingerprint=fp, sidecar=sidecar)
         side = _decode_side(encoder_future)
         try:

@@ -174,7 +174,9 @@ class Library:
         """Bring every watched folder up to date (new, changed, moved, deleted, offline)."""
         with self._writer_lock(), self._backed_up():
             self._remember_model()
-            return self._indexer().run(None, progress, cancel, pause)
+            summary = self._indexer().run(None, progress, cancel, pause)
+            self.engine().discard_bad_snapshot()  # a damaged or stale saved index is rebuilt, not trusted
+            return summary
 
     def apply_changes(
         self,
