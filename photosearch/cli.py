@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -55,9 +57,19 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _score(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or not -1.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from -1 to 1 (a cosine similarity): {text}")
+    return value
+
+
 def _filters(parser: argparse.ArgumentParser, k: int) -> None:
     parser.add_argument("-k", "--top", dest="k", type=_positive_int, default=k, help=f"number of results (default {k})")
-    parser.add_argument("--min-score", type=float, default=None, help="hide results scoring below this")
+    parser.add_argument("--min-score", type=_score, default=None, help="hide results scoring below this (-1..1)")
     parser.add_argument("--folder", default=None, help="only photos under this folder")
     parser.add_argument("--no-offline", action="store_true", help="leave out photos on drives that are away")
 
@@ -76,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("index", "add folders (optional) and index every watched folder")
     p.add_argument("dirs", nargs="*", metavar="DIR")
     p = command("search", 'photos matching a text (use -word to exclude, "quotes" for phrases)')
-    p.add_argument("text")
+    p.add_argument("text", nargs="+", help="the query; words starting with - are excluded terms")
     _filters(p, 20)
     p = command("similar", "photos that look like an image (in the library or not)")
     p.add_argument("image")
@@ -108,10 +120,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _query_words_last(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """`search -dog` means an excluded term, not an option: move the query words of `search` after a
+    `--`, so argparse takes every one of them (-dog, -k9 included) as text and only real options as options."""
+    takes_value = {o for a in parser._actions for o in a.option_strings if a.nargs != 0}
+    i = 0
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
+        i += 2 if argv[i] in takes_value else 1
+    if i >= len(argv) or argv[i] != "search":
+        return argv
+    sub = parser._subparsers._group_actions[0].choices["search"]  # type: ignore[union-attr]
+    options = {o: a.nargs != 0 for a in sub._actions for o in a.option_strings}
+    keep, words, rest = [], [], argv[i + 1 :]
+    j = 0
+    while j < len(rest):
+        token = rest[j]
+        name = token.split("=", 1)[0]
+        if token == "--":
+            words += rest[j + 1 :]
+            break
+        if name in options or (token.startswith("--") and len(token) > 2):
+            keep.append(token)  # a real option (an unknown --long one is left for argparse to refuse)
+            if options.get(name) and "=" not in token and j + 1 < len(rest):
+                keep.append(rest[j + 1])
+                j += 1
+        else:
+            words.append(token)
+        j += 1
+    return [*argv[: i + 1], *keep, "--", *words] if words else argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(_query_words_last(parser, list(sys.argv[1:] if argv is None else argv)))
     try:
-        return _dispatch(args)
+        try:
+            return _dispatch(args)
+        except (MemoryError, ImportError, OSError, RuntimeError) as exc:
+            from photosearch.core.memory import explain
+
+            explained = explain(exc, getattr(args, "backend", "auto"))
+            if explained is None:
+                raise
+            raise explained from None
     except PhotoSearchError as exc:
         print(f"photosearch: error: {safe(exc)}", file=sys.stderr)
         return EXIT_USAGE
@@ -125,6 +176,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _gui(args)
     if args.command == "restore":  # before opening the library: its database may be gone or damaged
         return _restore(args)
+    from photosearch.core.memory import check_address_space
+
+    check_address_space(args.backend)  # before numpy, faiss or a model can fail (or crash) for lack of it
     from photosearch.core.library import Library
 
     library = Library(
@@ -219,9 +273,28 @@ def _results_text(results) -> str:
     )
 
 
+def _folder_filter(library, folder: str | None) -> str | None:
+    """--folder resolved as `index` resolves folders; it must be, hold or be inside a watched folder."""
+    if folder is None:
+        return None
+    path = os.path.realpath(os.path.expanduser(folder))
+    watched = [f.path for f in library.folders()]
+    if not any(
+        path == w or path.startswith(w.rstrip(os.sep) + os.sep) or w.startswith(path.rstrip(os.sep) + os.sep)
+        for w in watched
+    ):
+        raise PhotoSearchError(f"--folder {path} is not a watched folder, nor inside one (see `photosearch folders`)")
+    return path
+
+
 def _search(library, args: argparse.Namespace) -> int:
+    text = " ".join(args.text) if isinstance(args.text, list) else args.text
     results = library.search_text(
-        args.text, args.k, min_score=args.min_score, folder=args.folder, include_offline=not args.no_offline
+        text,
+        args.k,
+        min_score=args.min_score,
+        folder=_folder_filter(library, args.folder),
+        include_offline=not args.no_offline,
     )
     _warn_if_empty_model(library, args)
     return _emit(args, [r.to_json() for r in results], _results_text(results))
@@ -229,7 +302,11 @@ def _search(library, args: argparse.Namespace) -> int:
 
 def _similar(library, args: argparse.Namespace) -> int:
     results = library.search_image(
-        args.image, args.k, min_score=args.min_score, folder=args.folder, include_offline=not args.no_offline
+        args.image,
+        args.k,
+        min_score=args.min_score,
+        folder=_folder_filter(library, args.folder),
+        include_offline=not args.no_offline,
     )
     _warn_if_empty_model(library, args)
     return _emit(args, [r.to_json() for r in results], _results_text(results))
@@ -259,7 +336,8 @@ def _captions(library, args: argparse.Namespace) -> int:
         raise PhotoSearchError("captions search needs a TEXT or --image IMAGE")
     if args.text and args.image:
         raise PhotoSearchError("captions search takes a TEXT or --image IMAGE, not both")
-    results = library.search_captions(text=args.text, image=args.image, k=args.k, folder=args.folder)
+    folder = _folder_filter(library, args.folder)
+    results = library.search_captions(text=args.text, image=args.image, k=args.k, folder=folder)
     human = "\n".join(f"{r.score:7.4f}  {safe(r.path)}  — {safe(r.caption)}" for r in results) or "no matches"
     return _emit(args, [r.to_json() for r in results], human)
 
