@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
+import math
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from photosearch import __version__
 from photosearch.core.errors import PhotoSearchError
+from photosearch.core.terminal import json_text, safe
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
 
@@ -62,9 +64,19 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _score(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or not -1.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from -1 to 1 (a cosine similarity): {text}")
+    return value
+
+
 def _filters(parser: argparse.ArgumentParser, k: int) -> None:
     parser.add_argument("-k", "--top", dest="k", type=_positive_int, default=k, help=f"number of results (default {k})")
-    parser.add_argument("--min-score", type=float, default=None, help="hide results scoring below this")
+    parser.add_argument("--min-score", type=_score, default=None, help="hide results scoring below this (-1..1)")
     parser.add_argument("--folder", default=None, help="only photos under this folder")
     parser.add_argument("--no-offline", action="store_true", help="leave out photos on drives that are away")
 
@@ -83,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("index", "add folders (optional) and index every watched folder")
     p.add_argument("dirs", nargs="*", metavar="DIR")
     p = command("search", 'photos matching a text (use -word to exclude, "quotes" for phrases)')
-    p.add_argument("text")
+    p.add_argument("text", nargs="+", help="the query; words starting with - are excluded terms")
     _filters(p, 20)
     p = command("similar", "photos that look like an image (in the library or not)")
     p.add_argument("image")
@@ -107,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("eval", "text -> image Recall@K of a caption CSV against the library")
     p.add_argument("csv")
     p.add_argument("-k", dest="ks", nargs="+", type=_positive_int, default=[1, 5, 10])
+    command("restore", "put the newest backup of the library database back (the current one is kept aside)")
     p = command("gui", "open the desktop app")
     p.add_argument("--screenshot", metavar="OUT.png", default=None, help=argparse.SUPPRESS)
     p.add_argument("--query", default=None, help=argparse.SUPPRESS)
@@ -114,12 +127,51 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _query_words_last(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """`search -dog` means an excluded term, not an option: move the query words of `search` after a
+    `--`, so argparse takes every one of them (-dog, -k9 included) as text and only real options as options."""
+    takes_value = {o for a in parser._actions for o in a.option_strings if a.nargs != 0}
+    i = 0
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
+        i += 2 if argv[i] in takes_value else 1
+    if i >= len(argv) or argv[i] != "search":
+        return argv
+    sub = parser._subparsers._group_actions[0].choices["search"]  # type: ignore[union-attr]
+    options = {o: a.nargs != 0 for a in sub._actions for o in a.option_strings}
+    keep, words, rest = [], [], argv[i + 1 :]
+    j = 0
+    while j < len(rest):
+        token = rest[j]
+        name = token.split("=", 1)[0]
+        if token == "--":
+            words += rest[j + 1 :]
+            break
+        if name in options or (token.startswith("--") and len(token) > 2):
+            keep.append(token)  # a real option (an unknown --long one is left for argparse to refuse)
+            if options.get(name) and "=" not in token and j + 1 < len(rest):
+                keep.append(rest[j + 1])
+                j += 1
+        else:
+            words.append(token)
+        j += 1
+    return [*argv[: i + 1], *keep, "--", *words] if words else argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(_query_words_last(parser, list(sys.argv[1:] if argv is None else argv)))
     try:
-        return _dispatch(args)
+        try:
+            return _dispatch(args)
+        except (MemoryError, ImportError, OSError, RuntimeError) as exc:
+            from photosearch.core.memory import explain
+
+            explained = explain(exc, getattr(args, "backend", "auto"))
+            if explained is None:
+                raise
+            raise explained from None
     except PhotoSearchError as exc:
-        print(f"photosearch: error: {exc}", file=sys.stderr)
+        print(f"photosearch: error: {safe(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("photosearch: interrupted; everything committed so far is kept", file=sys.stderr)
@@ -129,6 +181,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command in (None, "gui"):
         return _gui(args)
+    if args.command == "restore":  # before opening the library: its database may be gone or damaged
+        return _restore(args)
+    from photosearch.core.memory import check_address_space
+
+    check_address_space(args.backend)  # before numpy, faiss or a model can fail (or crash) for lack of it
     from photosearch.core.library import Library
 
     library = Library(
@@ -157,11 +214,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _note(message: str) -> None:
-    print(message, file=sys.stderr)
+    print(safe(message), file=sys.stderr)
 
 
 def _emit(args: argparse.Namespace, data: Any, human: str) -> int:
-    print(json.dumps(data, ensure_ascii=False, indent=None if isinstance(data, list) else 2) if args.json else human)
+    print(json_text(data, indent=None if isinstance(data, list) else 2) if args.json else human)
     return EXIT_OK
 
 
@@ -181,41 +238,71 @@ def _index(library, args: argparse.Namespace) -> int:
         f"encoded {summary.encoded}, offline {summary.offline}, skipped {len(summary.skipped)} "
         f"in {summary.seconds:.1f} s"
     ]
-    lines += [f"  skipped {s.path}: {s.reason}" for s in summary.skipped]
+    lines += [f"  skipped {safe(s.path)}: {safe(s.reason)}" for s in summary.skipped]
     return _emit(args, data, "\n".join(lines))
 
 
+_UNITS = {"encoding": "photo", "importing": "row", "captions": "caption"}
+
+
 class _ProgressBar:
-    """tqdm on stderr: count, rate and ETA while encoding."""
+    """tqdm on stderr: count, rate and ETA while encoding photos, importing rows or embedding captions."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self._bar = None
+        self._phase = None
 
     def update(self, progress) -> None:
-        if not self.enabled or progress.phase != "encoding":
+        if not self.enabled or progress.phase not in _UNITS:
             return
-        if self._bar is None:
+        if self._bar is None or self._phase != progress.phase:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=progress.total, unit="photo", file=sys.stderr, dynamic_ncols=True)
+            self.close()
+            total = progress.total or None
+            unit = _UNITS[progress.phase]
+            self._bar = tqdm(total=total, unit=unit, file=sys.stderr, dynamic_ncols=True)
+            self._phase = progress.phase
         self._bar.n = progress.done
         self._bar.refresh()
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+            self._bar = None
 
 
 def _results_text(results) -> str:
     if not results:
         return "no matches"
-    return "\n".join(f"{r.score:7.4f}  {r.path}" + (f"  — {r.caption}" if r.caption else "") for r in results)
+    return "\n".join(
+        f"{r.score:7.4f}  {safe(r.path)}" + (f"  — {safe(r.caption)}" if r.caption else "") for r in results
+    )
+
+
+def _folder_filter(library, folder: str | None) -> str | None:
+    """--folder resolved as `index` resolves folders; it must be, hold or be inside a watched folder."""
+    if folder is None:
+        return None
+    path = os.path.realpath(os.path.expanduser(folder))
+    watched = [f.path for f in library.folders()]
+    if not any(
+        path == w or path.startswith(w.rstrip(os.sep) + os.sep) or w.startswith(path.rstrip(os.sep) + os.sep)
+        for w in watched
+    ):
+        raise PhotoSearchError(f"--folder {path} is not a watched folder, nor inside one (see `photosearch folders`)")
+    return path
 
 
 def _search(library, args: argparse.Namespace) -> int:
+    text = " ".join(args.text) if isinstance(args.text, list) else args.text
     results = library.search_text(
-        args.text, args.k, min_score=args.min_score, folder=args.folder, include_offline=not args.no_offline
+        text,
+        args.k,
+        min_score=args.min_score,
+        folder=_folder_filter(library, args.folder),
+        include_offline=not args.no_offline,
     )
     _warn_if_empty_model(library, args)
     return _emit(args, [r.to_json() for r in results], _results_text(results))
@@ -223,7 +310,11 @@ def _search(library, args: argparse.Namespace) -> int:
 
 def _similar(library, args: argparse.Namespace) -> int:
     results = library.search_image(
-        args.image, args.k, min_score=args.min_score, folder=args.folder, include_offline=not args.no_offline
+        args.image,
+        args.k,
+        min_score=args.min_score,
+        folder=_folder_filter(library, args.folder),
+        include_offline=not args.no_offline,
     )
     _warn_if_empty_model(library, args)
     return _emit(args, [r.to_json() for r in results], _results_text(results))
@@ -236,21 +327,26 @@ def _warn_if_empty_model(library, args: argparse.Namespace) -> None:
 
 def _captions(library, args: argparse.Namespace) -> int:
     if args.captions_command == "import":
-        report = library.import_captions(args.csv)
+        bar = _ProgressBar(enabled=sys.stderr.isatty())
+        try:
+            report = library.import_captions(args.csv, progress=bar.update)
+        finally:
+            bar.close()
         human = (
             f"imported {report['imported']} captions ({report['duplicates']} already there); "
-            f"{len(report['missing'])} rows name missing files, {len(report['rejected'])} rows rejected, "
+            f"{report['missing_count']} rows name missing files, {report['rejected_count']} rows rejected, "
             f"{report['not_indexed']} photos not indexed yet"
         )
-        human += "".join(f"\n  line {m['line']}: missing file {m['path']}" for m in report["missing"][:20])
-        human += "".join(f"\n  line {m['line']}: {m['reason']}" for m in report["rejected"][:20])
+        human += "".join(f"\n  line {m['line']}: missing file {safe(m['path'])}" for m in report["missing"][:20])
+        human += "".join(f"\n  line {m['line']}: {safe(m['reason'])}" for m in report["rejected"][:20])
         return _emit(args, report, human)
     if not args.text and not args.image:
         raise PhotoSearchError("captions search needs a TEXT or --image IMAGE")
     if args.text and args.image:
         raise PhotoSearchError("captions search takes a TEXT or --image IMAGE, not both")
-    results = library.search_captions(text=args.text, image=args.image, k=args.k, folder=args.folder)
-    human = "\n".join(f"{r.score:7.4f}  {r.path}  — {r.caption}" for r in results) or "no matches"
+    folder = _folder_filter(library, args.folder)
+    results = library.search_captions(text=args.text, image=args.image, k=args.k, folder=folder)
+    human = "\n".join(f"{r.score:7.4f}  {safe(r.path)}  — {safe(r.caption)}" for r in results) or "no matches"
     return _emit(args, [r.to_json() for r in results], human)
 
 
@@ -260,16 +356,18 @@ def _status(library, args: argparse.Namespace) -> int:
         data["skipped_files"] = library.skipped()
     p = data["photos"]
     lines = [
-        f"library   {data['library']}",
-        f"model     {data['model']}",
-        f"device    {data['device']} ({data['backend']})",
+        f"library   {safe(data['library'])}",
+        f"model     {safe(data['model'])}",
+        f"device    {safe(data['device'])} ({safe(data['backend'])})",
         f"photos    {p['indexed']} indexed, {p['pending']} pending, {p['skipped']} skipped, {p['offline']} offline",
-        f"captions  {data['captions']}",
+        f"captions  {data['captions']}"
+        + (f" ({data['captions_pending']} not embedded yet)" if data.get("captions_pending") else ""),
     ]
     lines += [
-        f"folder    {f['path']} ({f['photos']} photos{'' if f['online'] else ', OFFLINE'})" for f in data["folders"]
+        f"folder    {safe(f['path'])} ({f['photos']} photos{'' if f['online'] else ', OFFLINE'})"
+        for f in data["folders"]
     ]
-    lines += [f"skipped   {s['path']}: {s['reason']}" for s in data.get("skipped_files", [])]
+    lines += [f"skipped   {safe(s['path'])}: {safe(s['reason'])}" for s in data.get("skipped_files", [])]
     return _emit(args, data, "\n".join(lines))
 
 
@@ -282,7 +380,7 @@ def _folders(library, args: argparse.Namespace) -> int:
         elif args.action == "remove":
             library.remove_folder(directory)
     folders = [{"path": f.path, "online": f.online, "photos": f.photos} for f in library.folders()]
-    human = "\n".join(f"{f['path']}  ({f['photos']} photos{'' if f['online'] else ', offline'})" for f in folders)
+    human = "\n".join(f"{safe(f['path'])}  ({f['photos']} photos{'' if f['online'] else ', offline'})" for f in folders)
     return _emit(args, folders, human or "no watched folders")
 
 
@@ -294,6 +392,27 @@ def _eval(library, args: argparse.Namespace) -> int:
     human = f"{data['queries']} queries: " + ", ".join(
         f"{k} {v:.3f}" for k, v in data.items() if k.startswith("recall")
     )
+    return _emit(args, data, human)
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from photosearch.core.backup import restore
+    from photosearch.core.lock import writer_lock
+    from photosearch.core.paths import library_dir
+    from photosearch.core.store import DB_NAME, Store
+
+    root = library_dir(args.library)
+    with writer_lock(root, "restoring a backup"):
+        data = restore(root, root / DB_NAME)
+    store = Store(root, readonly=True)
+    try:
+        ((photos, captions),) = store.query("SELECT (SELECT COUNT(*) FROM photos), (SELECT COUNT(*) FROM captions)")
+    finally:
+        store.close()
+    data.update(photos=photos, captions=captions)
+    human = f"restored {safe(data['restored_from'])}: {photos} photos, {captions} captions"
+    if data["replaced_database_kept_as"]:
+        human += f"; the database it replaced is kept as {safe(data['replaced_database_kept_as'])}"
     return _emit(args, data, human)
 
 

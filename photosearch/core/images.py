@@ -53,6 +53,7 @@ _HIGH_DEPTH_MODES = {"I", "F", "I;16", "I;16L", "I;16B", "I;16N", "I;16S", "I;32
 _ICC_MODES = {"RGB", "CMYK", "L"}
 
 # Exception types PIL and its plugins raise for malformed files.
+MAX_PNG_BYTES = 512 * 1024 * 1024  # read whole only to drop oversized text chunks
 _DECODE_ERRORS = (
     OSError,
     SyntaxError,
@@ -152,8 +153,38 @@ def _decode_stream(fh: IO[bytes], min_side: int) -> DecodedImage:
             return _decode_open(im, min_side)
     except ImageError:
         raise
+    except ValueError as exc:
+        if "MAX_TEXT_CHUNK" not in str(exc):
+            raise ImageError(_decode_reason(exc)) from exc
+        # A PNG text chunk (often compressed XMP) over PIL's limit: the pixels are fine, drop the text.
+        stripped = _png_without_text(fh)
+        if stripped is None:
+            raise ImageError(_decode_reason(exc)) from exc
+        return _decode_stream(stripped, min_side)
     except _DECODE_ERRORS as exc:
         raise ImageError(_decode_reason(exc)) from exc
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+
+
+def _png_without_text(fh: IO[bytes]) -> IO[bytes] | None:
+    """The same PNG with its text chunks left out (None when it is not a well-formed PNG)."""
+    fh.seek(0)
+    data = fh.read(MAX_PNG_BYTES + 1)
+    if len(data) > MAX_PNG_BYTES or not data.startswith(_PNG_SIGNATURE):
+        return None
+    out, pos = [_PNG_SIGNATURE], len(_PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        end = pos + 12 + length
+        if end > len(data):
+            return None
+        if data[pos + 4 : pos + 8] not in _PNG_TEXT_CHUNKS:
+            out.append(data[pos:end])
+        pos = end
+    return io.BytesIO(b"".join(out))
 
 
 def _decode_open(im: Image.Image, min_side: int) -> DecodedImage:

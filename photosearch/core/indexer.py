@@ -21,6 +21,7 @@ import numpy as np
 
 from photosearch.core.caption_files import read_sidecar
 from photosearch.core.errors import PhotoSearchError
+from photosearch.core.fsnames import from_db
 from photosearch.core.images import ImageError, decode, make_thumbnail, save_thumbnail
 from photosearch.core.scanner import ScanPlan, Scope, fingerprint, match_moves, scan
 from photosearch.core.store import Store, collect_garbage, vector_to_blob
@@ -83,6 +84,13 @@ class Indexer:
         self.model_id = model_id
         self._encoder_provider = encoder_provider
         self.workers = workers or max(2, min(4, os.cpu_count() or 2))
+        self._inside_roots: tuple[str, ...] | None = None
+
+    def _inside(self) -> tuple[str, ...]:
+        """Real paths of the watched folders: sidecars and photos are read only from inside them."""
+        if self._inside_roots is None:
+            self._inside_roots = tuple(os.path.realpath(p) for _, p, _ in self.store.folders())
+        return self._inside_roots
 
     # -- public ------------------------------------------------------------------------------
     def run(
@@ -119,7 +127,7 @@ class Indexer:
             "WHERE e.fingerprint = p.fingerprint AND e.model_id = ?)) ORDER BY p.path",
             (self.model_id,),
         )
-        return [Job(*row) for row in rows]
+        return [Job(i, from_db(path), size, fp) for i, path, size, fp in rows]
 
     # -- scan results ------------------------------------------------------------------------
     def apply_plan(self, plan: ScanPlan) -> IndexSummary:
@@ -136,6 +144,15 @@ class Indexer:
             for fid in plan.online_folders:
                 conn.execute("UPDATE folders SET online = 1 WHERE id = ?", (fid,))
                 conn.execute("UPDATE photos SET offline = 0 WHERE folder_id = ?", (fid,))
+            # Unreadable for now (permissions, a flaky share) is offline, not deleted: rows, vectors and
+            # captions stay; readable again, the photo is back as it was.
+            conn.executemany("UPDATE photos SET offline = 0 WHERE id = ?", [(i,) for i in plan.reachable])
+            cur = conn.executemany("UPDATE photos SET offline = 1 WHERE id = ?", [(i,) for i in plan.unreachable])
+            summary.offline += max(cur.rowcount, 0)
+            conn.executemany(
+                "UPDATE photos SET state = 'pending', reason = NULL WHERE id = ? AND state = 'skipped'",
+                [(i,) for i in plan.retry],
+            )
             for old, new, fp in moves:
                 conn.execute(
                     "UPDATE photos SET path = ?, folder_id = ?, size = ?, mtime_ns = ?, fingerprint = ?, "
@@ -169,7 +186,7 @@ class Indexer:
             )
             for old, side_mtime in plan.sidecar_changed:
                 conn.execute("UPDATE photos SET sidecar_mtime_ns = ? WHERE id = ?", (side_mtime, old.id))
-                _replace_captions(conn, old.path, (SIDECAR_SOURCE,), _sidecar_captions(old.path))
+                _replace_captions(conn, old.path, (SIDECAR_SOURCE,), _sidecar_captions(old.path, self._inside()))
         summary.moved = len(moves)
         summary.added = len(plan.new) - len(moves)
         summary.removed = len(plan.removed) - len(moves)
@@ -234,8 +251,10 @@ class Indexer:
             fp = job.fingerprint or fingerprint(job.path)
         except OSError as exc:
             return Prepared(job, "skip", reason=f"unreadable: {exc.strerror or exc}")
-        sidecar = read_sidecar(job.path)
+        sidecar = read_sidecar(job.path, self._inside())
         if fp in known:
+            if self.thumbs.get(fp) is None:  # lost or damaged: made again (best effort, it is a cache)
+                self.thumbs.ensure(job.path, fp)
             return Prepared(job, "known", fingerprint=fp, sidecar=sidecar)
         side = _decode_side(encoder_future)
         try:
@@ -311,18 +330,27 @@ class Indexer:
         _replace_captions(conn, job.path, (SIDECAR_SOURCE,), [(SIDECAR_SOURCE, item.sidecar)] if item.sidecar else [])
 
     # -- captions ----------------------------------------------------------------------------
-    def encode_captions(self) -> int:
-        """Embed captions that have no vector for this model yet (metadata, sidecars, imported CSVs)."""
-        count = 0
+    def encode_captions(self, progress: ProgressFn | None = None) -> int:
+        """Embed captions that have no vector for this model yet (metadata, sidecars, imported CSVs).
+
+        Walks the captions by id (a keyset, not a rescan from the start per chunk); each chunk commits,
+        so a kill leaves the rest pending for the next run."""
+        pending_sql = (
+            "FROM captions c WHERE c.id > ? AND NOT EXISTS (SELECT 1 FROM caption_embeddings e "
+            "WHERE e.caption_id = c.id AND e.model_id = ?)"
+        )
+        count, last = 0, 0
         encoder = None
+        total = None
+        started = time.monotonic()
         while True:
             rows = self.store.query(
-                "SELECT c.id, c.text FROM captions c WHERE NOT EXISTS (SELECT 1 FROM caption_embeddings e "
-                "WHERE e.caption_id = c.id AND e.model_id = ?) LIMIT ?",
-                (self.model_id, CAPTION_BATCH * 8),
+                f"SELECT c.id, c.text {pending_sql} ORDER BY c.id LIMIT ?", (last, self.model_id, CAPTION_BATCH * 8)
             )
             if not rows:
                 return count
+            if total is None and progress:
+                total = self.store.query(f"SELECT COUNT(*) {pending_sql}", (0, self.model_id))[0][0]
             encoder = encoder or self._encoder_provider()
             for start in range(0, len(rows), CAPTION_BATCH):
                 chunk = rows[start : start + CAPTION_BATCH]
@@ -333,6 +361,11 @@ class Indexer:
                         [(cid, self.model_id, vector_to_blob(v)) for (cid, _), v in zip(chunk, vectors, strict=True)],
                     )
                 count += len(chunk)
+                if progress:
+                    elapsed = max(time.monotonic() - started, 1e-6)
+                    rate = count / elapsed
+                    progress(Progress("captions", count, total or count, rate, ((total or count) - count) / rate))
+            last = rows[-1][0]
 
 
 def _in_background(load: Callable[[], object]) -> Future:
@@ -377,8 +410,8 @@ def _wait_if_paused(pause: threading.Event | None, cancel: threading.Event | Non
         time.sleep(0.05)
 
 
-def _sidecar_captions(path: str) -> list[tuple[str, str]]:
-    text = read_sidecar(path)
+def _sidecar_captions(path: str, inside: tuple[str, ...]) -> list[tuple[str, str]]:
+    text = read_sidecar(path, inside)
     return [(SIDECAR_SOURCE, text)] if text else []
 
 

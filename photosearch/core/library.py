@@ -6,10 +6,11 @@ writer lock, so one process and one thread write at a time. The model is loaded 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,9 @@ import numpy as np
 from PIL import Image
 
 from photosearch.core import quant_check
+from photosearch.core.backup import WATCHER_INTERVAL_S, backup_quietly
 from photosearch.core.caption_files import read_caption_csv
+from photosearch.core.caption_import import import_caption_csv
 from photosearch.core.encoder import (
     DEFAULT_MODEL,
     DEFAULT_PRETRAINED,
@@ -27,6 +30,7 @@ from photosearch.core.encoder import (
     resolve_device,
 )
 from photosearch.core.errors import PhotoSearchError
+from photosearch.core.fsnames import from_db
 from photosearch.core.images import ImageError, open_query_image
 from photosearch.core.indexer import Indexer
 from photosearch.core.lock import writer_lock
@@ -167,15 +171,26 @@ class Library:
         resolved = str(folder.resolve())
         if Path(resolved).is_relative_to(self.root):
             raise PhotoSearchError(f"{resolved} is inside the library's own folder and cannot be watched")
-        with self._writer_lock("adding a folder"):
+        with self._writer_lock("adding a folder"), self._backed_up(WATCHER_INTERVAL_S):
             self.store.add_folder(resolved)
         return resolved
 
     def remove_folder(self, path: str | os.PathLike) -> int:
         """Stop watching a folder and forget its photos (files on disk are untouched)."""
         target = str(Path(path).expanduser().resolve()) if os.path.exists(path) else str(path)
-        with self._writer_lock("removing a folder"):
+        with self._writer_lock("removing a folder"), self._backed_up():
             return self.store.remove_folder(target)
+
+    @contextlib.contextmanager
+    def _backed_up(self, min_age_s: float = 0.0) -> Iterator[None]:
+        """Back the database up after the block if it committed anything (kept even when it failed later)."""
+        conn = self.store.conn  # this thread's: the one every write below goes through
+        before = conn.total_changes
+        try:
+            yield
+        finally:
+            if conn.total_changes != before:
+                backup_quietly(conn, self.root, min_age_s)
 
     def _writer_lock(self, what: str = "indexing"):
         if self.readonly:
@@ -201,10 +216,11 @@ class Library:
         pause: threading.Event | None = None,
     ) -> IndexSummary:
         """Bring every watched folder up to date (new, changed, moved, deleted, offline)."""
-        with self._writer_lock():
+        with self._writer_lock(), self._backed_up():
             self._remember_model()
             summary = self._indexer().run(None, progress, cancel, pause)
             self._check_quantization()
+            self.engine().discard_bad_snapshot()  # a damaged or stale saved index is rebuilt, not trusted
             return summary
 
     def apply_changes(
@@ -217,7 +233,7 @@ class Library:
         scopes = self._scopes_for(paths)
         if not scopes:
             return IndexSummary()
-        with self._writer_lock():
+        with self._writer_lock(), self._backed_up(WATCHER_INTERVAL_S):
             self._remember_model()
             return self._indexer().run(scopes, progress, cancel)
 
@@ -300,25 +316,18 @@ class Library:
         return self.engine().search_captions(vector, k, parsed, folder)
 
     # -- captions and evaluation ---------------------------------------------------------------
-    def import_captions(self, csv_path: str | os.PathLike) -> dict:
-        """Add a caption CSV's rows; captions are embedded with the text tower for semantic search."""
-        parsed = read_caption_csv(csv_path)
-        with self._writer_lock("importing captions"):
+    def import_captions(self, csv_path: str | os.PathLike, progress: Callable[[Progress], None] | None = None) -> dict:
+        """Add a caption CSV's rows (only for photos inside the watched folders); captions are embedded
+        with the text tower for semantic search. Streams the file; progress gets rows read, then embedded."""
+        inside = self._inside()
+        with self._writer_lock("importing captions"), self._backed_up():
             self._remember_model()
-            with self.store.write() as conn:
-                cursor = conn.executemany(
-                    "INSERT OR IGNORE INTO captions(path, source, text) VALUES (?, 'csv', ?)", parsed.rows
-                )
-                imported = max(cursor.rowcount, 0)  # rows really added; FTS trigger writes don't count
-            self._indexer().encode_captions()
-        known = {p for (p,) in self.store.query("SELECT path FROM photos")}
-        return {
-            "imported": imported,
-            "duplicates": len(parsed.rows) - imported,
-            "not_indexed": len({p for p, _ in parsed.rows} - known),
-            "missing": [{"line": line, "path": path} for line, path in parsed.missing],
-            "rejected": [{"line": line, "reason": reason} for line, reason in parsed.rejected],
-        }
+            report = import_caption_csv(self.store, csv_path, inside, progress)
+            self._indexer().encode_captions(progress)
+        return report
+
+    def _inside(self) -> tuple[str, ...]:
+        return tuple(os.path.realpath(f.path) for f in self.folders())
 
     def evaluate(
         self,
@@ -331,9 +340,9 @@ class Library:
         Captions are encoded and ranked EVAL_BATCH at a time, so memory stays bounded however long
         the CSV; progress(done, total) is called after each batch."""
         ks = sorted({int(k) for k in ks if int(k) > 0}) or [1, 5, 10]
-        parsed = read_caption_csv(csv_path)
+        parsed = read_caption_csv(csv_path, self._inside())
         engine = self.engine()
-        indexed = {p for (p,) in self.store.query("SELECT path FROM photos WHERE state = 'indexed'")}
+        indexed = {from_db(p) for (p,) in self.store.query("SELECT path FROM photos WHERE state = 'indexed'")}
         pairs = [(p, t) for p, t in parsed.rows if p in indexed]
         hits = dict.fromkeys(ks, 0)
         for start in range(0, len(pairs), EVAL_BATCH):
@@ -360,6 +369,11 @@ class Library:
             (self.model_id,),
         )[0]
         (captions,) = self.store.query("SELECT COUNT(*) FROM captions")[0]
+        (captions_pending,) = self.store.query(
+            "SELECT COUNT(*) FROM captions c WHERE NOT EXISTS (SELECT 1 FROM caption_embeddings e "
+            "WHERE e.caption_id = c.id AND e.model_id = ?)",
+            (self.model_id,),
+        )[0]
         problems = self.store.query("SELECT COUNT(*) FROM scan_problems")[0][0] if self._has_scan_problems() else 0
         try:
             device = resolve_device(self.device)
@@ -381,6 +395,7 @@ class Library:
                 "pending": counts.get("pending", 0) + missing,
             },
             "captions": captions,
+            "captions_pending": captions_pending,  # not embedded yet: the next index or import resumes them
         }
 
     def _has_scan_problems(self) -> bool:
@@ -392,7 +407,7 @@ class Library:
         if self._has_scan_problems():
             sql += " UNION ALL SELECT path, reason FROM scan_problems"
         rows = self.store.query(sql + " ORDER BY path")
-        return [{"path": p, "reason": r} for p, r in rows]
+        return [{"path": from_db(p), "reason": r} for p, r in rows]
 
     def photo_details(self, path: str) -> dict | None:
         rows = self.store.query(
@@ -416,6 +431,7 @@ class Library:
             "offline",
         )
         details = dict(zip(keys, rows[0], strict=True))
+        details["path"] = from_db(details["path"])
         details["captions"] = [
             {"source": s, "text": t}
             for s, t in self.store.query("SELECT source, text FROM captions WHERE path = ?", (path,))

@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from photosearch.core.fsnames import from_db
 from photosearch.core.images import IMAGE_EXTENSIONS
 from photosearch.core.store import Store
 from photosearch.core.types import Skipped
@@ -69,6 +70,9 @@ class ScanPlan:
     problems: list[Skipped] = field(default_factory=list)  # new since the last scan: reported once
     problems_to_record: list[tuple[str, int, str]] = field(default_factory=list)  # (path, folder id, reason)
     problems_gone: list[str] = field(default_factory=list)  # fixed since the last scan
+    unreachable: list[int] = field(default_factory=list)  # photo ids under a folder that can't be read now
+    reachable: list[int] = field(default_factory=list)  # photo ids offline by themselves, now seen again
+    retry: list[int] = field(default_factory=list)  # skipped as unreadable, readable now
     seen: int = 0
 
 
@@ -87,10 +91,20 @@ def _is_photo_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
+LEFT_OUT = "left out: the link leads outside the watched folders"
+BLOCKING = ("folder unreadable", "unreadable")  # reasons that keep what the store knows there, offline
+
+
 def walk(
-    root: str, folder_id: int, skip_dirs: frozenset[str] = frozenset(), recursive: bool = True
+    root: str,
+    folder_id: int,
+    skip_dirs: frozenset[str] = frozenset(),
+    recursive: bool = True,
+    inside: tuple[str, ...] | None = None,
 ) -> tuple[list[FileStat], list[Skipped]]:
-    """Photos under root (following directory symlinks once; hidden folders and loops skipped)."""
+    """Photos under root. Symlinks are followed only while they stay inside `inside` (real paths of
+    the watched folders; default: root); each folder is visited once, so link loops end."""
+    inside = inside if inside is not None else (os.path.realpath(root),)
     found: list[FileStat] = []
     problems: list[Skipped] = []
     visited: set[tuple[int, int]] = set()
@@ -111,6 +125,9 @@ def walk(
         photos: list[tuple[str, os.stat_result]] = []
         for entry in entries:
             try:
+                if entry.is_symlink() and _relevant(entry) and leaves(entry.path, inside):
+                    problems.append(Skipped(entry.path, LEFT_OUT))
+                    continue
                 if entry.is_dir():
                     if recursive and not entry.name.startswith(".") and entry.path not in skip_dirs:
                         stack.append(entry.path)
@@ -131,6 +148,17 @@ def walk(
     return found, problems
 
 
+def _relevant(entry: os.DirEntry) -> bool:
+    name = entry.name
+    return name.lower().endswith(".txt") or _is_photo_name(name) or (not name.startswith(".") and entry.is_dir())
+
+
+def leaves(path: str, inside: tuple[str, ...]) -> bool:
+    """Whether `path`, with every symlink resolved, is outside all of the real folders `inside`."""
+    real = os.path.realpath(path)
+    return not any(real == f or real.startswith(f.rstrip(os.sep) + os.sep) for f in inside)
+
+
 def _known_under(store: Store, scope: Scope) -> dict[str, KnownPhoto]:
     prefix = scope.path.rstrip(os.sep) + os.sep
     sql = (
@@ -140,7 +168,10 @@ def _known_under(store: Store, scope: Scope) -> dict[str, KnownPhoto]:
     # '/' + 1 == '0': the range covers exactly the paths below the prefix and uses the path index.
     upper = prefix[:-1] + chr(ord(os.sep) + 1)
     rows = store.query(sql, (scope.path, prefix, upper))
-    known = {r[1]: KnownPhoto(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7]) for r in rows}
+    known = {}
+    for r in rows:
+        path = from_db(r[1])
+        known[path] = KnownPhoto(r[0], path, r[2], r[3], r[4], r[5], bool(r[6]), r[7])
     if not scope.recursive:
         known = {p: k for p, k in known.items() if os.path.dirname(p) == scope.path.rstrip(os.sep)}
     return known
@@ -167,6 +198,7 @@ def scan(store: Store, scopes: list[Scope] | None = None) -> ScanPlan:
         scopes = [Scope(path, fid) for fid, path, _ in folders]
     online_before = {fid: online for fid, _, online in folders}
     plan = ScanPlan()
+    inside = tuple(os.path.realpath(r) for r in roots)
     for scope in scopes:
         known = _known_under(store, scope)
         is_root = scope.path in roots
@@ -175,22 +207,43 @@ def scan(store: Store, scopes: list[Scope] | None = None) -> ScanPlan:
             continue
         if is_root and not online_before.get(scope.folder_id, True):
             plan.online_folders.append(scope.folder_id)
-        files, problems = _stat_scope(scope, roots, str(store.root))
+        files, problems = _stat_scope(scope, roots, str(store.root), inside)
         _diff_problems(plan, store, scope, problems)
-        _diff(plan, files, known)
+        _diff(plan, files, known, [p.path for p in problems if p.reason.startswith(BLOCKING)])
+    _find_retries(plan, store, scopes)
     return plan
+
+
+def _find_retries(plan: ScanPlan, store: Store, scopes: list[Scope]) -> None:
+    """Photos skipped because they could not be read get another try once they can be opened."""
+    rows = store.query("SELECT id, path FROM photos WHERE state = 'skipped' AND reason LIKE 'unreadable:%'")
+    for photo_id, stored in rows:
+        path = from_db(stored)
+        if not any(_at_or_under(path, s.path) for s in scopes):
+            continue
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError:
+            continue
+        plan.retry.append(photo_id)
+
+
+def _at_or_under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _diff_problems(plan: ScanPlan, store: Store, scope: Scope, problems: list[Skipped]) -> None:
     """Compare this scope's problems with those remembered; only new ones (or new reasons) get reported."""
     prefix = scope.path.rstrip(os.sep) + os.sep
     upper = prefix[:-1] + chr(ord(os.sep) + 1)
-    known = dict(
-        store.query(
+    known = {
+        from_db(path): reason
+        for path, reason in store.query(
             "SELECT path, reason FROM scan_problems WHERE path = ? OR (path >= ? AND path < ?)",
             (scope.path, prefix, upper),
         )
-    )
+    }
     if not scope.recursive:
         known = {p: r for p, r in known.items() if p == scope.path or os.path.dirname(p) == scope.path.rstrip(os.sep)}
     found = {p.path: p.reason for p in problems}
@@ -200,11 +253,15 @@ def _diff_problems(plan: ScanPlan, store: Store, scope: Scope, problems: list[Sk
     plan.problems_to_record.extend((p.path, scope.folder_id, p.reason) for p in fresh)
 
 
-def _stat_scope(scope: Scope, roots: set[str], library: str) -> tuple[list[FileStat], list[Skipped]]:
+def _stat_scope(
+    scope: Scope, roots: set[str], library: str, inside: tuple[str, ...]
+) -> tuple[list[FileStat], list[Skipped]]:
+    if scope.path not in roots and leaves(scope.path, inside):
+        return [], [Skipped(scope.path, LEFT_OUT)]
     if os.path.isdir(scope.path):
         # Nested watched folders own their own photos; the library's thumbnails are never photos.
         skip = frozenset(r for r in roots if r != scope.path) | {library}
-        return walk(scope.path, scope.folder_id, skip, scope.recursive)
+        return walk(scope.path, scope.folder_id, skip, scope.recursive, inside)
     try:
         st = os.stat(scope.path)
     except OSError:
@@ -224,7 +281,8 @@ def _sidecar_mtime(path: str) -> int | None:
     return None
 
 
-def _diff(plan: ScanPlan, files: list[FileStat], known: dict[str, KnownPhoto]) -> None:
+def _diff(plan: ScanPlan, files: list[FileStat], known: dict[str, KnownPhoto], blocked: list[str]) -> None:
+    """blocked: paths that could not be listed or stat'ed; what the store knows there is kept, offline."""
     plan.seen += len(files)
     on_disk = set()
     for f in files:
@@ -232,11 +290,21 @@ def _diff(plan: ScanPlan, files: list[FileStat], known: dict[str, KnownPhoto]) -
         old = known.get(f.path)
         if old is None:
             plan.new.append(f)
-        elif old.size != f.size or old.mtime_ns != f.mtime_ns:
+            continue
+        if old.offline:
+            plan.reachable.append(old.id)
+        if old.size != f.size or old.mtime_ns != f.mtime_ns:
             plan.changed.append((old, f))
         elif old.sidecar_mtime_ns != f.sidecar_mtime_ns:
             plan.sidecar_changed.append((old, f.sidecar_mtime_ns))
-    plan.removed.extend(k for p, k in known.items() if p not in on_disk)
+    for path, old in known.items():
+        if path in on_disk:
+            continue
+        if any(_at_or_under(path, b) for b in blocked):
+            if not old.offline:
+                plan.unreachable.append(old.id)
+        else:
+            plan.removed.append(old)
 
 
 def match_moves(plan: ScanPlan) -> list[tuple[KnownPhoto, FileStat, str]]:

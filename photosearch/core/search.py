@@ -11,13 +11,16 @@ import logging
 import math
 import os
 import re
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from photosearch.core.fsnames import from_db
 from photosearch.core.query import Query, fts_literal
+from photosearch.core.snapshot_files import SnapshotBusy, mismatched
 from photosearch.core.store import Store, blob_to_vectors
 from photosearch.core.types import CaptionResult, SearchResult
 from photosearch.core.vector_index import SnapshotError, VectorIndex
@@ -135,32 +138,75 @@ class SearchEngine:
             return None
         return hashlib.sha1(rows[0][0].encode() + b"\0" + bytes(rows[0][1])).hexdigest()
 
+    def _snapshot_mismatch(self, folder: Path) -> str | None:
+        """Why the saved index cannot stand for the embeddings table (None: it can, as a prefix)."""
+        info = VectorIndex.snapshot_info(folder)
+        extra = info["extra"]
+        last, count, dim = int(extra["last_vector_id"]), int(extra["vector_count"]), int(info["dim"])
+        if extra.get("model_id") != self.model_id or count <= 0 or int(info["rows"]) != count:
+            return "made for another model or empty"
+        if self._dim is not None and dim != self._dim:
+            return "another dimension"
+        # Any deleted vector at or below the saved id lowers the count: then the snapshot is stale.
+        (still_there,) = self.store.query(
+            "SELECT COUNT(*) FROM embeddings WHERE model_id = ? AND id <= ?", (self.model_id, last)
+        )[0]
+        if still_there != count or self._row_check(last) != extra.get("check"):
+            return "stale: the database changed since it was saved"
+        bad = mismatched(folder, info.get("checksums") or {})
+        return f"file {bad} is damaged" if bad else None
+
+    def discard_bad_snapshot(self) -> str | None:
+        """Delete the saved index if its files are damaged (the next search rebuilds it from SQLite).
+        A merely stale one is left: loading ignores it, and the rebuilt index replaces it."""
+        folder = self._snapshot_folder()
+        if not folder.is_dir() or self.store.readonly:
+            return None
+        try:
+            bad = mismatched(folder, VectorIndex.snapshot_info(folder).get("checksums") or {})
+            reason = f"file {bad} is damaged" if bad else None
+        except (SnapshotError, OSError) as exc:
+            reason = str(exc)
+        if reason:
+            log.info("discarding the search index snapshot in %s: %s", folder, reason)
+            shutil.rmtree(folder, ignore_errors=True)
+        return reason
+
     def _load_snapshot(self) -> None:
         """Start from the saved index if it still describes a prefix of the embeddings table."""
         folder = self._snapshot_folder()
         if not folder.is_dir():
             return
         try:
+            reason = self._snapshot_mismatch(folder)
+            if reason:
+                log.info("ignoring the search index snapshot in %s: %s", folder, reason)
+                return
             info = VectorIndex.snapshot_info(folder)
-            extra = info["extra"]
-            last, count, dim = int(extra["last_vector_id"]), int(extra["vector_count"]), int(info["dim"])
-            if extra.get("model_id") != self.model_id or count <= 0 or int(info["rows"]) != count:
-                return
-            if self._dim is not None and dim != self._dim:
-                return
-            # Any deleted vector at or below the saved id lowers the count: then the snapshot is stale.
-            (still_there,) = self.store.query(
-                "SELECT COUNT(*) FROM embeddings WHERE model_id = ? AND id <= ?", (self.model_id, last)
-            )[0]
-            if still_there != count or self._row_check(last) != extra.get("check"):
-                return
             index = VectorIndex.load(folder)
+            reason = self._spot_check(index, int(info["extra"]["last_vector_id"]))
         except (SnapshotError, OSError, KeyError, TypeError, ValueError) as exc:
-            log.info("ignoring the search index snapshot in %s: %s", folder, exc)
+            reason = str(exc)
+        if reason:
+            log.info("ignoring the search index snapshot in %s: %s", folder, reason)
             return
-        self._index, self._dim = index, dim
-        self._last_vector_id, self._vector_count = last, count
-        self._saved = (last, count)
+        extra = info["extra"]
+        self._index, self._dim = index, int(info["dim"])
+        self._last_vector_id, self._vector_count = int(extra["last_vector_id"]), int(extra["vector_count"])
+        self._saved = (self._last_vector_id, self._vector_count)
+
+    def _spot_check(self, index: VectorIndex, last: int, samples: int = 8) -> str | None:
+        """A few stored vectors must find themselves in the loaded index (ids and vectors still agree)."""
+        rows = self.store.query(
+            "SELECT e.id, e.vector FROM embeddings e WHERE e.model_id = ? AND e.id <= ? ORDER BY random() LIMIT ?",
+            (self.model_id, last, samples),
+        )
+        for vector_id, blob in rows:
+            vector = blob_to_vectors([blob], len(blob) // 2)[0].astype(np.float32)
+            ids, scores = index.search(vector, 5)
+            if vector_id not in ids.tolist() or not len(scores) or abs(float(scores[0]) - 1.0) > 0.05:
+                return f"vector {vector_id} is not where the index says"
+        return None
 
     def _maybe_save_snapshot(self) -> None:
         """Save the index when it differs enough from the saved one; never fails a search."""
@@ -180,6 +226,8 @@ class SearchEngine:
         folder = self._snapshot_folder()
         try:
             index.save(folder, extra)
+        except SnapshotBusy:
+            return  # another process is saving it right now: one writer at a time
         except (OSError, RuntimeError) as exc:  # faiss reports write errors as RuntimeError
             log.warning("could not save the search index snapshot to %s: %s", folder, exc)
             self._save_failed = True  # e.g. a full disk: do not retry on every refresh
@@ -279,7 +327,7 @@ class SearchEngine:
                 continue
             results.append(
                 SearchResult(
-                    path=found[1],
+                    path=from_db(found[1]),
                     score=float(score),
                     photo_id=photo_id,
                     fingerprint=found[2] or "",
@@ -340,7 +388,8 @@ class SearchEngine:
         rows = self.store.query(f"SELECT path, source, text FROM captions WHERE path IN ({marks})", paths)
         rank = {s: i for i, s in enumerate(CAPTION_SOURCE_ORDER)}
         chosen: dict[str, tuple[int, str]] = {}
-        for path, source, text in rows:
+        for stored, source, text in rows:
+            path = from_db(stored)
             key = rank.get(source, len(rank))
             if path not in chosen or key < chosen[path][0]:
                 chosen[path] = (key, text)
@@ -398,11 +447,11 @@ class SearchEngine:
             info = {r[0]: r for r in rows}
             for score, cid in chunk:
                 row = info.get(cid)
-                if row is None or (folder and not _under(row[1], folder)):
+                if row is None or (folder and not _under(from_db(row[1]), folder)):
                     continue
                 out.append(
                     CaptionResult(
-                        path=row[1],
+                        path=from_db(row[1]),
                         caption=row[3],
                         score=score,
                         source=row[2],

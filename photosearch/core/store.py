@@ -17,9 +17,12 @@ from urllib.parse import quote
 
 import numpy as np
 
+from photosearch.core.backup import guard_against_fresh_start
 from photosearch.core.errors import PhotoSearchError
+from photosearch.core.fsnames import NameSafeConnection, from_db
 
 DB_NAME = "library.sqlite3"
+RESTORE_HINT = "`photosearch restore` brings back the newest backup"
 
 # Each step moves the schema from version i to i+1; never edit a released step, add a new one.
 _MIGRATIONS: list[str] = [
@@ -119,8 +122,10 @@ def _explain(exc: sqlite3.Error, path: Path) -> PhotoSearchError:
     if "locked" in text or "busy" in text:
         return PhotoSearchError("the library is busy in another PhotoSearch process; try again in a moment")
     if "malformed" in text or "not a database" in text:
-        return PhotoSearchError(f"the library database is damaged ({path}): {exc}")
-    return PhotoSearchError(f"library database error: {exc}")
+        return PhotoSearchError(f"the library database is damaged ({path}): {exc}; {RESTORE_HINT}")
+    if path.is_dir():
+        return PhotoSearchError(f"the library database {path} is a folder, not a file")
+    return PhotoSearchError(f"library database error ({path}): {exc}")
 
 
 def _nearly_full(folder: Path) -> bool:
@@ -149,6 +154,7 @@ class Store:
                 self.root.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise PhotoSearchError(f"cannot create the library folder {self.root}: {exc.strerror}") from None
+        guard_against_fresh_start(self.root, self.path)
         self._migrate()
 
     # -- connections -------------------------------------------------------------------------
@@ -157,7 +163,9 @@ class Store:
             if self.readonly:
                 conn = self._open_readonly()
             else:
-                conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+                conn = sqlite3.connect(
+                    self.path, check_same_thread=False, isolation_level=None, factory=NameSafeConnection
+                )
             conn.execute("PRAGMA busy_timeout = 10000")
             if not self.readonly:
                 conn.execute("PRAGMA journal_mode = WAL")
@@ -172,7 +180,7 @@ class Store:
 
     def _open_readonly(self) -> sqlite3.Connection:
         uri = f"file:{quote(str(self.path))}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False, factory=NameSafeConnection)
         try:
             conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
             return conn
@@ -182,7 +190,7 @@ class Store:
                 raise
         # A WAL library on read-only media (no -shm file and no way to make one): nobody can be
         # writing to it, so SQLite may read the file as immutable.
-        return sqlite3.connect(f"{uri}&immutable=1", uri=True, check_same_thread=False)
+        return sqlite3.connect(f"{uri}&immutable=1", uri=True, check_same_thread=False, factory=NameSafeConnection)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -239,6 +247,10 @@ class Store:
         conn = self.conn
         try:
             (version,) = conn.execute("PRAGMA user_version").fetchone()
+            if version < 0:
+                raise PhotoSearchError(
+                    f"the library database is damaged ({self.path}): schema version {version}; {RESTORE_HINT}"
+                )
             if version > SCHEMA_VERSION:
                 raise PhotoSearchError(
                     f"the library at {self.root} was made by a newer PhotoSearch (schema {version}); "
@@ -265,7 +277,9 @@ class Store:
 
     # -- folders -----------------------------------------------------------------------------
     def folders(self) -> list[tuple[int, str, bool]]:
-        return [(i, p, bool(o)) for i, p, o in self.query("SELECT id, path, online FROM folders ORDER BY path")]
+        return [
+            (i, from_db(p), bool(o)) for i, p, o in self.query("SELECT id, path, online FROM folders ORDER BY path")
+        ]
 
     def add_folder(self, path: str) -> int:
         with self.write() as conn:
@@ -279,7 +293,7 @@ class Store:
             row = conn.execute("SELECT id FROM folders WHERE path = ?", (path,)).fetchone()
             if row is None:
                 return 0
-            paths = [p for (p,) in conn.execute("SELECT path FROM photos WHERE folder_id = ?", row)]
+            paths = [from_db(p) for (p,) in conn.execute("SELECT path FROM photos WHERE folder_id = ?", row)]
             conn.executemany("DELETE FROM captions WHERE path = ?", [(p,) for p in paths])
             conn.execute("DELETE FROM photos WHERE folder_id = ?", row)
             conn.execute("DELETE FROM folders WHERE id = ?", row)

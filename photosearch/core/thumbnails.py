@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 from photosearch.core.images import ImageError, decode, make_thumbnail, save_thumbnail
@@ -17,10 +19,23 @@ class ThumbnailCache:
         return self.root / fingerprint[:2] / f"{fingerprint}.jpg"
 
     def get(self, fingerprint: str | None) -> Path | None:
+        """The cached thumbnail if it is a whole JPEG; a damaged one (truncated by a full disk, zeroed)
+        is deleted so that it gets made again."""
         if not fingerprint:
             return None
         path = self.path_for(fingerprint)
-        return path if path.exists() else None
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(3)
+                fh.seek(-2, os.SEEK_END)
+                whole = head == b"\xff\xd8\xff" and fh.read(2) == b"\xff\xd9"
+        except OSError:  # missing, or too short to seek back
+            whole = False
+        if whole:
+            return path
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
 
     def ensure(self, photo_path: str, fingerprint: str) -> Path | None:
         """The cached thumbnail, made from the photo if it is missing (cache cleared, copied library)."""

@@ -29,6 +29,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from photosearch.core.snapshot_files import checksum, mismatched, save_lock
+
 try:
     import faiss
 except ImportError:  # the core must still work (slowly) without faiss
@@ -43,7 +45,7 @@ _RECALL_TARGET = 0.98  # calibrate above the 0.95 goal: real queries are further
 
 IdsLike = np.ndarray | Sequence[int]
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: files carry checksums
 _SNAPSHOT_META = "index.json"
 
 
@@ -410,7 +412,7 @@ class VectorIndex:
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         token = uuid.uuid4().hex[:12]
-        with self._lock:
+        with save_lock(folder), self._lock:
             self._compact()
             store = self._store
             if isinstance(store, _NumpyStore):
@@ -440,6 +442,7 @@ class VectorIndex:
                     "ids_sorted": self._ids_sorted,
                     "ids": ids_name,
                     "data": data_name,
+                    "checksums": {ids_name: checksum(folder / ids_name), data_name: checksum(folder / data_name)},
                     "extra": dict(extra or {}),
                 }
                 _atomic_write(folder / _SNAPSHOT_META, lambda f: f.write(json.dumps(meta).encode()))
@@ -448,11 +451,11 @@ class VectorIndex:
                     with contextlib.suppress(OSError):
                         leftover.unlink()
                 raise
-        # Earlier saves' data files (and temporaries of interrupted ones) are garbage now.
-        for entry in folder.iterdir():
-            if entry.name not in (_SNAPSHOT_META, ids_name, data_name):
-                with contextlib.suppress(OSError):
-                    entry.unlink()
+            # Earlier saves' data files (and temporaries of interrupted ones) are garbage now.
+            for entry in folder.iterdir():
+                if entry.name not in (_SNAPSHOT_META, ids_name, data_name):
+                    with contextlib.suppress(OSError):
+                        entry.unlink()
 
     @staticmethod
     def snapshot_info(path: str | os.PathLike) -> dict[str, Any]:
@@ -470,6 +473,9 @@ class VectorIndex:
         """Read an index written by ``save``; SnapshotError when it is missing or damaged."""
         folder = Path(path)
         meta = cls.snapshot_info(folder)
+        bad = mismatched(folder, meta.get("checksums") or {})
+        if bad:
+            raise SnapshotError(f"index snapshot file {bad} is damaged (checksum)")
         try:
             kind, dim, rows = meta["kind"], int(meta["dim"]), int(meta["rows"])
             ids = np.load(folder / meta["ids"], allow_pickle=False)

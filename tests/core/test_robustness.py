@@ -137,7 +137,7 @@ def _hostile_folder(world: Path) -> tuple[Path, set[str], dict[str, str]]:
 
     outside = make_photo(world / "outside" / "elsewhere.jpg", seed=41)
     (photos / "link_to_outside.jpg").symlink_to(outside)
-    good.add(str(photos / "link_to_outside.jpg"))
+    bad[str(photos / "link_to_outside.jpg")] = "left out"  # issue 9: links never lead out of the folders
     (photos / "ok" / "loop").symlink_to("..", target_is_directory=True)  # a folder linking to its parent
     (photos / "self_loop.jpg").symlink_to("self_loop.jpg")  # ELOOP: named like a photo, can't be read
     bad[str(photos / "self_loop.jpg")] = "symbolic links"
@@ -587,7 +587,7 @@ def test_fuzz_caption_import_through_the_library(fuzz_library, text, encoding):
         assert str(exc) and "\n" not in str(exc)
         assert lib.store.query("SELECT COUNT(*) FROM captions")[0][0] == before
     else:
-        assert set(report) == {"imported", "duplicates", "not_indexed", "missing", "rejected"}
+        assert {"imported", "duplicates", "not_indexed", "missing", "rejected"} <= set(report)
         after = lib.store.query("SELECT COUNT(*) FROM captions")[0][0]
         assert after == before + report["imported"]
         outside = str((album.parent / "outside.jpg").resolve())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -217,7 +218,11 @@ def test_a_snapshot_from_another_database_is_ignored(tmp_path):
     for extra in ("-wal", "-shm"):
         if (root / f"library.sqlite3{extra}").exists():
             os.remove(root / f"library.sqlite3{extra}")
-    store = make(root, 2)  # same ids and count, other vectors
+    # Same ids and count, other vectors: another library's database put in its place (a new one is
+    # never created over an old library's remains).
+    make(tmp_path / "other", 2).close()
+    shutil.copy(tmp_path / "other" / "library.sqlite3", root / "library.sqlite3")
+    store = Store(root)
     engine = SearchEngine(store, "m")
     q = rng.normal(size=8).astype(np.float32)
     q /= np.linalg.norm(q)

@@ -1,0 +1,54 @@
+"""Caption import at size: streamed in batches, progress reported, pending embeddings recorded and resumed."""
+
+from __future__ import annotations
+
+import pytest
+
+from photosearch.core import caption_import
+from tests.conftest import make_photos
+
+
+def _csv(path, rows):
+    path.write_text("image,description\n" + "".join(f"{p},{t}\n" for p, t in rows), encoding="utf-8")
+    return path
+
+
+def test_an_interrupted_caption_embedding_is_pending_in_status_and_resumed(library, tmp_path, monkeypatch):
+    photos = make_photos(tmp_path / "photos", 2)
+    library.add_folder(tmp_path / "photos")
+    library.index()
+    csv_path = _csv(tmp_path / "photos" / "c.csv", [(photos[i % 2].name, f"caption number {i}") for i in range(700)])
+    encoder = library.encoder()
+    real = encoder.encode_texts
+    calls = {"n": 0}
+
+    def flaky(texts):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # the user pressed Ctrl-C, or the process was killed
+        return real(texts)
+
+    monkeypatch.setattr(encoder, "encode_texts", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        library.import_captions(csv_path)
+    status = library.status()
+    assert status["captions"] == 700
+    assert 0 < status["captions_pending"] < 700
+    monkeypatch.setattr(encoder, "encode_texts", real)
+    library.index()
+    assert library.status()["captions_pending"] == 0
+
+
+def test_import_streams_in_batches_and_reports_progress(library, tmp_path, monkeypatch):
+    photos = make_photos(tmp_path / "photos", 1)
+    library.add_folder(tmp_path / "photos")
+    library.index()
+    monkeypatch.setattr(caption_import, "BATCH", 100)
+    csv_path = _csv(tmp_path / "photos" / "c.csv", [(photos[0].name, f"caption {i}") for i in range(450)])
+    seen = []
+    report = library.import_captions(csv_path, progress=seen.append)
+    assert report["imported"] == 450
+    importing = [p.done for p in seen if p.phase == "importing"]
+    assert importing == [100, 200, 300, 400, 450]
+    embedded = [p for p in seen if p.phase == "captions"]
+    assert embedded[-1].done == embedded[-1].total == 450
