@@ -508,14 +508,19 @@ def _create_from_tag(name: str, spec: ModelSpec, pp_override: dict[str, Any]) ->
     cfg = open_clip.get_pretrained_cfg(name, tag)
     if not cfg:
         raise PhotoSearchError(_unknown_tag_message(name, tag))
+    from photosearch.core.weights import cache_only_when_unreachable
+
+    unreachable = None
     try:
-        with quiet():
+        # No network: use the cache or fail now, not after a minute of the hub's retries.
+        with quiet(), cache_only_when_unreachable() as unreachable:
             weights = open_clip.download_pretrained(cfg)
     except Exception:  # network, offline mode, HF errors: all mean "not available here"
         weights = ""
     if not weights or not Path(weights).is_file():
+        why = f" ({unreachable})" if unreachable else ""
         raise PhotoSearchError(
-            f"The weights for {name} ({tag}) are not on disk and can't be downloaded; "
+            f"The weights for {name} ({tag}) are not on disk and can't be downloaded{why}; "
             f"use --pretrained PATH to load a local checkpoint file"
         )
     tag_pp = {k: cfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in cfg}
