@@ -31,10 +31,10 @@ def build_window(args: argparse.Namespace, *, interactive: bool = True, start_wo
     """The window over the library named by args (and the user's settings); shared by run() and tests."""
     settings = Settings.load()
     relay = _ModelProgress()
-    model = getattr(args, "model", None) or settings.model
-    pretrained = getattr(args, "pretrained", None) or (
-        settings.pretrained if not getattr(args, "model", None) else None
-    )
+    # The library's own model serves it: the settings name a model only for a library that has none yet
+    # (a settings file saying otherwise, from a switch that never finished, must not hide the index).
+    model = getattr(args, "model", None)
+    pretrained = getattr(args, "pretrained", None)
     device = getattr(args, "device", None) or settings.device
     if getattr(args, "device", "auto") == "auto" and settings.device != "auto":
         device = settings.device
@@ -52,6 +52,10 @@ def build_window(args: argparse.Namespace, *, interactive: bool = True, start_wo
         )
 
     library = make_library()
+    if not model and settings.model and library.store.get_meta("model_id") is None:
+        library.close()
+        model, pretrained = settings.model, settings.pretrained
+        library = make_library(model, pretrained)
     _restore_folders(library, settings)
     screenshot = bool(getattr(args, "screenshot", None))
     window = MainWindow(

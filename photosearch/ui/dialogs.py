@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -23,10 +22,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photosearch.ui.settings import DEVICES, PRESETS, THUMB_MAX, THUMB_MIN, Settings, preset_for
+from photosearch.core.devices import DEVICE_WORDS
+from photosearch.ui.settings import PRESETS, THUMB_MAX, THUMB_MIN, ModelPreset, Settings, preset_for
 from photosearch.ui.thumbnails import read_image
 
 PREVIEW_SIDE = 1200
+CHOOSE_FILE = "Choose a model file…"
+FROM_FILE = "From a file…"
 
 
 def human_size(size: int | None) -> str:
@@ -146,21 +148,36 @@ class PreviewDialog(QDialog):
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, current_model: str, current_pretrained: str, parent=None) -> None:
+    fileRequested = Signal()  # "From a file…" picked in the model list: the window asks for the file
+
+    def __init__(
+        self,
+        settings: Settings,
+        current_model: str,
+        current_pretrained: str,
+        devices: list[str] | None = None,
+        parent=None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         form = QFormLayout(self)
+        self._current = (current_model, current_pretrained)
+        self.model_file = ""
         self.preset = QComboBox()
         current = preset_for(current_model, current_pretrained)
         if current is None:
-            self.preset.addItem(f"Current: {current_model} / {current_pretrained}", None)
+            shown = os.path.basename(current_pretrained) if os.path.isfile(current_pretrained) else current_pretrained
+            self.preset.addItem(f"Current: {os.path.basename(current_model)} / {shown}", "current")
         for preset in PRESETS:
             self.preset.addItem(f"{preset.label} — {preset.note}", preset)
+        self.preset.addItem(FROM_FILE, "file")
         if current is not None:
             self.preset.setCurrentIndex(PRESETS.index(current))
+        self.preset.activated.connect(self._on_preset)
         self.device = QComboBox()
-        self.device.addItems(list(DEVICES))
-        self.device.setCurrentText(settings.device)
+        for name in devices or ["auto", "cpu"]:
+            self.device.addItem(DEVICE_WORDS.get(name, name), name)
+        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
         self.thumb = QSpinBox()
         self.thumb.setRange(THUMB_MIN, THUMB_MAX)
         self.thumb.setSingleStep(20)
@@ -173,7 +190,10 @@ class SettingsDialog(QDialog):
         self.offline = QCheckBox("Work offline: never download model weights")
         self.offline.setChecked(settings.offline)
         form.addRow("Model", self.preset)
-        note = QLabel("Changing the model re-indexes in the background; searches keep working meanwhile.")
+        note = QLabel(
+            "Changing the model re-indexes in the background; searches keep working meanwhile. "
+            "If the new model cannot be loaded, nothing changes."
+        )
         note.setWordWrap(True)
         note.setStyleSheet("color: palette(placeholder-text);")
         form.addRow("", note)
@@ -186,26 +206,47 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
+    def _on_preset(self, _row: int) -> None:
+        if self.preset.currentData() == "file":
+            self.fileRequested.emit()
+
+    def set_model_file(self, path: str | None) -> None:
+        """The file chosen for "From a file…" (empty: the choice is undone)."""
+        self.model_file = path or ""
+        row = self.preset.findData("file")
+        self.preset.setItemText(row, f"File: {os.path.basename(path)}" if path else FROM_FILE)
+        if not path:
+            self.preset.setCurrentIndex(max(0, self.preset.findData("current")))
+
     def chosen_preset(self):
-        return self.preset.currentData()
+        data = self.preset.currentData()
+        return data if isinstance(data, ModelPreset) else None
+
+    def chosen_model(self, current_model: str) -> tuple[str, str]:
+        """(model, pretrained) picked: a preset, the current model with a weights file, or unchanged."""
+        preset = self.chosen_preset()
+        if preset is not None:
+            return preset.model, preset.pretrained
+        if self.preset.currentData() == "file" and self.model_file:
+            return current_model, self.model_file
+        return self._current
+
+    def chosen_device(self) -> str:
+        return str(self.device.currentData())
 
 
-def ask_for_checkpoint(parent: QWidget | None, reason: str) -> str | None:
-    """Explain that the weights are missing; let the user point at a local checkpoint file."""
+def ask_for_checkpoint(parent: QWidget | None, reason: str) -> bool:
+    """Explain that the model could not be loaded; True when the person wants to choose a model file."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Warning)
-    box.setWindowTitle("Model weights not available")
+    box.setWindowTitle("Model not available")
     box.setText("PhotoSearch cannot load its model, so it can't search or index yet.")
     box.setInformativeText(
-        f"{reason}\n\nConnect to the internet and restart to download the weights, "
-        "or choose a checkpoint file you already have (.safetensors, .bin, .pt, .pth)."
+        f"{reason}.\n\nConnect to the internet and restart PhotoSearch to download the model, "
+        "or choose a model file you already have (.safetensors, .bin, .pt, .pth). "
+        "You can do this later from File ▸ Choose a model file… or Settings ▸ Model ▸ From a file…"
     )
-    choose = box.addButton("Choose checkpoint…", QMessageBox.ButtonRole.AcceptRole)
+    choose = box.addButton(CHOOSE_FILE, QMessageBox.ButtonRole.AcceptRole)
     box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
     box.exec()
-    if box.clickedButton() is not choose:
-        return None
-    path, _ = QFileDialog.getOpenFileName(
-        parent, "Choose a CLIP checkpoint", os.path.expanduser("~"), "Checkpoints (*.safetensors *.bin *.pt *.pth)"
-    )
-    return path or None
+    return box.clickedButton() is choose

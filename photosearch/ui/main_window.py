@@ -34,10 +34,12 @@ from PySide6.QtWidgets import (
 from photosearch.core.library import Library
 from photosearch.core.types import IndexSummary, Progress
 from photosearch.ui.caption_panel import CaptionPanel
-from photosearch.ui.dialogs import PreviewDialog, SettingsDialog, ask_for_checkpoint
+from photosearch.ui.dialogs import PreviewDialog
 from photosearch.ui.drops import image_query_from_mime, is_image_file
 from photosearch.ui.empty_state import EmptyState
 from photosearch.ui.grid import ResultsGrid
+from photosearch.ui.messages import in_gui_words
+from photosearch.ui.model_control import ModelControl, pick_file
 from photosearch.ui.results_model import CaptionModel, PathRole, ResultsModel
 from photosearch.ui.settings import Settings
 from photosearch.ui.sidebar import FolderSidebar
@@ -59,8 +61,6 @@ class MainWindow(QMainWindow):
     _changes = Signal(list)
     _add = Signal(str)
     _remove = Signal(str)
-    _switch = Signal(str, str, str)
-    _reload = Signal(str, str, str)
 
     def __init__(
         self,
@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self.setAcceptDrops(True)
         self.last_error = ""
+        self.last_switch_error = ""
         self._text_query = ""
         self._image_query: ImageQuery | None = None
         self._indexed_count = 0
@@ -116,7 +117,7 @@ class MainWindow(QMainWindow):
         self.search_bar.moveToResults.connect(self._focus_grid)
         self.image_button.clicked.connect(self.choose_query_image)
         self.size_slider.valueChanged.connect(self._set_tile_size)
-        top.settings_button.clicked.connect(self.open_settings)
+        top.settings_button.clicked.connect(lambda: self.open_settings())
 
         # Sidebar: watched folders.
         sidebar = FolderSidebar()
@@ -203,11 +204,10 @@ class MainWindow(QMainWindow):
         self._changes.connect(self.worker.apply_changes)
         self._add.connect(self.worker.add_folder)
         self._remove.connect(self.worker.remove_folder)
-        self._switch.connect(self.worker.switch_model)
-        self._reload.connect(self.worker.reload_with)
         self.worker.modelLoading.connect(self._note)
         self.worker.modelReady.connect(self._on_model_ready)
-        self.worker.modelFailed.connect(self._on_model_failed)
+        self.worker.waitingForModel.connect(self.status_panel.show_waiting)
+        self.models = ModelControl(self)
         self.worker.progress.connect(self._on_progress)
         self.worker.finished.connect(self._on_job_finished)
         self.worker.busy.connect(self._on_busy)
@@ -483,17 +483,6 @@ class MainWindow(QMainWindow):
         if self.has_query():
             self.refresh_query()
 
-    def _on_model_failed(self, message: str) -> None:
-        self.last_error = message
-        self.device_label.setText("no model")
-        self._note(f"Model not available: {message}")
-        if not self.interactive:
-            return
-        path = ask_for_checkpoint(self, message)
-        if path:
-            spec = self.ref.get().spec
-            self._reload.emit(spec.model, path, self.settings.device)
-
     def _on_progress(self, progress: Progress) -> None:
         self.status_panel.show_progress(progress)
 
@@ -512,8 +501,9 @@ class MainWindow(QMainWindow):
         self._note(f"{message} (retrying shortly)")
 
     def _on_failed(self, message: str) -> None:
-        self.last_error = message
-        self._note(message, 15000)
+        self.last_error = in_gui_words(message)
+        self.status_panel.hide_progress()  # a failed job never leaves a frozen "Indexing 0 / N"
+        self._note(self.last_error, 15000)
 
     @Slot(list)
     def _on_disk_changes(self, paths: list) -> None:
@@ -553,24 +543,20 @@ class MainWindow(QMainWindow):
 
     # -- settings -----------------------------------------------------------------------------------
     def open_settings(self) -> None:
-        spec = self.ref.get().spec
-        dialog = SettingsDialog(self.settings, spec.model, spec.pretrained, self)
-        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
-            return
-        self.settings.results_per_page = dialog.per_page.value()
-        self.settings.offline = dialog.offline.isChecked()
-        self.size_slider.setValue(dialog.thumb.value())
-        preset = dialog.chosen_preset()
-        device = dialog.device.currentText()
-        changed_model = preset is not None and (preset.model, preset.pretrained) != (spec.model, spec.pretrained)
-        if changed_model or device != self.settings.device:
-            model = preset.model if preset else spec.model
-            pretrained = preset.pretrained if preset else spec.pretrained
-            self.settings.model, self.settings.pretrained, self.settings.device = model, pretrained, device
-            self._note(f"Switching to {model} ({pretrained}); current results stay available meanwhile")
-            self._switch.emit(model, pretrained, device)
+        self.models.open_settings()
+
+    def choose_model_file(self) -> None:
+        self.models.choose_model_file()
+
+    def pick_file(self, title: str, filters: str) -> str:
+        """A file dialog (tests replace this method: no modal dialogs there)."""
+        return pick_file(self, title, filters)
+
+    def note(self, message: str, timeout: int = 0) -> None:
+        self._note(message, timeout)
+
+    def save_settings(self) -> None:
         self._save_settings()
-        self.refresh_query()
 
     def _save_settings(self) -> None:
         try:

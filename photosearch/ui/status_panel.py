@@ -54,6 +54,16 @@ class StatusPanel(QObject):
         for widget in (self.progress, self.pause_button, self.cancel_button):
             widget.show()
 
+    def show_waiting(self, pending: int) -> None:
+        """No model: say that indexing waits for one, not a progress bar stuck at 0 / N."""
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        todo = f"{pending:,} photos" if pending else "photos"
+        self.progress.setFormat(f"Waiting for the model to index {todo}")
+        self.progress.show()
+        self.pause_button.hide()
+        self.cancel_button.hide()
+
     def hide_progress(self) -> None:
         for widget in (self.progress, self.pause_button, self.cancel_button):
             widget.hide()
