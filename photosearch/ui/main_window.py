@@ -6,7 +6,6 @@ import os
 from collections.abc import Callable
 
 from PySide6.QtCore import (
-    QByteArray,
     QEvent,
     QItemSelectionModel,
     QMimeData,
@@ -17,14 +16,16 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
+    QPushButton,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -34,10 +35,12 @@ from PySide6.QtWidgets import (
 from photosearch.core.library import Library
 from photosearch.core.types import IndexSummary, Progress
 from photosearch.ui.caption_panel import CaptionPanel
+from photosearch.ui.desktop_actions import DesktopActions, caption_csv_from_mime
 from photosearch.ui.dialogs import PreviewDialog
 from photosearch.ui.drops import image_query_from_mime, is_image_file
 from photosearch.ui.empty_state import EmptyState
 from photosearch.ui.grid import ResultsGrid
+from photosearch.ui.menus import build_menus
 from photosearch.ui.messages import in_gui_words
 from photosearch.ui.model_control import ModelControl, pick_file
 from photosearch.ui.results_model import CaptionModel, PathRole, ResultsModel
@@ -53,7 +56,7 @@ PAGE_EMPTY, PAGE_HINT, PAGE_RESULTS = 0, 1, 2
 __all__ = ["MainWindow", "image_query_from_mime", "is_image_file"]  # the drop helpers moved to drops.py
 
 
-class MainWindow(QMainWindow):
+class MainWindow(DesktopActions, QMainWindow):
     resultsShown = Signal(int)  # number of results now in the grid
     modelMessage = Signal(str)  # model download/load progress, from any thread
     _start = Signal()
@@ -61,6 +64,7 @@ class MainWindow(QMainWindow):
     _changes = Signal(list)
     _add = Signal(str)
     _remove = Signal(str)
+    _import = Signal(str)
 
     def __init__(
         self,
@@ -83,6 +87,10 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.last_error = ""
         self.last_switch_error = ""
+        self.last_import = ""
+        self.last_status: dict = {}
+        self.folder_filter = ""  # results limited to this watched folder ("" = all)
+        self._scroll_top = False  # a new query shows its best results first
         self._text_query = ""
         self._image_query: ImageQuery | None = None
         self._indexed_count = 0
@@ -123,6 +131,9 @@ class MainWindow(QMainWindow):
         sidebar = FolderSidebar()
         sidebar.addRequested.connect(self.choose_folder)
         sidebar.removeRequested.connect(self._confirm_remove_folder)
+        sidebar.filterChanged.connect(self._on_folder_filter)
+        sidebar.rescanRequested.connect(self.rescan_folder)
+        sidebar.revealRequested.connect(self.open_folder)
         self.sidebar = sidebar
         self.folder_list, self.remove_button = sidebar.folder_list, sidebar.remove_button
 
@@ -158,13 +169,31 @@ class MainWindow(QMainWindow):
 
         splitter = QSplitter()
         splitter.addWidget(sidebar)
-        splitter.addWidget(self.stack)
+        centre = QWidget()
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(0, 0, 0, 0)
+        centre_layout.setSpacing(0)
+        filter_row = QHBoxLayout()
+        filter_row.setContentsMargins(10, 4, 10, 0)
+        self.filter_label = QLabel()
+        self.filter_label.setObjectName("filterLabel")
+        self.filter_clear = QPushButton("Show all folders")
+        self.filter_clear.clicked.connect(self.show_all_folders)
+        filter_row.addWidget(self.filter_label)
+        filter_row.addWidget(self.filter_clear)
+        filter_row.addStretch(1)
+        self.filter_label.hide()
+        self.filter_clear.hide()
+        centre_layout.addLayout(filter_row)
+        centre_layout.addWidget(self.stack, 1)
+        splitter.addWidget(centre)
         splitter.addWidget(captions_panel)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([220, 740, 320])
         splitter.setChildrenCollapsible(False)
 
         central = QWidget()
+        central.setObjectName("central")
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -179,6 +208,8 @@ class MainWindow(QMainWindow):
         self.progress, self.pause_button = self.status_panel.progress, self.status_panel.pause_button
         self.cancel_button = self.status_panel.cancel_button
         self.device_label, self.count_label = self.status_panel.device_label, self.status_panel.count_label
+        self.status_panel.resumeRequested.connect(self._index)
+        self.menu_actions = build_menus(self)
         self._update_page()
 
     def _build_shortcuts(self) -> None:
@@ -204,6 +235,8 @@ class MainWindow(QMainWindow):
         self._changes.connect(self.worker.apply_changes)
         self._add.connect(self.worker.add_folder)
         self._remove.connect(self.worker.remove_folder)
+        self._import.connect(self.worker.import_captions)
+        self.worker.captionsImported.connect(self._on_captions_imported)
         self.worker.modelLoading.connect(self._note)
         self.worker.modelReady.connect(self._on_model_ready)
         self.worker.waitingForModel.connect(self.status_panel.show_waiting)
@@ -223,13 +256,15 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def run_text_query(self, text: str) -> None:
         self._text_query, self._image_query = text, None
-        self.searcher.submit(text=text, k=self.settings.results_per_page)
+        self._scroll_top = True
+        self.searcher.submit(text=text, k=self._k())
         self._note(f"Searching “{text}”…")
 
     @Slot(object)
     def run_image_query(self, query: ImageQuery) -> None:
         self._image_query, self._text_query = query, ""
-        self.searcher.submit(image=query, k=self.settings.results_per_page)
+        self._scroll_top = True
+        self.searcher.submit(image=query, k=self._k())
         self._note(f"Searching photos like {query.label or 'the image'}…")
 
     def set_image_query(self, query: ImageQuery) -> None:
@@ -239,9 +274,14 @@ class MainWindow(QMainWindow):
     def refresh_query(self) -> None:
         """Re-run the current query (the index changed under it)."""
         if self._image_query is not None:
-            self.searcher.submit(image=self._image_query, k=self.settings.results_per_page)
+            self.searcher.submit(image=self._image_query, k=self._k())
         elif self._text_query:
-            self.searcher.submit(text=self._text_query, k=self.settings.results_per_page)
+            self.searcher.submit(text=self._text_query, k=self._k())
+
+    def _k(self) -> int:
+        # Limited to one folder, ask for more so the folder still fills a page.
+        per_page = self.settings.results_per_page
+        return per_page * 5 if self.folder_filter else per_page
 
     def has_query(self) -> bool:
         return bool(self._text_query) or self._image_query is not None
@@ -249,8 +289,14 @@ class MainWindow(QMainWindow):
     @Slot(list, list, float)
     def _show_results(self, results: list, captions: list, seconds: float) -> None:
         selected = self.selected_paths()
+        if self.folder_filter:
+            results = [r for r in results if self.in_filter(r.path)][: self.settings.results_per_page]
+            captions = [c for c in captions if self.in_filter(c.path)]
         self.results_model.set_results(results)
         self.caption_model.set_captions(captions)
+        if self._scroll_top:
+            self._scroll_top = False
+            self.grid.scrollToTop()
         self.caption_panel.set_count(len(captions))
         for path in selected:  # a refresh keeps what the user had picked
             row = self.results_model.row_of(path)
@@ -258,9 +304,10 @@ class MainWindow(QMainWindow):
                 self.grid.selectionModel().select(
                     self.results_model.index(row), QItemSelectionModel.SelectionFlag.Select
                 )
-        if self.has_query():
+        if self.has_query() and not self.searcher.failed:  # a failure's message stays up
             what = "image" if self._image_query is not None else f"“{self._text_query}”"
-            self._note(f"{len(results)} photos for {what} in {seconds * 1000:.0f} ms", 8000)
+            where = f" in {os.path.basename(self.folder_filter.rstrip(os.sep))}" if self.folder_filter else ""
+            self._note(f"{len(results)} photos for {what}{where} in {seconds * 1000:.0f} ms", 8000)
         self._update_page()
         self.resultsShown.emit(len(results))
 
@@ -296,16 +343,27 @@ class MainWindow(QMainWindow):
 
     # -- image queries: drop, paste, dialog -----------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
-        if image_query_from_mime(event.mimeData()) is not None:
+        mime = event.mimeData()
+        if image_query_from_mime(mime) is not None or caption_csv_from_mime(mime) is not None:
             event.acceptProposedAction()
+            self.set_drop_highlight(True)
         else:
             event.ignore()
 
     def dragMoveEvent(self, event) -> None:
         self.dragEnterEvent(event)
 
+    def dragLeaveEvent(self, event) -> None:
+        self.set_drop_highlight(False)
+        super().dragLeaveEvent(event)
+
     def dropEvent(self, event) -> None:
-        if self.handle_drop(event.mimeData()):
+        self.set_drop_highlight(False)
+        csv = caption_csv_from_mime(event.mimeData())
+        if csv is not None:
+            self.import_captions(csv)
+            event.acceptProposedAction()
+        elif self.handle_drop(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
@@ -419,10 +477,10 @@ class MainWindow(QMainWindow):
         return dialog
 
     def open_file(self, path: str) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(path))  # the platform's viewer; never a shell
+        self._open_url(path, "Could not open")  # the platform's viewer; never a shell
 
     def reveal(self, path: str) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+        self._open_url(os.path.dirname(path), "Could not show the folder")
 
     def copy_paths(self, paths: list[str]) -> None:
         if not paths:
@@ -490,7 +548,8 @@ class MainWindow(QMainWindow):
         self.jobs_done += 1
         self.status_panel.hide_progress()
         if summary.cancelled:
-            self._note("Indexing cancelled; photos indexed so far stay searchable", 8000)
+            self.status_panel.show_cancelled(1)  # hidden again once the status says nothing is left
+            self._note("Indexing cancelled; photos indexed so far stay searchable. Resume indexing carries on.", 8000)
         elif job in ("index", "changes", "switch") and (summary.added or summary.updated or summary.removed):
             self._note(
                 f"Index updated: {summary.added} added, {summary.updated} updated, {summary.removed} removed", 8000
@@ -515,10 +574,13 @@ class MainWindow(QMainWindow):
         self._note(message)
 
     def _on_status(self, status: dict) -> None:
+        self.last_status = status
         photos = status.get("photos", {})
         self._indexed_count = int(photos.get("indexed", 0))
         text = f"{self._indexed_count:,} photos"
         pending = int(photos.get("pending", 0))
+        if not pending:
+            self.status_panel.resume_button.hide()
         if pending:
             text += f" · {pending:,} to index"
         self.count_label.setText(text)
@@ -595,6 +657,4 @@ class MainWindow(QMainWindow):
         self.shutdown()
         super().closeEvent(event)
 
-    def restore_geometry(self) -> None:
-        if self.settings.window_geometry:
-            self.restoreGeometry(QByteArray.fromHex(self.settings.window_geometry.encode()))
+

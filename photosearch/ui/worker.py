@@ -69,6 +69,7 @@ class IndexWorker(QObject):
     switched = Signal(str, str, str)  # model, pretrained, device now serving (only then are settings saved)
     devicesFound = Signal(list)  # the devices this machine really has
     waitingForModel = Signal(int)  # no model loaded: indexing waits (photos known to need it)
+    captionsImported = Signal(str, dict)  # csv path, Library.import_captions() report
 
     def __init__(self, ref: LibraryRef, make_library: Callable[..., Library]) -> None:
         super().__init__()
@@ -227,6 +228,16 @@ class IndexWorker(QObject):
         self._emit_status()
         self.finished.emit("remove", IndexSummary())
 
+    @Slot(str)
+    def import_captions(self, csv_path: str) -> None:
+        try:
+            report = self._ref.get().import_captions(csv_path)
+        except Exception as exc:  # a bad file or a missing model: one line, the worker stays alive
+            self.failed.emit(str(exc) if isinstance(exc, PhotoSearchError) else f"{type(exc).__name__}: {exc}")
+            return
+        self.captionsImported.emit(csv_path, report)
+        self._emit_status()
+
     # -- model change -----------------------------------------------------------------------------
     @Slot(str, str, str)
     def switch_model(self, model: str, pretrained: str, device: str) -> None:
@@ -331,6 +342,7 @@ class SearchRunner(QObject):
         self.ref = ref
         self.latest = 0
         self.delivered = 0
+        self.failed = False  # the newest answer was an error (its message must not be replaced by "0 photos")
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self.signals = _SearchSignals()
@@ -350,6 +362,7 @@ class SearchRunner(QObject):
         if generation != self.latest:
             return
         self.delivered = generation
+        self.failed = bool(error)
         if error:
             self.searchFailed.emit(error)
         self.resultsReady.emit(results, captions, seconds)
