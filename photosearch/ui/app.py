@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.library import Library
+from photosearch.ui import platform_check
 from photosearch.ui.main_window import MainWindow
 from photosearch.ui.settings import Settings
 from photosearch.ui.style import apply_style
@@ -84,6 +85,10 @@ def _restore_folders(library: Library, settings: Settings) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if QApplication.instance() is None and platform_check.wants_xcb():
+        problem = platform_check.xcb_problem()  # Qt would abort the process, naming one library of several
+        if problem:
+            raise PhotoSearchError(problem)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("PhotoSearch")
     app.setOrganizationName("PhotoSearch")
