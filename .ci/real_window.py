@@ -35,6 +35,9 @@ def build_library(base: Path, count: int) -> list[str]:
     import numpy as np
     from PIL import Image
 
+    options = ["--library", str(base / "library"), "--model", str(TINY), "--pretrained", "random", "--offline"]
+    if (base / "library").exists():  # --keep: built by an earlier run
+        return options
     # packaging/ is not a package (and "packaging" is also pip's library): load the script by path.
     spec = importlib.util.spec_from_file_location("make_screenshot", ROOT / "packaging" / "make_screenshot.py")
     shots = importlib.util.module_from_spec(spec)
@@ -46,11 +49,17 @@ def build_library(base: Path, count: int) -> list[str]:
         colour = rng.integers(0, 255, 3)
         array = np.clip(colour + rng.integers(-50, 50, (96, 128, 3)), 0, 255).astype(np.uint8)
         Image.fromarray(array).save(photos / f"generated_{i:04d}.jpg", quality=85)
-    options = ["--library", str(base / "library"), "--model", str(TINY), "--pretrained", "random", "--offline"]
     run = [sys.executable, "-m", "photosearch", *options]
     subprocess.run([*run, "index", str(photos)], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     subprocess.run([*run, "captions", "import", str(captions)], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     return options
+
+
+def app_log(base: Path) -> str:
+    """The app's output for a failure report: the fatal error line (if any), then the end."""
+    text = (base / "app.log").read_text(encoding="utf-8", errors="replace")
+    fatal = [line for line in text.splitlines() if "Fatal Python error" in line or "Traceback" in line]
+    return "\n".join([*fatal[:3], "...", text[-2500:]])
 
 
 def xdotool(*args: str, check: bool = True) -> str:
@@ -67,10 +76,10 @@ def read_xwd(data: bytes):
     header = struct.unpack(">25I", data[:100])
     header_size, width, height = header[0], header[4], header[5]
     byte_order, bits_per_pixel, bytes_per_line, ncolors = header[7], header[11], header[12], header[19]
-    if bits_per_pixel != 32:
-        fail(f"unexpected screen depth: {bits_per_pixel} bits per pixel")
+    if bits_per_pixel not in (24, 32):
+        fail(f"unexpected screen format: {bits_per_pixel} bits per pixel")
     start = header_size + ncolors * 12
-    raw = "BGRX" if byte_order == 0 else "XRGB"
+    raw = {(32, 0): "BGRX", (32, 1): "XRGB", (24, 0): "BGR", (24, 1): "RGB"}[(bits_per_pixel, byte_order)]
     return Image.frombuffer("RGB", (width, height), data[start : start + bytes_per_line * height], "raw", raw,
                             bytes_per_line, 1)
 
@@ -85,7 +94,7 @@ def not_blank(image) -> tuple[bool, str]:
     from PIL import ImageStat
 
     small = image.convert("RGB").resize((400, 250))
-    colours = len(set(small.getdata()))
+    colours = len(set(small.tobytes()[i : i + 3] for i in range(0, 400 * 250 * 3, 3)))
     spread = max(ImageStat.Stat(small.convert("L")).stddev)
     return colours > 200 and spread > 10, f"{colours} colours, grey-level spread {spread:.1f}"
 
@@ -136,7 +145,7 @@ def main() -> int:
         deadline = time.monotonic() + 180
         while not window:
             if app.poll() is not None:
-                fail(f"the app exited at start (code {app.returncode}):\n{(base / 'app.log').read_text()[-3000:]}")
+                fail(f"the app exited at start (code {app.returncode}):\n{app_log(base)}")
             if time.monotonic() > deadline:
                 fail("no PhotoSearch window within 180 s")
             window = xdotool("search", "--onlyvisible", "--name", "^PhotoSearch$", check=False).split("\n")[0]
@@ -155,6 +164,12 @@ def main() -> int:
         width, height = int(geometry["WIDTH"]), int(geometry["HEIGHT"])
         # Over the grid: the middle of the window, a little left of centre (the caption panel is right).
         xdotool("mousemove", str(x + width * 45 // 100), str(y + height // 2))
+        if args.screenshot:  # the README's picture: the answer to the query, from the real screen
+            screen = screenshot(env)
+            # The window with its openbox frame: everything that is not the empty (black) desktop.
+            box = screen.convert("L").point(lambda v: 255 if v > 8 else 0).getbbox() or (0, 0, *SCREEN)
+            screen.crop(box).save(args.screenshot)
+            print(f"window screenshot: {args.screenshot} ({box[2] - box[0]}x{box[3] - box[1]})")
         started = time.monotonic()
         clicks = 0
         while time.monotonic() - started < args.seconds:
@@ -164,7 +179,7 @@ def main() -> int:
             if app.poll() is not None:
                 fail(
                     f"the app died after {time.monotonic() - started:.0f} s of scrolling (code {app.returncode}):\n"
-                    f"{(base / 'app.log').read_text()[-3000:]}"
+                    f"{app_log(base)}"
                 )
         print(f"scrolled {clicks} wheel notches over {time.monotonic() - started:.0f} s; the app is alive")
         image = screenshot(env)
@@ -174,12 +189,6 @@ def main() -> int:
         print(f"screenshot {shot}: {facts}")
         if not ok:
             fail(f"the screenshot is blank ({facts})")
-        if args.screenshot:
-            # The window as openbox shows it (frame included), cropped from the real screen.
-            box = (max(0, x - 1), max(0, y - 24), min(SCREEN[0], x + width + 1), min(SCREEN[1], y + height + 1))
-            frame = image.crop(box)
-            frame.save(args.screenshot)
-            print(f"window screenshot: {args.screenshot} ({frame.size[0]}x{frame.size[1]})")
         if app.poll() is not None:
             fail(f"the app died (code {app.returncode})")
         return 0
