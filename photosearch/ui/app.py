@@ -13,9 +13,11 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.library import Library
+from photosearch.core.paths import library_dir
 from photosearch.ui import platform_check
 from photosearch.ui.main_window import MainWindow
 from photosearch.ui.settings import Settings
+from photosearch.ui.single_instance import SingleInstance, bring_forward, server_name
 from photosearch.ui.style import apply_style
 from photosearch.ui.worker import ImageQuery, LibraryRef
 
@@ -93,6 +95,12 @@ def run(args: argparse.Namespace) -> int:
     app.setApplicationName("PhotoSearch")
     app.setOrganizationName("PhotoSearch")
     apply_style(app)
+    instance = None
+    if not getattr(args, "screenshot", None):
+        instance = SingleInstance(server_name(library_dir(getattr(args, "library", None))), app)
+        if not instance.claim():
+            print("PhotoSearch is already open on this library; its window was brought forward", file=sys.stderr)
+            return 0
     try:
         window = build_window(args)
     except PhotoSearchError as exc:
@@ -105,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
         return _screenshot(app, window, args)
     window.restore_geometry()
     window.show()
+    if instance is not None:
+        instance.activated.connect(lambda: bring_forward(window))
+        window.destroyed.connect(instance.deleteLater)
     query_image = getattr(args, "query_image", None)
     if query_image:
         window.set_image_query(ImageQuery(path=os.path.abspath(query_image), label=os.path.basename(query_image)))
