@@ -1,150 +1,37 @@
-"""Dialogs: photo preview, settings, and the 'model weights are missing' question."""
+"""Dialogs: settings, and the 'model is missing' question (the photo preview is in preview.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QMessageBox,
-    QPushButton,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
 from photosearch.core.devices import DEVICE_WORDS
+from photosearch.ui.preview import PreviewDialog, human_date, human_size  # moved there; still importable here
 from photosearch.ui.settings import PRESETS, THUMB_MAX, THUMB_MIN, ModelPreset, Settings, preset_for
-from photosearch.ui.thumbnails import read_image
 
-PREVIEW_SIDE = 1200
+__all__ = [
+    "CHOOSE_FILE",
+    "FROM_FILE",
+    "PreviewDialog",
+    "SettingsDialog",
+    "ask_for_checkpoint",
+    "human_date",
+    "human_size",
+]
 CHOOSE_FILE = "Choose a model file…"
 FROM_FILE = "From a file…"
-
-
-def human_size(size: int | None) -> str:
-    if not size:
-        return "unknown size"
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} bytes"
-
-
-def human_date(taken: float | None) -> str:
-    if not taken:
-        return "date unknown"
-    return dt.datetime.fromtimestamp(taken).strftime("%d %b %Y, %H:%M")
-
-
-class _ImageSignals(QObject):
-    loaded = Signal(str, QImage)
-
-
-class _LoadFull(QRunnable):
-    """The full photo (scaled on decode) off the GUI thread: a 40 MP JPEG takes a noticeable while."""
-
-    def __init__(self, path: str, signals: _ImageSignals) -> None:
-        super().__init__()
-        self._path, self._signals = path, signals
-
-    def run(self) -> None:
-        self._signals.loaded.emit(self._path, read_image(self._path, PREVIEW_SIDE))
-
-
-class PreviewDialog(QDialog):
-    """A large view of one photo with its details and actions."""
-
-    openRequested = Signal(str)
-    revealRequested = Signal(str)
-    copyRequested = Signal(str)
-    similarRequested = Signal(str)
-
-    def __init__(self, path: str, details: dict | None, thumb: QPixmap | None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.path = path
-        self.setWindowTitle(os.path.basename(path))
-        self.resize(980, 760)
-        layout = QVBoxLayout(self)
-        self.image = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self.image.setMinimumSize(400, 300)
-        self.image.setStyleSheet("background: #111; border-radius: 6px;")
-        self._pixmap = thumb
-        layout.addWidget(self.image, 1)
-
-        details = details or {}
-        width, height = details.get("width"), details.get("height")
-        facts = [human_size(details.get("size")), human_date(details.get("taken"))]
-        if width and height:
-            facts.insert(0, f"{width} × {height}")
-        self.path_label = QLabel(path)
-        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.path_label.setStyleSheet("font-weight: 600;")
-        self.facts_label = QLabel("  ·  ".join(facts))
-        captions = [c["text"] for c in details.get("captions", [])]
-        self.captions_label = QLabel("\n".join(f"“{c}”" for c in captions) if captions else "No captions")
-        self.captions_label.setWordWrap(True)
-        self.captions_label.setTextFormat(Qt.TextFormat.PlainText)  # captions are user data, never markup
-        for label in (self.path_label, self.facts_label, self.captions_label):
-            layout.addWidget(label)
-
-        buttons = QHBoxLayout()
-        for text, signal in (
-            ("Open", self.openRequested),
-            ("Show in folder", self.revealRequested),
-            ("Copy path", self.copyRequested),
-            ("Find similar", self.similarRequested),
-        ):
-            button = QPushButton(text)
-            button.clicked.connect(lambda _=False, s=signal: s.emit(self.path))
-            buttons.addWidget(button)
-        self.similar_button = button
-        self.similar_button.clicked.connect(self.accept)
-        buttons.addStretch(1)
-        close = QPushButton("Close")
-        close.clicked.connect(self.reject)
-        buttons.addWidget(close)
-        layout.addLayout(buttons)
-
-        # No parent: the runnable keeps it alive, so closing the dialog first cannot delete it under the loader.
-        self._signals = _ImageSignals()
-        self._signals.loaded.connect(self._on_loaded)
-        QThreadPool.globalInstance().start(_LoadFull(path, self._signals))
-        self._show_pixmap()
-
-    def _on_loaded(self, path: str, image: QImage) -> None:
-        if path == self.path and not image.isNull():
-            self._pixmap = QPixmap.fromImage(image)
-            self._show_pixmap()
-
-    def _show_pixmap(self) -> None:
-        if self._pixmap is not None and not self._pixmap.isNull():
-            self.image.setPixmap(
-                self._pixmap.scaled(
-                    self.image.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-                )
-            )
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._show_pixmap()
-
-    def keyPressEvent(self, event) -> None:
-        if event.key() == Qt.Key.Key_Space:  # Space toggles the preview, like Quick Look
-            self.reject()
-            return
-        super().keyPressEvent(event)
 
 
 class SettingsDialog(QDialog):
@@ -250,3 +137,4 @@ def ask_for_checkpoint(parent: QWidget | None, reason: str) -> bool:
     box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
     box.exec()
     return box.clickedButton() is choose
+

@@ -36,13 +36,13 @@ from photosearch.core.library import Library
 from photosearch.core.types import IndexSummary, Progress
 from photosearch.ui.caption_panel import CaptionPanel
 from photosearch.ui.desktop_actions import DesktopActions, caption_csv_from_mime
-from photosearch.ui.dialogs import PreviewDialog
 from photosearch.ui.drops import image_query_from_mime, is_image_file
 from photosearch.ui.empty_state import EmptyState
 from photosearch.ui.grid import ResultsGrid
 from photosearch.ui.menus import build_menus
 from photosearch.ui.messages import in_gui_words
 from photosearch.ui.model_control import ModelControl, pick_file
+from photosearch.ui.preview import PreviewDialog
 from photosearch.ui.results_model import CaptionModel, PathRole, ResultsModel
 from photosearch.ui.settings import Settings
 from photosearch.ui.sidebar import FolderSidebar
@@ -471,10 +471,22 @@ class MainWindow(DesktopActions, QMainWindow):
         dialog.revealRequested.connect(self.reveal)
         dialog.copyRequested.connect(lambda p: self.copy_paths([p]))
         dialog.similarRequested.connect(self.find_similar)
+        dialog.stepRequested.connect(self._preview_step)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show() if not self.interactive else dialog.open()
         self.preview = dialog
         return dialog
+
+    def _preview_step(self, step: int) -> None:
+        """Left/Right in the preview: the previous/next result, selected in the grid too."""
+        dialog = self.preview
+        row = self.results_model.row_of(dialog.path) + step
+        result = self.results_model.result(row)
+        if result is None:
+            return
+        dialog.show_photo(result.path, self.ref.get().photo_details(result.path), self.thumbs.pixmap(result.path))
+        index = self.results_model.index(row)
+        self.grid.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
 
     def open_file(self, path: str) -> None:
         self._open_url(path, "Could not open")  # the platform's viewer; never a shell
