@@ -209,6 +209,11 @@ class Library:
                 self.store.set_meta(conn, "model_id", self.model_id)
                 self.store.set_meta(conn, "tag", self.spec.tag or "")
 
+    def claim_model(self) -> None:
+        """Make this library's model the one it opens with again (after another's switch did not finish)."""
+        with self._writer_lock("recording the model"):
+            self._remember_model()
+
     def index(
         self,
         progress: Callable[[Progress], None] | None = None,

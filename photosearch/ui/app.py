@@ -13,8 +13,11 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.library import Library
+from photosearch.core.paths import library_dir
+from photosearch.ui import platform_check
 from photosearch.ui.main_window import MainWindow
 from photosearch.ui.settings import Settings
+from photosearch.ui.single_instance import SingleInstance, bring_forward, server_name
 from photosearch.ui.style import apply_style
 from photosearch.ui.worker import ImageQuery, LibraryRef
 
@@ -31,10 +34,10 @@ def build_window(args: argparse.Namespace, *, interactive: bool = True, start_wo
     """The window over the library named by args (and the user's settings); shared by run() and tests."""
     settings = Settings.load()
     relay = _ModelProgress()
-    model = getattr(args, "model", None) or settings.model
-    pretrained = getattr(args, "pretrained", None) or (
-        settings.pretrained if not getattr(args, "model", None) else None
-    )
+    # The library's own model serves it: the settings name a model only for a library that has none yet
+    # (a settings file saying otherwise, from a switch that never finished, must not hide the index).
+    model = getattr(args, "model", None)
+    pretrained = getattr(args, "pretrained", None)
     device = getattr(args, "device", None) or settings.device
     if getattr(args, "device", "auto") == "auto" and settings.device != "auto":
         device = settings.device
@@ -52,6 +55,10 @@ def build_window(args: argparse.Namespace, *, interactive: bool = True, start_wo
         )
 
     library = make_library()
+    if not model and settings.model and library.store.get_meta("model_id") is None:
+        library.close()
+        model, pretrained = settings.model, settings.pretrained
+        library = make_library(model, pretrained)
     _restore_folders(library, settings)
     screenshot = bool(getattr(args, "screenshot", None))
     window = MainWindow(
@@ -80,10 +87,20 @@ def _restore_folders(library: Library, settings: Settings) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if QApplication.instance() is None and platform_check.wants_xcb():
+        problem = platform_check.xcb_problem()  # Qt would abort the process, naming one library of several
+        if problem:
+            raise PhotoSearchError(problem)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("PhotoSearch")
     app.setOrganizationName("PhotoSearch")
     apply_style(app)
+    instance = None
+    if not getattr(args, "screenshot", None):
+        instance = SingleInstance(server_name(library_dir(getattr(args, "library", None))), app)
+        if not instance.claim():
+            print("PhotoSearch is already open on this library; its window was brought forward", file=sys.stderr)
+            return 0
     try:
         window = build_window(args)
     except PhotoSearchError as exc:
@@ -96,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
         return _screenshot(app, window, args)
     window.restore_geometry()
     window.show()
+    if instance is not None:
+        instance.activated.connect(lambda: bring_forward(window))
+        window.destroyed.connect(instance.deleteLater)
     query_image = getattr(args, "query_image", None)
     if query_image:
         window.set_image_query(ImageQuery(path=os.path.abspath(query_image), label=os.path.basename(query_image)))

@@ -1,166 +1,70 @@
-"""Dialogs: photo preview, settings, and the 'model weights are missing' question."""
+"""Dialogs: settings, and the 'model is missing' question (the photo preview is in preview.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QMessageBox,
-    QPushButton,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
-from photosearch.ui.settings import DEVICES, PRESETS, THUMB_MAX, THUMB_MIN, Settings, preset_for
-from photosearch.ui.thumbnails import read_image
+from photosearch.core.devices import DEVICE_WORDS
+from photosearch.ui.preview import PreviewDialog, human_date, human_size  # moved there; still importable here
+from photosearch.ui.settings import PRESETS, THUMB_MAX, THUMB_MIN, ModelPreset, Settings, preset_for
 
-PREVIEW_SIDE = 1200
-
-
-def human_size(size: int | None) -> str:
-    if not size:
-        return "unknown size"
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} bytes"
-
-
-def human_date(taken: float | None) -> str:
-    if not taken:
-        return "date unknown"
-    return dt.datetime.fromtimestamp(taken).strftime("%d %b %Y, %H:%M")
-
-
-class _ImageSignals(QObject):
-    loaded = Signal(str, QImage)
-
-
-class _LoadFull(QRunnable):
-    """The full photo (scaled on decode) off the GUI thread: a 40 MP JPEG takes a noticeable while."""
-
-    def __init__(self, path: str, signals: _ImageSignals) -> None:
-        super().__init__()
-        self._path, self._signals = path, signals
-
-    def run(self) -> None:
-        self._signals.loaded.emit(self._path, read_image(self._path, PREVIEW_SIDE))
-
-
-class PreviewDialog(QDialog):
-    """A large view of one photo with its details and actions."""
-
-    openRequested = Signal(str)
-    revealRequested = Signal(str)
-    copyRequested = Signal(str)
-    similarRequested = Signal(str)
-
-    def __init__(self, path: str, details: dict | None, thumb: QPixmap | None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.path = path
-        self.setWindowTitle(os.path.basename(path))
-        self.resize(980, 760)
-        layout = QVBoxLayout(self)
-        self.image = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self.image.setMinimumSize(400, 300)
-        self.image.setStyleSheet("background: #111; border-radius: 6px;")
-        self._pixmap = thumb
-        layout.addWidget(self.image, 1)
-
-        details = details or {}
-        width, height = details.get("width"), details.get("height")
-        facts = [human_size(details.get("size")), human_date(details.get("taken"))]
-        if width and height:
-            facts.insert(0, f"{width} × {height}")
-        self.path_label = QLabel(path)
-        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.path_label.setStyleSheet("font-weight: 600;")
-        self.facts_label = QLabel("  ·  ".join(facts))
-        captions = [c["text"] for c in details.get("captions", [])]
-        self.captions_label = QLabel("\n".join(f"“{c}”" for c in captions) if captions else "No captions")
-        self.captions_label.setWordWrap(True)
-        self.captions_label.setTextFormat(Qt.TextFormat.PlainText)  # captions are user data, never markup
-        for label in (self.path_label, self.facts_label, self.captions_label):
-            layout.addWidget(label)
-
-        buttons = QHBoxLayout()
-        for text, signal in (
-            ("Open", self.openRequested),
-            ("Show in folder", self.revealRequested),
-            ("Copy path", self.copyRequested),
-            ("Find similar", self.similarRequested),
-        ):
-            button = QPushButton(text)
-            button.clicked.connect(lambda _=False, s=signal: s.emit(self.path))
-            buttons.addWidget(button)
-        self.similar_button = button
-        self.similar_button.clicked.connect(self.accept)
-        buttons.addStretch(1)
-        close = QPushButton("Close")
-        close.clicked.connect(self.reject)
-        buttons.addWidget(close)
-        layout.addLayout(buttons)
-
-        # No parent: the runnable keeps it alive, so closing the dialog first cannot delete it under the loader.
-        self._signals = _ImageSignals()
-        self._signals.loaded.connect(self._on_loaded)
-        QThreadPool.globalInstance().start(_LoadFull(path, self._signals))
-        self._show_pixmap()
-
-    def _on_loaded(self, path: str, image: QImage) -> None:
-        if path == self.path and not image.isNull():
-            self._pixmap = QPixmap.fromImage(image)
-            self._show_pixmap()
-
-    def _show_pixmap(self) -> None:
-        if self._pixmap is not None and not self._pixmap.isNull():
-            self.image.setPixmap(
-                self._pixmap.scaled(
-                    self.image.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-                )
-            )
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._show_pixmap()
-
-    def keyPressEvent(self, event) -> None:
-        if event.key() == Qt.Key.Key_Space:  # Space toggles the preview, like Quick Look
-            self.reject()
-            return
-        super().keyPressEvent(event)
+__all__ = [
+    "CHOOSE_FILE",
+    "FROM_FILE",
+    "PreviewDialog",
+    "SettingsDialog",
+    "ask_for_checkpoint",
+    "human_date",
+    "human_size",
+]
+CHOOSE_FILE = "Choose a model file…"
+FROM_FILE = "From a file…"
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, current_model: str, current_pretrained: str, parent=None) -> None:
+    fileRequested = Signal()  # "From a file…" picked in the model list: the window asks for the file
+
+    def __init__(
+        self,
+        settings: Settings,
+        current_model: str,
+        current_pretrained: str,
+        devices: list[str] | None = None,
+        parent=None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         form = QFormLayout(self)
+        self._current = (current_model, current_pretrained)
+        self.model_file = ""
         self.preset = QComboBox()
         current = preset_for(current_model, current_pretrained)
         if current is None:
-            self.preset.addItem(f"Current: {current_model} / {current_pretrained}", None)
+            shown = os.path.basename(current_pretrained) if os.path.isfile(current_pretrained) else current_pretrained
+            self.preset.addItem(f"Current: {os.path.basename(current_model)} / {shown}", "current")
         for preset in PRESETS:
             self.preset.addItem(f"{preset.label} — {preset.note}", preset)
+        self.preset.addItem(FROM_FILE, "file")
         if current is not None:
             self.preset.setCurrentIndex(PRESETS.index(current))
+        self.preset.activated.connect(self._on_preset)
         self.device = QComboBox()
-        self.device.addItems(list(DEVICES))
-        self.device.setCurrentText(settings.device)
+        for name in devices or ["auto", "cpu"]:
+            self.device.addItem(DEVICE_WORDS.get(name, name), name)
+        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
         self.thumb = QSpinBox()
         self.thumb.setRange(THUMB_MIN, THUMB_MAX)
         self.thumb.setSingleStep(20)
@@ -173,7 +77,10 @@ class SettingsDialog(QDialog):
         self.offline = QCheckBox("Work offline: never download model weights")
         self.offline.setChecked(settings.offline)
         form.addRow("Model", self.preset)
-        note = QLabel("Changing the model re-indexes in the background; searches keep working meanwhile.")
+        note = QLabel(
+            "Changing the model re-indexes in the background; searches keep working meanwhile. "
+            "If the new model cannot be loaded, nothing changes."
+        )
         note.setWordWrap(True)
         note.setStyleSheet("color: palette(placeholder-text);")
         form.addRow("", note)
@@ -186,26 +93,48 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
+    def _on_preset(self, _row: int) -> None:
+        if self.preset.currentData() == "file":
+            self.fileRequested.emit()
+
+    def set_model_file(self, path: str | None) -> None:
+        """The file chosen for "From a file…" (empty: the choice is undone)."""
+        self.model_file = path or ""
+        row = self.preset.findData("file")
+        self.preset.setItemText(row, f"File: {os.path.basename(path)}" if path else FROM_FILE)
+        if not path:
+            self.preset.setCurrentIndex(max(0, self.preset.findData("current")))
+
     def chosen_preset(self):
-        return self.preset.currentData()
+        data = self.preset.currentData()
+        return data if isinstance(data, ModelPreset) else None
+
+    def chosen_model(self, current_model: str) -> tuple[str, str]:
+        """(model, pretrained) picked: a preset, the current model with a weights file, or unchanged."""
+        preset = self.chosen_preset()
+        if preset is not None:
+            return preset.model, preset.pretrained
+        if self.preset.currentData() == "file" and self.model_file:
+            return current_model, self.model_file
+        return self._current
+
+    def chosen_device(self) -> str:
+        return str(self.device.currentData())
 
 
-def ask_for_checkpoint(parent: QWidget | None, reason: str) -> str | None:
-    """Explain that the weights are missing; let the user point at a local checkpoint file."""
+def ask_for_checkpoint(parent: QWidget | None, reason: str) -> bool:
+    """Explain that the model could not be loaded; True when the person wants to choose a model file."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Warning)
-    box.setWindowTitle("Model weights not available")
+    box.setWindowTitle("Model not available")
     box.setText("PhotoSearch cannot load its model, so it can't search or index yet.")
     box.setInformativeText(
-        f"{reason}\n\nConnect to the internet and restart to download the weights, "
-        "or choose a checkpoint file you already have (.safetensors, .bin, .pt, .pth)."
+        f"{reason}.\n\nConnect to the internet and restart PhotoSearch to download the model, "
+        "or choose a model file you already have (.safetensors, .bin, .pt, .pth). "
+        "You can do this later from File ▸ Choose a model file… or Settings ▸ Model ▸ From a file…"
     )
-    choose = box.addButton("Choose checkpoint…", QMessageBox.ButtonRole.AcceptRole)
+    choose = box.addButton(CHOOSE_FILE, QMessageBox.ButtonRole.AcceptRole)
     box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
     box.exec()
-    if box.clickedButton() is not choose:
-        return None
-    path, _ = QFileDialog.getOpenFileName(
-        parent, "Choose a CLIP checkpoint", os.path.expanduser("~"), "Checkpoints (*.safetensors *.bin *.pt *.pth)"
-    )
-    return path or None
+    return box.clickedButton() is choose
+

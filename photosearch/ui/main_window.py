@@ -6,123 +6,57 @@ import os
 from collections.abc import Callable
 
 from PySide6.QtCore import (
-    QBuffer,
-    QByteArray,
     QEvent,
-    QIODevice,
     QItemSelectionModel,
     QMimeData,
     QObject,
-    QSize,
-    QStandardPaths,
     Qt,
     QThread,
     QUrl,
     Signal,
     Slot,
 )
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage, QImageReader, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
-    QFrame,
     QHBoxLayout,
     QLabel,
-    QListView,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QMenu,
     QMessageBox,
-    QProgressBar,
     QPushButton,
-    QSlider,
     QSplitter,
     QStackedWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from photosearch.core.library import Library
 from photosearch.core.types import IndexSummary, Progress
-from photosearch.ui.delegates import CaptionDelegate, TileDelegate
-from photosearch.ui.dialogs import PreviewDialog, SettingsDialog, ask_for_checkpoint
+from photosearch.ui.caption_panel import CaptionPanel
+from photosearch.ui.desktop_actions import DesktopActions, caption_csv_from_mime
+from photosearch.ui.drops import image_query_from_mime, is_image_file
+from photosearch.ui.empty_state import EmptyState
+from photosearch.ui.grid import ResultsGrid
+from photosearch.ui.menus import build_menus
+from photosearch.ui.messages import in_gui_words
+from photosearch.ui.model_control import ModelControl, pick_file
+from photosearch.ui.preview import PreviewDialog
 from photosearch.ui.results_model import CaptionModel, PathRole, ResultsModel
-from photosearch.ui.search_bar import SearchBar
-from photosearch.ui.settings import THUMB_MAX, THUMB_MIN, Settings
+from photosearch.ui.settings import Settings
+from photosearch.ui.sidebar import FolderSidebar
+from photosearch.ui.status_panel import StatusPanel
 from photosearch.ui.thumbnails import ThumbnailLoader
+from photosearch.ui.top_bar import TopBar
 from photosearch.ui.watch_bridge import WatchBridge
 from photosearch.ui.worker import ImageQuery, IndexWorker, LibraryRef, SearchRunner
 
 PAGE_EMPTY, PAGE_HINT, PAGE_RESULTS = 0, 1, 2
-_EXTRA_IMAGE_SUFFIXES = {"heic", "heif"}  # decoded by the core (pillow-heif), not by Qt
+__all__ = ["MainWindow", "image_query_from_mime", "is_image_file"]  # the drop helpers moved to drops.py
 
 
-def is_image_file(path: str) -> bool:
-    suffix = os.path.splitext(path)[1].lower().lstrip(".")
-    readable = {bytes(f).decode().lower() for f in QImageReader.supportedImageFormats()}
-    return os.path.isfile(path) and (suffix in readable or suffix in _EXTRA_IMAGE_SUFFIXES or suffix == "jpg")
-
-
-def image_query_from_mime(mime: QMimeData | None) -> ImageQuery | None:
-    """A dropped/pasted image file (local URL) or raw image data; None for anything else."""
-    if mime is None:
-        return None
-    for url in mime.urls():
-        if url.isLocalFile() and is_image_file(url.toLocalFile()):
-            path = url.toLocalFile()
-            return ImageQuery(path=path, label=os.path.basename(path))
-    if mime.hasImage():
-        image = mime.imageData()
-        if isinstance(image, QImage) and not image.isNull():
-            buffer = QBuffer()
-            buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-            image.save(buffer, "PNG")
-            return ImageQuery(data=bytes(buffer.data()), label="pasted image")
-    for fmt in mime.formats():
-        if fmt.startswith("image/"):
-            data = bytes(mime.data(fmt))
-            if data:
-                return ImageQuery(data=data, label="dropped image")
-    return None
-
-
-class _EmptyState(QWidget):
-    """First run: invite adding a folder, offering the user's Pictures folder."""
-
-    addFolder = Signal(str)
-    chooseFolder = Signal()
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.addStretch(1)
-        title = QLabel("Find your photos by what they show")
-        title.setObjectName("emptyTitle")
-        body = QLabel("Add a folder of photos. PhotoSearch indexes it on this computer — nothing leaves it.")
-        body.setObjectName("emptyBody")
-        for label in (title, body):
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            label.setWordWrap(True)
-            layout.addWidget(label)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
-        self.pictures_button = QPushButton(f"Use {pictures}")
-        self.pictures_button.setObjectName("primaryButton")
-        self.pictures_button.clicked.connect(lambda: self.addFolder.emit(pictures))
-        self.pictures_button.setVisible(bool(pictures) and os.path.isdir(pictures))
-        choose = QPushButton("Choose a folder…")
-        choose.clicked.connect(self.chooseFolder)
-        row.addWidget(self.pictures_button)
-        row.addWidget(choose)
-        row.addStretch(1)
-        layout.addLayout(row)
-        layout.addStretch(2)
-
-
-class MainWindow(QMainWindow):
+class MainWindow(DesktopActions, QMainWindow):
     resultsShown = Signal(int)  # number of results now in the grid
     modelMessage = Signal(str)  # model download/load progress, from any thread
     _start = Signal()
@@ -130,8 +64,7 @@ class MainWindow(QMainWindow):
     _changes = Signal(list)
     _add = Signal(str)
     _remove = Signal(str)
-    _switch = Signal(str, str, str)
-    _reload = Signal(str, str, str)
+    _import = Signal(str)
 
     def __init__(
         self,
@@ -153,6 +86,11 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self.setAcceptDrops(True)
         self.last_error = ""
+        self.last_switch_error = ""
+        self.last_import = ""
+        self.last_status: dict = {}
+        self.folder_filter = ""  # results limited to this watched folder ("" = all)
+        self._scroll_top = False  # a new query shows its best results first
         self._text_query = ""
         self._image_query: ImageQuery | None = None
         self._indexed_count = 0
@@ -177,74 +115,31 @@ class MainWindow(QMainWindow):
 
     # -- construction -------------------------------------------------------------------------------
     def _build_ui(self) -> None:
-        top = QFrame()
-        top.setObjectName("topBar")
-        top_layout = QHBoxLayout(top)
-        top_layout.setContentsMargins(12, 10, 12, 10)
-        top_layout.setSpacing(8)
-        self.search_bar = SearchBar()
+        top = TopBar(self.settings.thumb_size)
+        self.top_bar = top
+        self.search_bar, self.image_button, self.size_slider = top.search_bar, top.image_button, top.size_slider
         self.search_bar.textSearch.connect(self.run_text_query)
         self.search_bar.imageSearch.connect(self.run_image_query)
         self.search_bar.cleared.connect(self._clear_results)
         self.search_bar.pasteRequested.connect(self.paste_query)
         self.search_bar.moveToResults.connect(self._focus_grid)
-        self.image_button = QPushButton("Search by image…")
-        self.image_button.setToolTip("Find photos that look like an image file (Ctrl+O)")
         self.image_button.clicked.connect(self.choose_query_image)
-        self.size_slider = QSlider(Qt.Orientation.Horizontal)
-        self.size_slider.setRange(THUMB_MIN, THUMB_MAX)
-        self.size_slider.setValue(self.settings.thumb_size)
-        self.size_slider.setFixedWidth(120)
-        self.size_slider.setToolTip("Thumbnail size (Ctrl+wheel over the grid)")
         self.size_slider.valueChanged.connect(self._set_tile_size)
-        settings_button = QToolButton()
-        settings_button.setText("⚙")
-        settings_button.setToolTip("Settings")
-        settings_button.clicked.connect(self.open_settings)
-        top_layout.addWidget(self.search_bar, 1)
-        top_layout.addWidget(self.image_button)
-        top_layout.addWidget(QLabel("Size"))
-        top_layout.addWidget(self.size_slider)
-        top_layout.addWidget(settings_button)
+        top.settings_button.clicked.connect(lambda: self.open_settings())
 
         # Sidebar: watched folders.
-        sidebar = QFrame()
-        sidebar.setObjectName("sidebar")
-        side = QVBoxLayout(sidebar)
-        side.setContentsMargins(10, 10, 6, 10)
-        heading = QLabel("FOLDERS")
-        heading.setObjectName("sectionHeading")
-        self.folder_list = QListWidget()
-        self.folder_list.setObjectName("folderList")
-        buttons = QHBoxLayout()
-        add = QPushButton("Add…")
-        add.clicked.connect(self.choose_folder)
-        self.remove_button = QPushButton("Remove")
-        self.remove_button.clicked.connect(self._remove_selected_folder)
-        buttons.addWidget(add)
-        buttons.addWidget(self.remove_button)
-        side.addWidget(heading)
-        side.addWidget(self.folder_list, 1)
-        side.addLayout(buttons)
+        sidebar = FolderSidebar()
+        sidebar.addRequested.connect(self.choose_folder)
+        sidebar.removeRequested.connect(self._confirm_remove_folder)
+        sidebar.filterChanged.connect(self._on_folder_filter)
+        sidebar.rescanRequested.connect(self.rescan_folder)
+        sidebar.revealRequested.connect(self.open_folder)
+        self.sidebar = sidebar
+        self.folder_list, self.remove_button = sidebar.folder_list, sidebar.remove_button
 
         # Centre: empty state / hint / grid.
-        self.grid = QListView()
-        self.grid.setObjectName("grid")
-        self.grid.setViewMode(QListView.ViewMode.IconMode)
-        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
-        self.grid.setMovement(QListView.Movement.Static)
-        self.grid.setUniformItemSizes(True)  # one sizeHint for all: layout of 10k tiles stays instant
-        self.grid.setLayoutMode(QListView.LayoutMode.Batched)
-        self.grid.setBatchSize(256)
-        self.grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.grid.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.grid.verticalScrollBar().setSingleStep(24)
-        self.grid.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
-        self.grid.setDragEnabled(True)
-        self.grid.setMouseTracking(True)
-        self.grid.setSpacing(2)
-        self.tile_delegate = TileDelegate(self.settings.thumb_size, self.grid)
-        self.grid.setItemDelegate(self.tile_delegate)
+        self.grid = ResultsGrid(self.settings.thumb_size)
+        self.tile_delegate = self.grid.tile_delegate
         self.grid.setModel(self.results_model)
         self.grid.doubleClicked.connect(lambda index: self.open_preview(index.row()))
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -257,7 +152,7 @@ class MainWindow(QMainWindow):
         self.hint.setObjectName("hint")
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint.setWordWrap(True)
-        self.empty_state = _EmptyState()
+        self.empty_state = EmptyState()
         self.empty_state.addFolder.connect(self.add_folder)
         self.empty_state.chooseFolder.connect(self.choose_folder)
         self.stack = QStackedWidget()
@@ -266,32 +161,39 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.grid)
 
         # Right: caption matches.
-        captions_panel = QFrame()
-        captions_panel.setObjectName("captionPanel")
-        cap = QVBoxLayout(captions_panel)
-        cap.setContentsMargins(6, 10, 10, 10)
-        self.caption_heading = QLabel("CAPTION MATCHES")
-        self.caption_heading.setObjectName("sectionHeading")
-        self.caption_view = QListView()
-        self.caption_view.setObjectName("captionList")
-        self.caption_view.setWordWrap(True)
-        self.caption_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.caption_view.setItemDelegate(CaptionDelegate(self.caption_view))
-        self.caption_view.setModel(self.caption_model)
+        captions_panel = CaptionPanel(self.caption_model)
+        self.caption_panel = captions_panel
+        self.caption_heading, self.caption_view = captions_panel.heading, captions_panel.view
         self.caption_view.selectionModel().currentChanged.connect(self._caption_selected)
         self.caption_view.doubleClicked.connect(self._caption_activated)
-        cap.addWidget(self.caption_heading)
-        cap.addWidget(self.caption_view, 1)
 
         splitter = QSplitter()
         splitter.addWidget(sidebar)
-        splitter.addWidget(self.stack)
+        centre = QWidget()
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(0, 0, 0, 0)
+        centre_layout.setSpacing(0)
+        filter_row = QHBoxLayout()
+        filter_row.setContentsMargins(10, 4, 10, 0)
+        self.filter_label = QLabel()
+        self.filter_label.setObjectName("filterLabel")
+        self.filter_clear = QPushButton("Show all folders")
+        self.filter_clear.clicked.connect(self.show_all_folders)
+        filter_row.addWidget(self.filter_label)
+        filter_row.addWidget(self.filter_clear)
+        filter_row.addStretch(1)
+        self.filter_label.hide()
+        self.filter_clear.hide()
+        centre_layout.addLayout(filter_row)
+        centre_layout.addWidget(self.stack, 1)
+        splitter.addWidget(centre)
         splitter.addWidget(captions_panel)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([220, 740, 320])
         splitter.setChildrenCollapsible(False)
 
         central = QWidget()
+        central.setObjectName("central")
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -300,25 +202,14 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         # Status bar: progress + controls, device, count.
-        bar = self.statusBar()
-        self.progress = QProgressBar()
-        self.progress.setFixedWidth(360)
-        self.progress.setTextVisible(True)
-        self.progress.hide()
-        self.pause_button = QToolButton()
-        self.pause_button.setText("Pause")
-        self.pause_button.setCheckable(True)
-        self.pause_button.toggled.connect(self._toggle_pause)
-        self.pause_button.hide()
-        self.cancel_button = QToolButton()
-        self.cancel_button.setText("Cancel")
-        self.cancel_button.clicked.connect(self.cancel_indexing)
-        self.cancel_button.hide()
-        self.device_label = QLabel("model loading…")
-        self.device_label.setObjectName("deviceLabel")
-        self.count_label = QLabel("")
-        for widget in (self.progress, self.pause_button, self.cancel_button, self.device_label, self.count_label):
-            bar.addPermanentWidget(widget)
+        self.status_panel = StatusPanel(self.statusBar())
+        self.status_panel.pauseToggled.connect(self._toggle_pause)
+        self.status_panel.cancelRequested.connect(self.cancel_indexing)
+        self.progress, self.pause_button = self.status_panel.progress, self.status_panel.pause_button
+        self.cancel_button = self.status_panel.cancel_button
+        self.device_label, self.count_label = self.status_panel.device_label, self.status_panel.count_label
+        self.status_panel.resumeRequested.connect(self._index)
+        self.menu_actions = build_menus(self)
         self._update_page()
 
     def _build_shortcuts(self) -> None:
@@ -344,11 +235,12 @@ class MainWindow(QMainWindow):
         self._changes.connect(self.worker.apply_changes)
         self._add.connect(self.worker.add_folder)
         self._remove.connect(self.worker.remove_folder)
-        self._switch.connect(self.worker.switch_model)
-        self._reload.connect(self.worker.reload_with)
+        self._import.connect(self.worker.import_captions)
+        self.worker.captionsImported.connect(self._on_captions_imported)
         self.worker.modelLoading.connect(self._note)
         self.worker.modelReady.connect(self._on_model_ready)
-        self.worker.modelFailed.connect(self._on_model_failed)
+        self.worker.waitingForModel.connect(self.status_panel.show_waiting)
+        self.models = ModelControl(self)
         self.worker.progress.connect(self._on_progress)
         self.worker.finished.connect(self._on_job_finished)
         self.worker.busy.connect(self._on_busy)
@@ -364,13 +256,15 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def run_text_query(self, text: str) -> None:
         self._text_query, self._image_query = text, None
-        self.searcher.submit(text=text, k=self.settings.results_per_page)
+        self._scroll_top = True
+        self.searcher.submit(text=text, k=self._k())
         self._note(f"Searching “{text}”…")
 
     @Slot(object)
     def run_image_query(self, query: ImageQuery) -> None:
         self._image_query, self._text_query = query, ""
-        self.searcher.submit(image=query, k=self.settings.results_per_page)
+        self._scroll_top = True
+        self.searcher.submit(image=query, k=self._k())
         self._note(f"Searching photos like {query.label or 'the image'}…")
 
     def set_image_query(self, query: ImageQuery) -> None:
@@ -380,9 +274,14 @@ class MainWindow(QMainWindow):
     def refresh_query(self) -> None:
         """Re-run the current query (the index changed under it)."""
         if self._image_query is not None:
-            self.searcher.submit(image=self._image_query, k=self.settings.results_per_page)
+            self.searcher.submit(image=self._image_query, k=self._k())
         elif self._text_query:
-            self.searcher.submit(text=self._text_query, k=self.settings.results_per_page)
+            self.searcher.submit(text=self._text_query, k=self._k())
+
+    def _k(self) -> int:
+        # Limited to one folder, ask for more so the folder still fills a page.
+        per_page = self.settings.results_per_page
+        return per_page * 5 if self.folder_filter else per_page
 
     def has_query(self) -> bool:
         return bool(self._text_query) or self._image_query is not None
@@ -390,18 +289,25 @@ class MainWindow(QMainWindow):
     @Slot(list, list, float)
     def _show_results(self, results: list, captions: list, seconds: float) -> None:
         selected = self.selected_paths()
+        if self.folder_filter:
+            results = [r for r in results if self.in_filter(r.path)][: self.settings.results_per_page]
+            captions = [c for c in captions if self.in_filter(c.path)]
         self.results_model.set_results(results)
         self.caption_model.set_captions(captions)
-        self.caption_heading.setText(f"CAPTION MATCHES ({len(captions)})" if captions else "CAPTION MATCHES")
+        if self._scroll_top:
+            self._scroll_top = False
+            self.grid.scrollToTop()
+        self.caption_panel.set_count(len(captions))
         for path in selected:  # a refresh keeps what the user had picked
             row = self.results_model.row_of(path)
             if row >= 0:
                 self.grid.selectionModel().select(
                     self.results_model.index(row), QItemSelectionModel.SelectionFlag.Select
                 )
-        if self.has_query():
+        if self.has_query() and not self.searcher.failed:  # a failure's message stays up
             what = "image" if self._image_query is not None else f"“{self._text_query}”"
-            self._note(f"{len(results)} photos for {what} in {seconds * 1000:.0f} ms", 8000)
+            where = f" in {os.path.basename(self.folder_filter.rstrip(os.sep))}" if self.folder_filter else ""
+            self._note(f"{len(results)} photos for {what}{where} in {seconds * 1000:.0f} ms", 8000)
         self._update_page()
         self.resultsShown.emit(len(results))
 
@@ -437,16 +343,27 @@ class MainWindow(QMainWindow):
 
     # -- image queries: drop, paste, dialog -----------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
-        if image_query_from_mime(event.mimeData()) is not None:
+        mime = event.mimeData()
+        if image_query_from_mime(mime) is not None or caption_csv_from_mime(mime) is not None:
             event.acceptProposedAction()
+            self.set_drop_highlight(True)
         else:
             event.ignore()
 
     def dragMoveEvent(self, event) -> None:
         self.dragEnterEvent(event)
 
+    def dragLeaveEvent(self, event) -> None:
+        self.set_drop_highlight(False)
+        super().dragLeaveEvent(event)
+
     def dropEvent(self, event) -> None:
-        if self.handle_drop(event.mimeData()):
+        self.set_drop_highlight(False)
+        csv = caption_csv_from_mime(event.mimeData())
+        if csv is not None:
+            self.import_captions(csv)
+            event.acceptProposedAction()
+        elif self.handle_drop(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
@@ -478,8 +395,7 @@ class MainWindow(QMainWindow):
 
     # -- grid and captions ---------------------------------------------------------------------------
     def _set_tile_size(self, size: int) -> None:
-        self.tile_delegate.tile = size
-        self.grid.setGridSize(self.tile_delegate.sizeHint(None, None) + QSize(4, 4))
+        self.grid.set_tile_size(size)
         self.settings.thumb_size = size
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -555,16 +471,28 @@ class MainWindow(QMainWindow):
         dialog.revealRequested.connect(self.reveal)
         dialog.copyRequested.connect(lambda p: self.copy_paths([p]))
         dialog.similarRequested.connect(self.find_similar)
+        dialog.stepRequested.connect(self._preview_step)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show() if not self.interactive else dialog.open()
         self.preview = dialog
         return dialog
 
+    def _preview_step(self, step: int) -> None:
+        """Left/Right in the preview: the previous/next result, selected in the grid too."""
+        dialog = self.preview
+        row = self.results_model.row_of(dialog.path) + step
+        result = self.results_model.result(row)
+        if result is None:
+            return
+        dialog.show_photo(result.path, self.ref.get().photo_details(result.path), self.thumbs.pixmap(result.path))
+        index = self.results_model.index(row)
+        self.grid.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+
     def open_file(self, path: str) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(path))  # the platform's viewer; never a shell
+        self._open_url(path, "Could not open")  # the platform's viewer; never a shell
 
     def reveal(self, path: str) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+        self._open_url(os.path.dirname(path), "Could not show the folder")
 
     def copy_paths(self, paths: list[str]) -> None:
         if not paths:
@@ -588,11 +516,7 @@ class MainWindow(QMainWindow):
         self._note(f"Adding {path}…")
         self._add.emit(path)
 
-    def _remove_selected_folder(self) -> None:
-        item = self.folder_list.currentItem()
-        if item is None:
-            return
-        path = item.data(Qt.ItemDataRole.UserRole)
+    def _confirm_remove_folder(self, path: str) -> None:
         if self.interactive:
             answer = QMessageBox.question(
                 self,
@@ -609,14 +533,7 @@ class MainWindow(QMainWindow):
     @Slot(list)
     def _on_folders(self, folders: list) -> None:
         self._folders = [f.path for f in folders]
-        self.folder_list.clear()
-        for folder in folders:
-            name = os.path.basename(folder.path.rstrip(os.sep)) or folder.path
-            state = f"{folder.photos:,} photos" if folder.online else "not connected"
-            item = QListWidgetItem(f"{name}\n{state}")
-            item.setData(Qt.ItemDataRole.UserRole, folder.path)
-            item.setToolTip(folder.path)
-            self.folder_list.addItem(item)
+        self.sidebar.set_folders(folders)
         # The library is the truth; the settings file mirrors it (so the config dir alone says what we watch).
         if self.settings.folders != self._folders:
             self.settings.folders = list(self._folders)
@@ -636,41 +553,15 @@ class MainWindow(QMainWindow):
         if self.has_query():
             self.refresh_query()
 
-    def _on_model_failed(self, message: str) -> None:
-        self.last_error = message
-        self.device_label.setText("no model")
-        self._note(f"Model not available: {message}")
-        if not self.interactive:
-            return
-        path = ask_for_checkpoint(self, message)
-        if path:
-            spec = self.ref.get().spec
-            self._reload.emit(spec.model, path, self.settings.device)
-
     def _on_progress(self, progress: Progress) -> None:
-        if progress.phase == "scanning":
-            self.progress.setRange(0, 0)
-            self.progress.setFormat("Scanning folders…")
-        else:
-            total = max(progress.total, 1)
-            self.progress.setRange(0, total)
-            self.progress.setValue(min(progress.done, total))
-            eta = ""
-            if progress.eta_seconds is not None and progress.done < progress.total:
-                minutes, seconds = divmod(int(progress.eta_seconds), 60)
-                eta = f" · {minutes}:{seconds:02d} left"
-            rate = f" · {progress.rate:.0f}/s" if progress.rate else ""
-            self.progress.setFormat(f"Indexing {progress.done:,} / {progress.total:,}{rate}{eta}")
-        for widget in (self.progress, self.pause_button, self.cancel_button):
-            widget.show()
+        self.status_panel.show_progress(progress)
 
     def _on_job_finished(self, job: str, summary: IndexSummary) -> None:
         self.jobs_done += 1
-        for widget in (self.progress, self.pause_button, self.cancel_button):
-            widget.hide()
-        self.pause_button.setChecked(False)
+        self.status_panel.hide_progress()
         if summary.cancelled:
-            self._note("Indexing cancelled; photos indexed so far stay searchable", 8000)
+            self.status_panel.show_cancelled(1)  # hidden again once the status says nothing is left
+            self._note("Indexing cancelled; photos indexed so far stay searchable. Resume indexing carries on.", 8000)
         elif job in ("index", "changes", "switch") and (summary.added or summary.updated or summary.removed):
             self._note(
                 f"Index updated: {summary.added} added, {summary.updated} updated, {summary.removed} removed", 8000
@@ -681,8 +572,9 @@ class MainWindow(QMainWindow):
         self._note(f"{message} (retrying shortly)")
 
     def _on_failed(self, message: str) -> None:
-        self.last_error = message
-        self._note(message, 15000)
+        self.last_error = in_gui_words(message)
+        self.status_panel.hide_progress()  # a failed job never leaves a frozen "Indexing 0 / N"
+        self._note(self.last_error, 15000)
 
     @Slot(list)
     def _on_disk_changes(self, paths: list) -> None:
@@ -694,10 +586,13 @@ class MainWindow(QMainWindow):
         self._note(message)
 
     def _on_status(self, status: dict) -> None:
+        self.last_status = status
         photos = status.get("photos", {})
         self._indexed_count = int(photos.get("indexed", 0))
         text = f"{self._indexed_count:,} photos"
         pending = int(photos.get("pending", 0))
+        if not pending:
+            self.status_panel.resume_button.hide()
         if pending:
             text += f" · {pending:,} to index"
         self.count_label.setText(text)
@@ -715,7 +610,6 @@ class MainWindow(QMainWindow):
             self.worker.pause_event.set()  # read by the indexer between batches
         else:
             self.worker.pause_event.clear()
-        self.pause_button.setText("Resume" if paused else "Pause")
 
     def cancel_indexing(self) -> None:
         self.worker.cancel_event.set()
@@ -723,24 +617,20 @@ class MainWindow(QMainWindow):
 
     # -- settings -----------------------------------------------------------------------------------
     def open_settings(self) -> None:
-        spec = self.ref.get().spec
-        dialog = SettingsDialog(self.settings, spec.model, spec.pretrained, self)
-        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
-            return
-        self.settings.results_per_page = dialog.per_page.value()
-        self.settings.offline = dialog.offline.isChecked()
-        self.size_slider.setValue(dialog.thumb.value())
-        preset = dialog.chosen_preset()
-        device = dialog.device.currentText()
-        changed_model = preset is not None and (preset.model, preset.pretrained) != (spec.model, spec.pretrained)
-        if changed_model or device != self.settings.device:
-            model = preset.model if preset else spec.model
-            pretrained = preset.pretrained if preset else spec.pretrained
-            self.settings.model, self.settings.pretrained, self.settings.device = model, pretrained, device
-            self._note(f"Switching to {model} ({pretrained}); current results stay available meanwhile")
-            self._switch.emit(model, pretrained, device)
+        self.models.open_settings()
+
+    def choose_model_file(self) -> None:
+        self.models.choose_model_file()
+
+    def pick_file(self, title: str, filters: str) -> str:
+        """A file dialog (tests replace this method: no modal dialogs there)."""
+        return pick_file(self, title, filters)
+
+    def note(self, message: str, timeout: int = 0) -> None:
+        self._note(message, timeout)
+
+    def save_settings(self) -> None:
         self._save_settings()
-        self.refresh_query()
 
     def _save_settings(self) -> None:
         try:
@@ -779,6 +669,4 @@ class MainWindow(QMainWindow):
         self.shutdown()
         super().closeEvent(event)
 
-    def restore_geometry(self) -> None:
-        if self.settings.window_geometry:
-            self.restoreGeometry(QByteArray.fromHex(self.settings.window_geometry.encode()))
+

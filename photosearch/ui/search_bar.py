@@ -65,6 +65,9 @@ class ImageChip(QFrame):
         if not image.isNull():
             small = image.scaled(QSize(24, 24), Qt.AspectRatioMode.KeepAspectRatioByExpanding)
             self.thumb.setPixmap(QPixmap.fromImage(small))  # GUI thread, one small image
+        else:  # never the previous query's picture (HEIC, which Qt cannot decode, lands here too)
+            self.thumb.clear()
+            self.thumb.setText("?")
         name = query.label or "image"
         self.label.setText(f"↺ {name}" if restore else name)
         self.close_button.setVisible(not restore)

@@ -40,6 +40,8 @@ QScrollBar::handle:vertical { background: #cfd4dc; border-radius: 4px; min-heigh
 QScrollBar::handle:vertical:hover { background: #aab1bc; }
 QScrollBar::add-line, QScrollBar::sub-line { height: 0; width: 0; }
 QScrollBar::add-page, QScrollBar::sub-page { background: transparent; }
+#central[dropTarget="true"] { border: 3px solid #2563eb; background: #eef4ff; }
+#filterLabel { color: #1e3a8a; font-weight: 600; }
 QSplitter::handle { background: transparent; width: 1px; }
 """
 

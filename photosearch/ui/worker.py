@@ -7,6 +7,7 @@ search must not queue behind an hour of indexing. Signals carry plain data only.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
+from photosearch.core.devices import DEVICE_WORDS, available_devices
 from photosearch.core.errors import LibraryBusyError, PhotoSearchError
 from photosearch.core.library import Library
 from photosearch.core.types import IndexSummary, Progress
@@ -63,6 +65,11 @@ class IndexWorker(QObject):
     statusChanged = Signal(dict)  # Library.status()
     foldersChanged = Signal(list)  # [Folder]
     libraryReplaced = Signal(str)  # model id now serving searches
+    switchFailed = Signal(str, str)  # what was asked for, one-line reason: the previous model keeps serving
+    switched = Signal(str, str, str)  # model, pretrained, device now serving (only then are settings saved)
+    devicesFound = Signal(list)  # the devices this machine really has
+    waitingForModel = Signal(int)  # no model loaded: indexing waits (photos known to need it)
+    captionsImported = Signal(str, dict)  # csv path, Library.import_captions() report
 
     def __init__(self, ref: LibraryRef, make_library: Callable[..., Library]) -> None:
         super().__init__()
@@ -72,6 +79,7 @@ class IndexWorker(QObject):
         self.pause_event = threading.Event()
         self._pending_changes: set[str] = set()
         self._retry: QTimer | None = None
+        self.model_error = ""  # why the model did not load; indexing waits for a model until it is cleared
 
     # -- model ---------------------------------------------------------------------------------
     @Slot()
@@ -80,12 +88,12 @@ class IndexWorker(QObject):
         self.modelLoading.emit(f"Loading {library.spec.describe()}…")
         try:
             library.encoder()
-        except PhotoSearchError as exc:
-            self.modelFailed.emit(str(exc))
-            return False
         except Exception as exc:  # a broken checkpoint can raise anything; report, stay alive
-            self.modelFailed.emit(f"{type(exc).__name__}: {exc}")
+            self.model_error = str(exc) if isinstance(exc, PhotoSearchError) else f"{type(exc).__name__}: {exc}"
+            self.modelFailed.emit(self.model_error)
+            self._emit_status()
             return False
+        self.model_error = ""
         self._emit_status()
         status = self._last_status or {}
         self.modelReady.emit(str(status.get("device", "")), library.spec.describe())
@@ -102,7 +110,17 @@ class IndexWorker(QObject):
         """Report folders and counts, load the model; no rescan (screenshots show the library as it is)."""
         self._emit_folders()
         self._emit_status()
+        self._check_device()
         return self.load_model()
+
+    def _check_device(self) -> None:
+        """A saved device this machine does not have (settings from elsewhere) falls back to auto."""
+        found = available_devices()
+        self.devicesFound.emit(found)
+        library = self._ref.get()
+        if library.device not in found:
+            self.modelLoading.emit(f"{DEVICE_WORDS.get(library.device, library.device)} is not available here")
+            library.device = "auto"
 
     @Slot(str, str, str)
     def reload_with(self, model: str, pretrained: str, device: str) -> None:
@@ -118,6 +136,7 @@ class IndexWorker(QObject):
             current.close()
         self.libraryReplaced.emit(library.model_id)
         if self.load_model():
+            self.switched.emit(library.spec.model, library.spec.pretrained, device)
             self.index_all()
 
     # -- indexing --------------------------------------------------------------------------------
@@ -145,8 +164,19 @@ class IndexWorker(QObject):
         self._emit_status()
         return summary
 
+    def _waiting(self) -> bool:
+        """True (and says so) when there is no model to index with: nothing pretends to progress."""
+        if not self.model_error or self._ref.get().model_loaded:
+            return False
+        self._emit_status()
+        pending = int(((self._last_status or {}).get("photos") or {}).get("pending", 0))
+        self.waitingForModel.emit(pending)
+        return True
+
     @Slot()
     def index_all(self) -> None:
+        if self._waiting():
+            return
         library = self._ref.get()
         self._pending_changes.clear()  # a full rescan covers them
         self._run("index", lambda: library.index(self._report, self.cancel_event, self.pause_event))
@@ -154,6 +184,8 @@ class IndexWorker(QObject):
     @Slot(list)
     def apply_changes(self, paths: list[str]) -> None:
         self._pending_changes.update(paths)
+        if self._waiting():
+            return
         library = self._ref.get()
         todo, self._pending_changes = self._pending_changes, set()
         done = self._run("changes", lambda: library.apply_changes(sorted(todo), self._report, self.cancel_event))
@@ -196,26 +228,49 @@ class IndexWorker(QObject):
         self._emit_status()
         self.finished.emit("remove", IndexSummary())
 
+    @Slot(str)
+    def import_captions(self, csv_path: str) -> None:
+        try:
+            report = self._ref.get().import_captions(csv_path)
+        except Exception as exc:  # a bad file or a missing model: one line, the worker stays alive
+            self.failed.emit(str(exc) if isinstance(exc, PhotoSearchError) else f"{type(exc).__name__}: {exc}")
+            return
+        self.captionsImported.emit(csv_path, report)
+        self._emit_status()
+
     # -- model change -----------------------------------------------------------------------------
     @Slot(str, str, str)
     def switch_model(self, model: str, pretrained: str, device: str) -> None:
-        """Re-encode with a new model while the old library keeps answering searches; swap when done."""
+        """Re-encode with a new model while the old library keeps answering searches; swap when done.
+
+        Nothing changes until the new model has loaded and indexed: a failure leaves the previous
+        model serving (and the caller's settings untouched, since they are saved only on `switched`).
+        """
+        asked = f"{model} ({pretrained})" if pretrained else model
         try:
-            new = self._make_library(model=model, pretrained=pretrained, device=device)
+            new = self._make_library(model=model, pretrained=pretrained or None, device=device)
             self.modelLoading.emit(f"Loading {new.spec.describe()}…")
             new.encoder()
         except Exception as exc:
-            self.modelFailed.emit(str(exc))
+            reason = str(exc) if isinstance(exc, PhotoSearchError) else f"{type(exc).__name__}: {exc}"
+            self.switchFailed.emit(asked, reason)
             return
         summary = self._run("switch", lambda: new.index(self._report, self.cancel_event, self.pause_event))
         if summary is None or summary.cancelled:
             new.close()
+            # Indexing recorded the new model as the library's; the one still serving takes it back.
+            with contextlib.suppress(PhotoSearchError):
+                self._ref.get().claim_model()
+            if summary is None:
+                self.switchFailed.emit(asked, "indexing with it did not finish")
             return
         old = self._ref.get()
         self._ref.set(new)
+        self.model_error = ""
         self.libraryReplaced.emit(new.model_id)
         self._emit_status()
         self.modelReady.emit(str((self._last_status or {}).get("device", "")), new.spec.describe())
+        self.switched.emit(new.spec.model, new.spec.pretrained, device)
         del old  # searches still running on it hold their own reference
 
     # -- reporting ---------------------------------------------------------------------------------
@@ -287,6 +342,7 @@ class SearchRunner(QObject):
         self.ref = ref
         self.latest = 0
         self.delivered = 0
+        self.failed = False  # the newest answer was an error (its message must not be replaced by "0 photos")
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self.signals = _SearchSignals()
@@ -306,6 +362,7 @@ class SearchRunner(QObject):
         if generation != self.latest:
             return
         self.delivered = generation
+        self.failed = bool(error)
         if error:
             self.searchFailed.emit(error)
         self.resultsReady.emit(results, captions, seconds)

@@ -1,0 +1,119 @@
+"""The folder sidebar: "All folders" and each watched folder with its photo count.
+
+Clicking a folder limits the results to it; "All folders" (or View ▸ All folders) brings back all.
+A folder's context menu offers Show in folder, Rescan and Remove.
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QVBoxLayout,
+)
+
+ALL_FOLDERS = "All folders"
+
+
+class FolderSidebar(QFrame):
+    addRequested = Signal()
+    removeRequested = Signal(str)  # a folder's path
+    filterChanged = Signal(str)  # the folder results are limited to; "" for all folders
+    rescanRequested = Signal(str)
+    revealRequested = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sidebar")
+        side = QVBoxLayout(self)
+        side.setContentsMargins(10, 10, 6, 10)
+        heading = QLabel("FOLDERS")
+        heading.setObjectName("sectionHeading")
+        self.folder_list = QListWidget()
+        self.folder_list.setObjectName("folderList")
+        self.folder_list.itemClicked.connect(self._on_clicked)
+        self.folder_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.folder_list.customContextMenuRequested.connect(self._menu)
+        buttons = QHBoxLayout()
+        add = QPushButton("Add…")
+        add.clicked.connect(self.addRequested)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.clicked.connect(self._remove_selected)
+        buttons.addWidget(add)
+        buttons.addWidget(self.remove_button)
+        side.addWidget(heading)
+        side.addWidget(self.folder_list, 1)
+        side.addLayout(buttons)
+        self.filter = ""
+        self.menu: QMenu | None = None
+
+    def selected_folder(self) -> str | None:
+        item = self.folder_list.currentItem()
+        return (item.data(Qt.ItemDataRole.UserRole) or None) if item is not None else None
+
+    def _remove_selected(self) -> None:
+        path = self.selected_folder()
+        if path:
+            self.removeRequested.emit(path)
+
+    def _on_clicked(self, item: QListWidgetItem) -> None:
+        self.set_filter(item.data(Qt.ItemDataRole.UserRole) or "")
+
+    def set_filter(self, path: str) -> None:
+        if path == self.filter:
+            return
+        self.filter = path
+        self._select(path)
+        self.filterChanged.emit(path)
+
+    def _select(self, path: str) -> None:
+        for row in range(self.folder_list.count()):
+            item = self.folder_list.item(row)
+            if (item.data(Qt.ItemDataRole.UserRole) or "") == path:
+                self.folder_list.setCurrentItem(item)
+                return
+
+    def _menu(self, pos) -> None:
+        item = self.folder_list.itemAt(pos)
+        path = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if not path:
+            return
+        self.menu = self.folder_menu(path)
+        self.menu.popup(self.folder_list.viewport().mapToGlobal(pos))
+
+    def folder_menu(self, path: str) -> QMenu:
+        menu = QMenu(self)
+        menu.addAction("Show only this folder", lambda: self.set_filter(path))
+        menu.addAction("Show in folder", lambda: self.revealRequested.emit(path))
+        menu.addAction("Rescan", lambda: self.rescanRequested.emit(path))
+        menu.addSeparator()
+        menu.addAction("Remove…", lambda: self.removeRequested.emit(path))
+        return menu
+
+    def set_folders(self, folders: list) -> None:
+        """folders: [Folder] from the library (path, photos, online)."""
+        self.folder_list.clear()
+        if folders:
+            total = sum(f.photos for f in folders)
+            everything = QListWidgetItem(f"{ALL_FOLDERS}\n{total:,} photos")
+            everything.setData(Qt.ItemDataRole.UserRole, "")
+            self.folder_list.addItem(everything)
+        for folder in folders:
+            name = os.path.basename(folder.path.rstrip(os.sep)) or folder.path
+            state = f"{folder.photos:,} photos" if folder.online else "not connected"
+            item = QListWidgetItem(f"{name}\n{state}")
+            item.setData(Qt.ItemDataRole.UserRole, folder.path)
+            item.setToolTip(folder.path)
+            self.folder_list.addItem(item)
+        if self.filter and self.filter not in {f.path for f in folders}:
+            self.set_filter("")  # the folder went away: show everything again
+        else:
+            self._select(self.filter)
