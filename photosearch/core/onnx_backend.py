@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib
-import importlib.util
 import json
 import os
 import re
 import shutil
-import sys
 import threading
 import time
 import uuid
@@ -72,30 +69,34 @@ def model_dir(model_id: str) -> Path:
     return cache_dir() / "onnx" / f"{safe}-{digest}"
 
 
-def _versions() -> dict[str, str]:
-    return {
-        "torch": _package_version("torch"),
-        "open_clip": _package_version("open_clip"),
-        "onnxruntime": ort.__version__,
-    }
+# Distribution names: what importlib.metadata knows the packages by.
+_DISTRIBUTIONS = {"torch": "torch", "open_clip": "open_clip_torch"}
 
 
-def _package_version(package: str) -> str:
-    """`package.__version__`, read from its version.py when it is not imported yet.
+def _versions() -> dict[str, str | None]:
+    """Installed versions of the exporting libraries; None for one that is not installed."""
+    # onnxruntime is imported already, and ships under several distribution names (-gpu, ...).
+    return {**{package: _package_version(package) for package in _DISTRIBUTIONS}, "onnxruntime": ort.__version__}
 
-    torch and open_clip take seconds to import; their version.py holds the same string.
+
+def _package_version(package: str) -> str | None:
+    """The installed version from the package metadata, never by importing the package.
+
+    Importing torch or open_clip takes seconds and a GB; a frozen app may not even have a
+    version.py to read. None when the package (or its metadata) is absent.
     """
-    module = sys.modules.get(package)
-    if module is None:
-        with contextlib.suppress(ImportError, ValueError, IndexError, OSError):
-            spec = importlib.util.find_spec(package)
-            folders = list(spec.submodule_search_locations or []) if spec else []
-            text = (Path(folders[0]) / "version.py").read_text(encoding="utf-8") if folders else ""
-            found = re.search(r"""^__version__\s*=\s*['"]([^'"]+)['"]\s*$""", text, flags=re.MULTILINE)
-            if found:
-                return found.group(1)
-        module = importlib.import_module(package)
-    return str(module.__version__)
+    from importlib import metadata
+
+    try:
+        return metadata.version(_DISTRIBUTIONS.get(package, package))
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _stamp_is_current(meta: dict[str, Any]) -> bool:
+    """Same versions as the export's; a library that is absent here (torch in a torch-free
+    app, which could not re-export anyway) cannot disagree."""
+    return all(meta.get(k) == v for k, v in _versions().items() if v is not None)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -117,7 +118,7 @@ def read_stamp(directory: Path, model_id: str) -> dict[str, Any] | None:
     meta = _read_json(directory / "stamp.json")
     if not meta or meta.get("format") != EXPORT_FORMAT or meta.get("model_id") != model_id:
         return None
-    if any(meta.get(k) != v for k, v in _versions().items()):
+    if not _stamp_is_current(meta):
         return None
     if not all((directory / tower / MODEL_FILE).is_file() for tower in ("image", "text")):
         return None

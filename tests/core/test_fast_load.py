@@ -180,12 +180,94 @@ def test_torch_backend_and_explicit_gpu_never_take_the_fast_path(monkeypatch) ->
     assert taken == []
 
 
-def test_versions_are_read_without_importing() -> None:
-    import open_clip
-    import torch
+def test_versions_come_from_package_metadata() -> None:
+    from importlib import metadata
 
     versions = onnx_backend._versions()
-    assert versions["torch"] == torch.__version__ and versions["open_clip"] == open_clip.__version__
+    assert versions["torch"] == metadata.version("torch")
+    assert versions["open_clip"] == metadata.version("open_clip_torch")
+
+
+def test_a_package_that_is_not_installed_cannot_stale_the_stamp(monkeypatch) -> None:
+    from importlib import metadata
+
+    real = metadata.version
+
+    def without_torch(name: str) -> str:
+        if name == "torch":
+            raise metadata.PackageNotFoundError(name)
+        return real(name)
+
+    meta = {**onnx_backend._versions(), "torch": "0.0-exported-elsewhere"}
+    assert not onnx_backend._stamp_is_current(meta)
+    monkeypatch.setattr(metadata, "version", without_torch)
+    assert onnx_backend._versions()["torch"] is None
+    assert onnx_backend._stamp_is_current(meta)
+    assert not onnx_backend._stamp_is_current({**meta, "open_clip": "0.0"})
+
+
+# A torch-free app bundle: torch cannot be found at all (so no version.py to read) and neither
+# torch nor open_clip may be imported; open_clip's files (its BPE vocabulary) are still there.
+_FROZEN_SEARCH = r"""
+import importlib.abc, importlib.machinery, importlib.util, json, sys
+BLOCKED = ("torch", "open_clip", "torchvision")
+ABSENT = ("torch", "torchvision")
+
+class Refuse(importlib.abc.Loader):
+    def create_module(self, spec):
+        return None
+    def exec_module(self, module):
+        raise ImportError(f"{module.__name__} may not be imported in this test")
+
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        top = name.split(".")[0]
+        if top in ABSENT:
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        if top in BLOCKED:  # its files can be found, it just cannot be imported
+            spec = importlib.machinery.PathFinder.find_spec(name, path)
+            if spec is not None:
+                spec.loader = Refuse()
+            return spec
+        return None
+
+real_find_spec = importlib.util.find_spec
+def find_spec(name, *args, **kwargs):
+    if name.split(".")[0] in ABSENT:
+        return None
+    return real_find_spec(name, *args, **kwargs)
+
+sys.meta_path.insert(0, Block())
+importlib.util.find_spec = find_spec
+from photosearch.cli import main
+code = main(sys.argv[1:])
+loaded = [m for m in BLOCKED if m in sys.modules]
+print(json.dumps({"code": code, "loaded": loaded}), file=sys.stderr)
+"""
+
+
+def test_cached_export_search_imports_neither_torch_nor_open_clip(tmp_path) -> None:
+    from photosearch.cli import main
+    from tests.conftest import make_photos
+
+    photos = tmp_path / "photos"
+    make_photos(photos, 5)
+    lib = str(tmp_path / "lib")
+    base = ["--library", lib, "--device", "cpu", "--json"]
+    assert main([*base, "--model", str(TINY), "--pretrained", "random", "index", str(photos)]) == 0
+    assert (_export_dir() / onnx_backend.FAST_FILE).is_file()
+    result = subprocess.run(
+        [sys.executable, "-c", _FROZEN_SEARCH, *base, "search", "a red ball"],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    report = json.loads(result.stderr.strip().splitlines()[-1])
+    assert report == {"code": 0, "loaded": []}, result.stderr
+    found = json.loads(result.stdout)
+    assert len(found) == 5 and {Path(r["path"]).parent for r in found} == {photos}
 
 
 # --------------------------------------------------------------------------- devices
