@@ -32,7 +32,9 @@ echo "installed in $(($(date +%s) - start)) s: $(du -sh /opt/photosearch | cut -
 desktop=/usr/share/applications/photosearch.desktop
 desktop-file-validate "$desktop"
 appstreamcli validate --no-net /usr/share/metainfo/org.photosearch.PhotoSearch.metainfo.xml
-[ -f /usr/share/icons/hicolor/256x256/apps/photosearch.png ] && [ -f /usr/share/icons/hicolor/scalable/apps/photosearch.svg ]
+for icon in 48x48/apps/photosearch.png 256x256/apps/photosearch.png scalable/apps/photosearch.svg; do
+  [ -f "/usr/share/icons/hicolor/$icon" ] || { echo "smoke.sh: icon $icon is not installed" >&2; exit 1; }
+done
 exec_line=$(sed -n 's/^Exec=//p' "$desktop")
 gui=${exec_line%% *}
 [ -x "$gui" ] || { echo "smoke.sh: the desktop entry's Exec ($exec_line) is not an installed program" >&2; exit 1; }
