@@ -9,6 +9,7 @@ away drives) need root; they skip where mounting is not allowed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 import os
@@ -87,8 +88,47 @@ def _can_mount() -> bool:
         probe.rmdir()
 
 
+def _can_mount_in_a_user_namespace() -> bool:
+    """Whether this (normal) user may mount inside a user namespace of its own (`unshare -rm`)."""
+    if IS_ROOT or not shutil.which("unshare") or not shutil.which("mount"):
+        return False
+    probe = Path(tempfile.mkdtemp(prefix="ps-userns-probe-"))
+    try:
+        command = ["unshare", "-rm", "mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(probe)]
+        return subprocess.run(command, capture_output=True).returncode == 0  # unmounted as the namespace ends
+    finally:
+        probe.rmdir()
+
+
 CAN_MOUNT = _can_mount()
-needs_mount = pytest.mark.skipif(not CAN_MOUNT, reason="needs root and mount (tmpfs, bind)")
+CAN_MOUNT_IN_USERNS = not CAN_MOUNT and _can_mount_in_a_user_namespace()
+
+
+def needs_mount(test):
+    """Tests that mount (tmpfs, bind) run as root; for a normal user, in a user namespace where it is root.
+
+    There the test runs in a pytest of its own, started under `unshare -rm`, which must pass it.
+    """
+    if CAN_MOUNT:
+        return test
+    if not CAN_MOUNT_IN_USERNS:
+        why = "needs root, or user namespaces (unshare -rm), to mount tmpfs and bind mounts"
+        return pytest.mark.skip(reason=why)(test)
+
+    @functools.wraps(test)
+    def in_a_user_namespace(*args, **kwargs) -> None:
+        node = os.environ["PYTEST_CURRENT_TEST"].rsplit(" ", 1)[0]
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST")}
+        basetemp = tempfile.mkdtemp(prefix="ps-userns-")
+        try:
+            command = ["unshare", "-rm", sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+            command += [f"--basetemp={basetemp}/t", node]
+            proc = subprocess.run(command, cwd=Path(__file__).parents[2], env=env, capture_output=True, text=True)
+        finally:
+            shutil.rmtree(basetemp, ignore_errors=True)
+        assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+    return in_a_user_namespace
 
 
 @contextlib.contextmanager
