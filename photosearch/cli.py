@@ -402,6 +402,8 @@ def _restore(args: argparse.Namespace) -> int:
     from photosearch.core.store import DB_NAME, Store
 
     root = library_dir(args.library)
+    if not root.is_dir():
+        raise PhotoSearchError(f"no library folder at {root}")
     with writer_lock(root, "restoring a backup"):
         data = restore(root, root / DB_NAME)
     store = Store(root, readonly=True)

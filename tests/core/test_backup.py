@@ -98,6 +98,8 @@ def test_no_backup_no_remains_and_no_backups_to_restore(tmp_path, capsys):
     fresh.close()
     code, _, err = run(capsys, "--library", str(tmp_path / "new"), "restore")
     assert code == 2 and "no backups" in err
+    code, _, err = run(capsys, "--library", str(tmp_path / "nowhere"), "restore")
+    assert code == 2 and "no library folder" in err
     (tmp_path / "old" / "thumbs" / "ab").mkdir(parents=True)
     with pytest.raises(PhotoSearchError, match="no backup to restore"):
         Library(tmp_path / "old", model=TINY_MODEL, pretrained="random")
