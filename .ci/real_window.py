@@ -106,6 +106,7 @@ def main() -> int:
     parser.add_argument("--query", default="a cat")
     parser.add_argument("--screenshot", default=None, help="also save the app window's screenshot here")
     parser.add_argument("--keep", default=None, help="work in this folder and keep it")
+    parser.add_argument("--scale", default=None, help="QT_SCALE_FACTOR for the app (the window must still fit)")
     args = parser.parse_args()
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="photosearch-xcheck-"))
     base.mkdir(parents=True, exist_ok=True)
@@ -119,6 +120,8 @@ def main() -> int:
     display = f":{90 + os.getpid() % 9}"
     env["DISPLAY"] = display
     env["QT_QPA_PLATFORM"] = "xcb"
+    if args.scale:
+        env["QT_SCALE_FACTOR"] = args.scale
     procs: list[subprocess.Popen] = []
     log = open(base / "app.log", "w+", encoding="utf-8")  # noqa: SIM115 (read back at the end)
     try:
@@ -162,6 +165,9 @@ def main() -> int:
         )
         x, y = int(geometry["X"]), int(geometry["Y"])
         width, height = int(geometry["WIDTH"]), int(geometry["HEIGHT"])
+        print(f"window at {x},{y} size {width}x{height} on a {SCREEN[0]}x{SCREEN[1]} screen")
+        if x < 0 or y < 0 or x + width > SCREEN[0] or y + height > SCREEN[1]:
+            fail(f"the window does not fit the screen: {width}x{height} at {x},{y}")
         # Over the grid: the middle of the window, a little left of centre (the caption panel is right).
         xdotool("mousemove", str(x + width * 45 // 100), str(y + height // 2))
         if args.screenshot:  # the README's picture: the answer to the query, from the real screen

@@ -33,14 +33,13 @@ from PySide6.QtWidgets import (
 )
 
 from photosearch.core.library import Library
-from photosearch.core.types import IndexSummary, Progress
 from photosearch.ui.caption_panel import CaptionPanel
 from photosearch.ui.desktop_actions import DesktopActions, caption_csv_from_mime
 from photosearch.ui.drops import image_query_from_mime, is_image_file
 from photosearch.ui.empty_state import EmptyState
 from photosearch.ui.grid import ResultsGrid
+from photosearch.ui.index_feedback import IndexFeedback
 from photosearch.ui.menus import build_menus
-from photosearch.ui.messages import in_gui_words
 from photosearch.ui.model_control import ModelControl, pick_file
 from photosearch.ui.preview import PreviewDialog
 from photosearch.ui.results_model import CaptionModel, PathRole, ResultsModel
@@ -56,7 +55,7 @@ PAGE_EMPTY, PAGE_HINT, PAGE_RESULTS = 0, 1, 2
 __all__ = ["MainWindow", "image_query_from_mime", "is_image_file"]  # the drop helpers moved to drops.py
 
 
-class MainWindow(DesktopActions, QMainWindow):
+class MainWindow(DesktopActions, IndexFeedback, QMainWindow):
     resultsShown = Signal(int)  # number of results now in the grid
     modelMessage = Signal(str)  # model download/load progress, from any thread
     _start = Signal()
@@ -546,36 +545,6 @@ class MainWindow(DesktopActions, QMainWindow):
     def _note(self, message: str, timeout: int = 0) -> None:
         self.statusBar().showMessage(message, timeout)
 
-    def _on_model_ready(self, device: str, description: str) -> None:
-        self.device_label.setText((device or "cpu").upper())
-        self.device_label.setToolTip(description)
-        self._note(f"Model ready: {description}", 5000)
-        if self.has_query():
-            self.refresh_query()
-
-    def _on_progress(self, progress: Progress) -> None:
-        self.status_panel.show_progress(progress)
-
-    def _on_job_finished(self, job: str, summary: IndexSummary) -> None:
-        self.jobs_done += 1
-        self.status_panel.hide_progress()
-        if summary.cancelled:
-            self.status_panel.show_cancelled(1)  # hidden again once the status says nothing is left
-            self._note("Indexing cancelled; photos indexed so far stay searchable. Resume indexing carries on.", 8000)
-        elif job in ("index", "changes", "switch") and (summary.added or summary.updated or summary.removed):
-            self._note(
-                f"Index updated: {summary.added} added, {summary.updated} updated, {summary.removed} removed", 8000
-            )
-        self.refresh_query()
-
-    def _on_busy(self, message: str) -> None:
-        self._note(f"{message} (retrying shortly)")
-
-    def _on_failed(self, message: str) -> None:
-        self.last_error = in_gui_words(message)
-        self.status_panel.hide_progress()  # a failed job never leaves a frozen "Indexing 0 / N"
-        self._note(self.last_error, 15000)
-
     @Slot(list)
     def _on_disk_changes(self, paths: list) -> None:
         self._note(f"{len(paths)} change(s) on disk; updating the index…", 5000)
@@ -584,36 +553,6 @@ class MainWindow(DesktopActions, QMainWindow):
     def _on_watch_error(self, message: str) -> None:
         self.last_error = message
         self._note(message)
-
-    def _on_status(self, status: dict) -> None:
-        self.last_status = status
-        photos = status.get("photos", {})
-        self._indexed_count = int(photos.get("indexed", 0))
-        text = f"{self._indexed_count:,} photos"
-        pending = int(photos.get("pending", 0))
-        if not pending:
-            self.status_panel.resume_button.hide()
-        if pending:
-            text += f" · {pending:,} to index"
-        self.count_label.setText(text)
-        if status.get("device") and self.ref.get().model_loaded:
-            self.device_label.setText(str(status["device"]).upper())
-        self._update_page()
-
-    def _on_library_replaced(self, model_id: str) -> None:
-        self.thumbs.clear()
-        self._note(f"Now searching with {model_id}", 8000)
-        self.refresh_query()
-
-    def _toggle_pause(self, paused: bool) -> None:
-        if paused:
-            self.worker.pause_event.set()  # read by the indexer between batches
-        else:
-            self.worker.pause_event.clear()
-
-    def cancel_indexing(self) -> None:
-        self.worker.cancel_event.set()
-        self.worker.pause_event.clear()
 
     # -- settings -----------------------------------------------------------------------------------
     def open_settings(self) -> None:

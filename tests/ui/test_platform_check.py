@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from photosearch.ui import platform_check
 
 LDD = """\
@@ -35,14 +39,16 @@ def test_only_an_xcb_start_is_checked() -> None:
     assert platform_check.wants_xcb({"QT_QPA_PLATFORM": "xcb"}) == platform_check.sys.platform.startswith("linux")
 
 
-def test_gui_start_reports_missing_libraries_in_one_line(monkeypatch, capsys, tmp_path) -> None:
-    from photosearch import cli
-
-    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
-    monkeypatch.setattr(platform_check, "missing_libraries", lambda: ["libxcb-icccm.so.4", "libxcb-keysyms.so.1"])
-    monkeypatch.setattr(platform_check.sys, "platform", "linux")
-    code = cli.main(["--library", str(tmp_path / "lib"), "gui"])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert err.count("\n") == 1 and "libxcb-icccm.so.4, libxcb-keysyms.so.1" in err
-    assert "sudo apt install libxcb-icccm4 libxcb-keysyms1" in err
+def test_gui_start_reports_missing_libraries_in_one_line(tmp_path) -> None:
+    # Its own process: the check runs before Qt starts, and this test process has a QApplication already.
+    script = (
+        "import sys; from photosearch.ui import platform_check as pc; "
+        "pc.missing_libraries = lambda: ['libxcb-icccm.so.4', 'libxcb-keysyms.so.1']; "
+        "pc.sys.platform = 'linux'; from photosearch import cli; sys.exit(cli.main(sys.argv[1:]))"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "PHOTOSEARCH_CONFIG": str(tmp_path / "config")}
+    command = [sys.executable, "-c", script, "--library", str(tmp_path / "lib"), "gui"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "libxcb-icccm.so.4, libxcb-keysyms.so.1" in done.stderr
+    assert "sudo apt install libxcb-icccm4 libxcb-keysyms1" in done.stderr

@@ -1,0 +1,71 @@
+"""How the window shows the indexing worker's news: model ready, progress, jobs done or failed, counts.
+
+A mixin of MainWindow (plain Python), kept apart so the window stays readable.
+"""
+
+from __future__ import annotations
+
+from photosearch.core.types import IndexSummary, Progress
+from photosearch.ui.messages import in_gui_words
+
+
+class IndexFeedback:
+    def _on_model_ready(self, device: str, description: str) -> None:
+        self.device_label.setText((device or "cpu").upper())
+        self.device_label.setToolTip(description)
+        self._note(f"Model ready: {description}", 5000)
+        if self.has_query():
+            self.refresh_query()
+
+    def _on_progress(self, progress: Progress) -> None:
+        self.status_panel.show_progress(progress)
+
+    def _on_job_finished(self, job: str, summary: IndexSummary) -> None:
+        self.jobs_done += 1
+        self.status_panel.hide_progress()
+        if summary.cancelled:
+            self.status_panel.show_cancelled(1)  # hidden again once the status says nothing is left
+            self._note("Indexing cancelled; photos indexed so far stay searchable. Resume indexing carries on.", 8000)
+        elif job in ("index", "changes", "switch") and (summary.added or summary.updated or summary.removed):
+            self._note(
+                f"Index updated: {summary.added} added, {summary.updated} updated, {summary.removed} removed", 8000
+            )
+        self.refresh_query()
+
+    def _on_busy(self, message: str) -> None:
+        self._note(f"{message} (retrying shortly)")
+
+    def _on_failed(self, message: str) -> None:
+        self.last_error = in_gui_words(message)
+        self.status_panel.hide_progress()  # a failed job never leaves a frozen "Indexing 0 / N"
+        self._note(self.last_error, 15000)
+
+    def _on_status(self, status: dict) -> None:
+        self.last_status = status
+        photos = status.get("photos", {})
+        self._indexed_count = int(photos.get("indexed", 0))
+        text = f"{self._indexed_count:,} photos"
+        pending = int(photos.get("pending", 0))
+        if not pending:
+            self.status_panel.resume_button.hide()
+        if pending:
+            text += f" · {pending:,} to index"
+        self.count_label.setText(text)
+        if status.get("device") and self.ref.get().model_loaded:
+            self.device_label.setText(str(status["device"]).upper())
+        self._update_page()
+
+    def _on_library_replaced(self, model_id: str) -> None:
+        self.thumbs.clear()
+        self._note(f"Now searching with {model_id}", 8000)
+        self.refresh_query()
+
+    def _toggle_pause(self, paused: bool) -> None:
+        if paused:
+            self.worker.pause_event.set()  # read by the indexer between batches
+        else:
+            self.worker.pause_event.clear()
+
+    def cancel_indexing(self) -> None:
+        self.worker.cancel_event.set()
+        self.worker.pause_event.clear()
