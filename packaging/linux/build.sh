@@ -43,6 +43,9 @@ rm -rf "$work/pyinstaller"
 app=dist/PhotoSearch
 [ -x "$app/PhotoSearch" ] && [ -x "$app/photosearch" ] || { echo "build.sh: PyInstaller made no programs" >&2; exit 1; }
 "$app/photosearch" --version
+if [ "$clean_venv" = 1 ] && [ -z "${PHOTOSEARCH_BUILD_VENV:-}" ]; then
+  rm -rf "$venv"  # 5 GB, not needed past this point
+fi
 
 step "oldest glibc the bundle runs on"
 glibc=$(find "$app" -type f \( -name '*.so*' -o -perm -u+x \) -exec sh -c 'objdump -T "$@" 2>/dev/null || true' sh {} + \
@@ -91,8 +94,4 @@ echo "files in the folder: $(find "$app" -type f | wc -l)"
 ls -l "$deb" "$tarball" | awk '{printf "%s %.2f GB\n", $9, $5 / 1e9}'
 echo "largest parts of the folder:"
 du -s --block-size=1M "$app"/_internal/* "$app"/_internal/nvidia/* 2>/dev/null | sort -rn | head -20
-
-if [ "$clean_venv" = 1 ] && [ -z "${PHOTOSEARCH_BUILD_VENV:-}" ]; then
-  rm -rf "$venv"
-fi
 step "done"
