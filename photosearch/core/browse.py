@@ -51,7 +51,7 @@ class BrowseMixin:
         return out
 
     def _browse_rows(self, filters: Filters) -> np.ndarray:
-        self.refresh()
+        self.refresh_photos()
         with self._lock:
             photos = self._photos
             if photos is None or len(photos.ids) == 0:

@@ -9,7 +9,7 @@ from photosearch.core.filters import Filters
 from photosearch.core.fusion import BEST_POOL, best_matches_cut, fused_scores, rank
 from photosearch.core.query import Query
 from photosearch.core.store import blob_to_vectors
-from photosearch.core.text_evidence import Evidence, gather, sorted_why
+from photosearch.core.text_evidence import CaptionMap, Evidence, gather, why_names
 from photosearch.core.types import SearchResult
 
 SORTS = ("relevance", "date")
@@ -42,22 +42,23 @@ class FusedSearchMixin:
                 return []
             allowed, row_ok = self._allowed_vectors(photos, filters)
             q = np.asarray(query, dtype=np.float32)
-            pixel = self._pixel_hits(photos, index, q, max(k, BEST_POOL), allowed, row_ok)
-            image_cut = best_matches_cut(np.array([s for _, s in pixel]))
-            similarity = dict(pixel)
-            evidence = self._evidence(parsed, len(photos.ids))
-            coverage = self._text_rows(photos, evidence, row_ok)
-            banned = set(self._rows_of(photos, evidence.excluded).tolist())
-            missing = [r for r in coverage if r not in similarity]
-            similarity.update(self._cosines(photos, index, q, missing))
-            rows = np.array([r for r in similarity if r not in banned], dtype=np.int64)
+            pool = max(k, BEST_POOL)
+            pixel = self._pixel_hits(photos, index, q, pool, allowed, row_ok)
+            rows = np.array([r for r, _ in pixel], dtype=np.int64)
+            sims = np.array([s for _, s in pixel], dtype=np.float64)
+            image_cut = best_matches_cut(sims)
+            evidence = self._evidence(parsed, photos)
+            if evidence.banned is not None and len(rows):
+                keep_rows = ~evidence.banned[rows]
+                rows, sims = rows[keep_rows], sims[keep_rows]
+            if evidence.coverage is not None:
+                rows, sims = self._with_text_levels(photos, index, q, pool, evidence, row_ok, rows, sims)
             if len(rows) == 0:
                 return []
-            sims = np.array([similarity[r] for r in rows.tolist()], dtype=np.float64)
-            cover = np.array([coverage.get(r, 0.0) for r in rows.tolist()], dtype=np.float64)
+            cover, bits = evidence.lookup(rows)
             scores = fused_scores(sims, cover)
             order = rank(scores, cover)
-            rows, sims, cover, scores = rows[order], sims[order], cover[order], scores[order]
+            rows, sims, scores, bits = rows[order], sims[order], scores[order], bits[order]
             keep = len(rows)
             if best:
                 keep = int(np.count_nonzero(scores >= best_matches_cut(scores)))
@@ -65,63 +66,84 @@ class FusedSearchMixin:
                 keep = min(keep, int(np.count_nonzero(scores >= min_score)))
             keep = min(keep, k)
             hits, extras = [], {}
-            for row, sim, score in zip(rows[:keep].tolist(), sims[:keep].tolist(), scores[:keep].tolist(), strict=True):
-                kinds = set(evidence.why.get(int(photos.ids[row]), ())) if row in coverage else set()
-                if sim >= image_cut:
-                    kinds.add("image")
+            for row, sim, score, bit in zip(
+                rows[:keep].tolist(), sims[:keep].tolist(), scores[:keep].tolist(), bits[:keep].tolist(), strict=True
+            ):
                 hits.append((row, score))
-                extras[row] = (sim, sorted_why(kinds))
+                extras[row] = (sim, why_names(bit, sim >= image_cut))
             if sort == "date":
                 hits.sort(key=lambda h: (-int(photos.dates[h[0]]), -int(photos.ids[h[0]])))
             results = self._results(photos, hits, extras)
         return self._with_captions(results)
 
     # -- pieces ------------------------------------------------------------------------------
-    def _evidence(self, parsed: Query | None, photo_count: int) -> Evidence:
+    def _evidence(self, parsed: Query | None, photos) -> Evidence:
         if parsed is None or (not parsed.keywords and not parsed.excluded):
             return Evidence()
         if self._has_names is None:
             self._has_names = bool(self.store.query("SELECT 1 FROM sqlite_master WHERE name = 'photo_names'"))
-        return gather(self.store, parsed, photo_count, names=self._has_names)
+        version = self.store.data_version()
+        cached = getattr(self, "_caption_map", None)
+        if cached is None or cached[0] != version or cached[1] is not photos:
+            cached = (version, photos, CaptionMap.build(self.store, photos.ids))
+            self._caption_map = cached
+        return gather(self.store, parsed, photos.ids, cached[2], names=self._has_names)
 
-    def _rows_of(self, photos, photo_ids: np.ndarray) -> np.ndarray:
-        """Rows (positions in the photo arrays) of the given photo ids that are there."""
-        if len(photo_ids) == 0 or len(photos.ids) == 0:
-            return np.zeros(0, dtype=np.int64)
-        at = np.minimum(np.searchsorted(photos.ids, photo_ids), len(photos.ids) - 1)
-        return at[photos.ids[at] == photo_ids]
+    def _with_text_levels(self, photos, index, q, pool, evidence, row_ok, rows, sims):
+        """Add the photos with text evidence that can reach the top `pool` of the fused ranking.
 
-    def _text_rows(self, photos, evidence: Evidence, row_ok) -> dict[int, float]:
-        """row -> text match of every photo with evidence that the filters allow and that has a vector."""
-        if not evidence.coverage:
-            return {}
-        ids = np.fromiter(evidence.coverage, dtype=np.int64, count=len(evidence.coverage))
-        values = np.fromiter(evidence.coverage.values(), dtype=np.float64, count=len(ids))
-        order = np.argsort(ids)
-        ids, values = ids[order], values[order]
-        at = np.minimum(np.searchsorted(photos.ids, ids), len(photos.ids) - 1)
-        present = photos.ids[at] == ids
-        rows, values = at[present], values[present]
-        ok = photos.vector_ids[rows] >= 0
+        Photos sharing a text match (a "level") rank among themselves by cosine, so each level needs
+        only its own top `pool` (one filtered search). Levels go from the highest match down and stop
+        once the pool's worst score beats what any photo of the next level could reach (the best
+        cosine of the whole query + 2 x that level's match).
+        """
+        eligible = (evidence.coverage > 0) & (photos.vector_ids >= 0)
         if row_ok is not None:
-            ok &= row_ok[rows]
-        return dict(zip(rows[ok].tolist(), values[ok].tolist(), strict=True))
+            eligible &= row_ok
+        if evidence.banned is not None:
+            eligible &= ~evidence.banned
+        if not eligible.any():
+            return rows, sims
+        best_cosine = float(sims[0]) if len(sims) else 1.0
+        seen = np.zeros(len(photos.ids), dtype=bool)
+        seen[rows] = True
+        parts_rows, parts_sims = [rows], [sims]
+        found_scores = fused_scores(sims, evidence.coverage[rows])
+        levels = np.unique(evidence.coverage[eligible])[::-1]
+        for level in levels.tolist():
+            if len(found_scores) >= pool:
+                worst = np.partition(found_scores, len(found_scores) - pool)[len(found_scores) - pool]
+                if worst > fused_scores(np.array([best_cosine]), np.array([level]))[0]:
+                    break
+            level_rows = np.flatnonzero(eligible & (evidence.coverage == level))
+            vids = np.unique(photos.vector_ids[level_rows])
+            got_v, got_s = index.search(q, min(len(vids), pool), allowed=vids)
+            if len(got_v) < min(len(vids), pool):  # an approximate index may miss a few: read them
+                absent = np.setdiff1d(vids, got_v)[: pool]
+                extra_v, extra_s = self._stored_cosines(q, absent)
+                got_v, got_s = np.concatenate([got_v, extra_v]), np.concatenate([got_s, extra_s])
+            order = np.argsort(got_v)
+            got_v, got_s = got_v[order], got_s[order].astype(np.float64)
+            at = np.minimum(np.searchsorted(got_v, photos.vector_ids[level_rows]), len(got_v) - 1)
+            hit = (got_v[at] == photos.vector_ids[level_rows]) & ~seen[level_rows] if len(got_v) else None
+            if hit is None or not hit.any():
+                continue
+            new_rows, new_sims = level_rows[hit], got_s[at[hit]]
+            seen[new_rows] = True
+            parts_rows.append(new_rows)
+            parts_sims.append(new_sims)
+            found_scores = np.concatenate([found_scores, fused_scores(new_sims, np.full(len(new_sims), level))])
+        return np.concatenate(parts_rows), np.concatenate(parts_sims)
 
-    def _cosines(self, photos, index, q: np.ndarray, rows: list[int]) -> dict[int, float]:
-        """Exact cosines for these rows: from the index, else (approximate index) from the stored vectors."""
-        if not rows:
-            return {}
-        rows_arr = np.array(rows, dtype=np.int64)
-        vids = photos.vector_ids[rows_arr]
-        wanted = np.unique(vids)
-        got_ids, got_scores = index.search(q, len(wanted), allowed=wanted)
-        by_vector = dict(zip(got_ids.tolist(), got_scores.tolist(), strict=True))
-        absent = [int(v) for v in wanted.tolist() if v not in by_vector]
-        for start in range(0, len(absent), 500):
-            chunk = absent[start : start + 500]
+    def _stored_cosines(self, q: np.ndarray, vector_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ids, scores = [], []
+        wanted = vector_ids.tolist()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
             found = self.store.query(f"SELECT id, vector FROM embeddings WHERE id IN ({marks})", chunk)
             if found:
                 vectors = blob_to_vectors([f[1] for f in found], len(found[0][1]) // 2).astype(np.float32)
-                by_vector.update(zip([f[0] for f in found], (vectors @ q).tolist(), strict=True))
-        return {r: by_vector[v] for r, v in zip(rows, vids.tolist(), strict=True) if v in by_vector}
+                ids.extend(f[0] for f in found)
+                scores.extend((vectors @ q).tolist())
+        return np.array(ids, dtype=np.int64), np.array(scores, dtype=np.float64)

@@ -70,6 +70,7 @@ class SearchEngine(CaptionSearchMixin, FusedSearchMixin, BrowseMixin):
         self.model_id = model_id
         self._lock = threading.RLock()
         self._version: tuple[int, int] | None = None
+        self._photos_version: tuple[int, int] | None = None
         self._index: VectorIndex | None = None
         self._dim = dim
         self._last_vector_id = 0
@@ -93,7 +94,15 @@ class SearchEngine(CaptionSearchMixin, FusedSearchMixin, BrowseMixin):
                 return
             self._load_vectors()
             self._load_photos()
-            self._version = version
+            self._version = self._photos_version = version
+
+    def refresh_photos(self) -> None:
+        """Only the photo table (browsing needs no vectors, so it never waits for them to load)."""
+        with self._lock:
+            version = self.store.data_version()
+            if version != self._photos_version:
+                self._load_photos()
+                self._photos_version = version
 
     def _load_vectors(self) -> None:
         """Append vectors committed since the last look; rebuild only if some were deleted."""
