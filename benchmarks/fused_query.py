@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"(encode {row['encode_ms']['p50']:.1f}, fused search {row['fused_search_ms']['p50']:.1f}); "
         f"load average at start {load[0]:.2f}" if load else ""
     )
-    report = {"benchmark": "fused_query", "machine": machine(), "load_average": load, **row}
+    report = {"benchmark": "fused_query", "quick": args.quick, "machine": machine(), "load_average": load, **row}
     emit_json(report)
     return report
 
