@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from photosearch.core.search import SearchEngine
 from photosearch.core.store import Store, vector_to_blob
 
 MODEL_ID = "bench-model"
-BUILD_VERSION = 1
+BUILD_VERSION = 2  # 2: the photos_date index
 SUBJECTS = ["dog", "cat", "children", "car", "grandmother", "cake", "mountains", "boat", "fireworks", "wedding"]
 PLACES = ["beach", "snow", "night", "kitchen", "paris", "tree", "lake", "station", "rain", "sunset"]
 
@@ -50,8 +51,7 @@ def build_library(root: Path, n: int, dim: int) -> Store:
     if marker.exists():
         return Store(root)
     if root.exists():
-        for entry in root.iterdir():
-            entry.unlink()
+        shutil.rmtree(root)  # an older build: start again
     store = Store(root)
     rng = np.random.default_rng(3)
     words = vocabulary()

@@ -1,14 +1,19 @@
 """Browsing without a query: every photo newest first by date (taken, else the file's time), a page at
-a time, and the months they fall in (for a timeline's headers and its year list). Mixed into SearchEngine."""
+a time, and the months they fall in (for a timeline's year list). Mixed into SearchEngine.
+
+Straight from SQLite through the photos_date index: the first screen needs no vectors and no
+photo table in memory, so it is there before the search engine has loaded anything.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-
-import numpy as np
 
 from photosearch.core.filters import Filters
 from photosearch.core.types import SearchResult
+
+DATE_SQL = "COALESCE(taken, mtime_ns / 1e9)"  # must match the photos_date index expression exactly
 
 
 @dataclass(frozen=True)
@@ -19,46 +24,62 @@ class Month:
     start: int  # position of its first photo in the browse order
 
 
+def _where(filters: Filters) -> tuple[str, list]:
+    clauses, params = ["state = 'indexed'"], []
+    if not filters.include_offline:
+        clauses.append("offline = 0")
+    if filters.folder:
+        folder = filters.folder.rstrip(os.sep)
+        clauses.append("(path = ? OR (path >= ? AND path < ?))")
+        params += [folder, folder + os.sep, folder + chr(ord(os.sep) + 1)]
+    if filters.after is not None:
+        clauses.append(f"{DATE_SQL} >= ?")
+        params.append(filters.after)
+    if filters.before is not None:
+        clauses.append(f"{DATE_SQL} < ?")
+        params.append(filters.before)
+    return " AND ".join(clauses), params
+
+
 class BrowseMixin:
     def browse(self, k: int = 100, offset: int = 0, *, filters: Filters | None = None) -> list[SearchResult]:
         """Photos newest first, positions offset .. offset+k of the (filtered) browse order; score None."""
-        rows = self._browse_rows(filters or Filters())
-        page = rows[max(offset, 0) : max(offset, 0) + max(k, 0)]
-        if len(page) == 0:
-            return []
-        with self._lock:
-            results = self._results(self._photos, [(int(r), None) for r in page.tolist()])
+        where, params = _where(filters or Filters())
+        rows = self.store.query(
+            f"SELECT id, path, fingerprint, width, height, taken, offline, {DATE_SQL} FROM photos "
+            f"WHERE {where} ORDER BY {DATE_SQL} DESC, id DESC LIMIT ? OFFSET ?",
+            [*params, max(int(k), 0), max(int(offset), 0)],
+        )
+        results = [
+            SearchResult(
+                path=r[1],
+                score=None,
+                photo_id=r[0],
+                fingerprint=r[2] or "",
+                width=r[3] or 0,
+                height=r[4] or 0,
+                taken=r[5],
+                offline=bool(r[6]),
+                date=r[7],
+            )
+            for r in rows
+        ]
         return self._with_captions(results)
 
     def browse_count(self, filters: Filters | None = None) -> int:
-        return len(self._browse_rows(filters or Filters()))
+        where, params = _where(filters or Filters())
+        return int(self.store.query(f"SELECT COUNT(*) FROM photos WHERE {where}", params)[0][0])
 
     def months(self, filters: Filters | None = None) -> list[Month]:
         """The months of the browse order, newest first, with their photo counts and first positions."""
-        rows = self._browse_rows(filters or Filters())
-        if len(rows) == 0:
-            return []
-        with self._lock:
-            stamps = self._photos.dates[rows]
-        months = stamps.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)  # months since 1970
-        change = np.flatnonzero(np.diff(months)) + 1
-        starts = np.concatenate(([0], change))
-        ends = np.concatenate((change, [len(rows)]))
-        out = []
-        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-            value = int(months[start])
-            out.append(Month(1970 + value // 12, value % 12 + 1, end - start, start))
+        where, params = _where(filters or Filters())
+        rows = self.store.query(
+            f"SELECT CAST(strftime('%Y', d, 'unixepoch') AS INTEGER), CAST(strftime('%m', d, 'unixepoch') AS INTEGER), "
+            f"COUNT(*) FROM (SELECT {DATE_SQL} AS d FROM photos WHERE {where}) GROUP BY 1, 2 ORDER BY 1 DESC, 2 DESC",
+            params,
+        )
+        out, start = [], 0
+        for year, month, count in rows:
+            out.append(Month(year, month, count, start))
+            start += count
         return out
-
-    def _browse_rows(self, filters: Filters) -> np.ndarray:
-        self.refresh_photos()
-        with self._lock:
-            photos = self._photos
-            if photos is None or len(photos.ids) == 0:
-                return np.zeros(0, dtype=np.int64)
-            if self._date_order is None:
-                # Newest first; the same second falls back to the newest row (later ids were added later).
-                self._date_order = np.lexsort((-photos.ids, -photos.dates))
-            order = self._date_order
-            _, row_ok = self._allowed_vectors(photos, filters)
-            return order if row_ok is None else order[row_ok[order]]

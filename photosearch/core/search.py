@@ -70,14 +70,12 @@ class SearchEngine(CaptionSearchMixin, FusedSearchMixin, BrowseMixin):
         self.model_id = model_id
         self._lock = threading.RLock()
         self._version: tuple[int, int] | None = None
-        self._photos_version: tuple[int, int] | None = None
         self._index: VectorIndex | None = None
         self._dim = dim
         self._last_vector_id = 0
         self._vector_count = 0
         self._photos: _Photos | None = None
         self._allowed_cache: dict[Filters, tuple[np.ndarray | None, np.ndarray | None]] = {}
-        self._date_order: np.ndarray | None = None  # rows newest first, built on the first browse
         self._has_names: bool | None = None
         self._captions_version: tuple[int, int] | None = None
         self._caption_ids = np.zeros(0, dtype=np.int64)
@@ -94,15 +92,7 @@ class SearchEngine(CaptionSearchMixin, FusedSearchMixin, BrowseMixin):
                 return
             self._load_vectors()
             self._load_photos()
-            self._version = self._photos_version = version
-
-    def refresh_photos(self) -> None:
-        """Only the photo table (browsing needs no vectors, so it never waits for them to load)."""
-        with self._lock:
-            version = self.store.data_version()
-            if version != self._photos_version:
-                self._load_photos()
-                self._photos_version = version
+            self._version = version
 
     def _load_vectors(self) -> None:
         """Append vectors committed since the last look; rebuild only if some were deleted."""
@@ -225,7 +215,6 @@ class SearchEngine(CaptionSearchMixin, FusedSearchMixin, BrowseMixin):
             vector_count=distinct,
         )
         self._allowed_cache = {}
-        self._date_order = None
 
     @property
     def size(self) -> int:
