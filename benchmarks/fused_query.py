@@ -30,7 +30,7 @@ from photosearch.core.search import SearchEngine
 from photosearch.core.store import Store, vector_to_blob
 
 MODEL_ID = "bench-model"
-BUILD_VERSION = 2  # 2: the photos_date index
+BUILD_VERSION = 3  # 3: the partial photos_date index
 SUBJECTS = ["dog", "cat", "children", "car", "grandmother", "cake", "mountains", "boat", "fireworks", "wedding"]
 PLACES = ["beach", "snow", "night", "kitchen", "paris", "tree", "lake", "station", "rain", "sunset"]
 

@@ -1,12 +1,14 @@
 """Browsing without a query: every photo newest first by date (taken, else the file's time), a page at
 a time, and the months they fall in (for a timeline's year list). Mixed into SearchEngine.
 
-Straight from SQLite through the photos_date index: the first screen needs no vectors and no
-photo table in memory, so it is there before the search engine has loaded anything.
+Straight from SQLite through the photos_date index (partial: indexed photos only, so skipping rows
+never touches the table): the first screen needs no vectors and no photo table in memory, so it is
+there before the search engine has loaded anything.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 
@@ -71,15 +73,26 @@ class BrowseMixin:
         return int(self.store.query(f"SELECT COUNT(*) FROM photos WHERE {where}", params)[0][0])
 
     def months(self, filters: Filters | None = None) -> list[Month]:
-        """The months of the browse order, newest first, with their photo counts and first positions."""
+        """The months of the browse order, newest first, with their photo counts and first positions.
+
+        Walks the date index a month at a time (the newest photo before the current month, then the
+        count of its month): two index lookups per month that has photos, never a pass over the table.
+        """
         where, params = _where(filters or Filters())
-        rows = self.store.query(
-            f"SELECT CAST(strftime('%Y', d, 'unixepoch') AS INTEGER), CAST(strftime('%m', d, 'unixepoch') AS INTEGER), "
-            f"COUNT(*) FROM (SELECT {DATE_SQL} AS d FROM photos WHERE {where}) GROUP BY 1, 2 ORDER BY 1 DESC, 2 DESC",
-            params,
-        )
-        out, start = [], 0
-        for year, month, count in rows:
-            out.append(Month(year, month, count, start))
-            start += count
-        return out
+        out: list[Month] = []
+        position, upper = 0, None
+        while True:
+            below = "" if upper is None else f" AND {DATE_SQL} < ?"
+            extra = [] if upper is None else [upper]
+            sql = f"SELECT MAX({DATE_SQL}) FROM photos WHERE {where}{below}"
+            (newest,) = self.store.query(sql, [*params, *extra])[0]
+            if newest is None:
+                return out
+            when = dt.datetime.fromtimestamp(newest, dt.UTC)
+            start = dt.datetime(when.year, when.month, 1, tzinfo=dt.UTC).timestamp()
+            end = upper if upper is not None else newest + 1
+            sql = f"SELECT COUNT(*) FROM photos WHERE {where} AND {DATE_SQL} >= ? AND {DATE_SQL} < ?"
+            (count,) = self.store.query(sql, [*params, start, end])[0]
+            out.append(Month(when.year, when.month, count, position))
+            position += count
+            upper = start

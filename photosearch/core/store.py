@@ -116,7 +116,7 @@ _MIGRATIONS: list[str] = [
         INSERT INTO photo_names(rowid, name)
             VALUES (new.id, substr(new.path, length((SELECT path FROM folders WHERE id = new.folder_id)) + 2));
     END;
-    CREATE INDEX photos_date ON photos(COALESCE(taken, mtime_ns / 1e9));
+    CREATE INDEX photos_date ON photos(COALESCE(taken, mtime_ns / 1e9)) WHERE state = 'indexed';
     INSERT OR REPLACE INTO meta(key, value) SELECT 'keywords_backfill', 'pending' WHERE EXISTS (SELECT 1 FROM photos);
     """,
 ]

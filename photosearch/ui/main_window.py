@@ -50,12 +50,14 @@ from photosearch.ui.delegates import CaptionDelegate, TileDelegate
 from photosearch.ui.dialogs import PreviewDialog, SettingsDialog, ask_for_checkpoint
 from photosearch.ui.results_model import CaptionModel, PathRole, ResultsModel
 from photosearch.ui.search_bar import SearchBar
+from photosearch.ui.search_options import FilterChips, SearchOptions, WeightControl
 from photosearch.ui.settings import THUMB_MAX, THUMB_MIN, Settings
 from photosearch.ui.thumbnails import ThumbnailLoader
+from photosearch.ui.timeline import TimelinePanel
 from photosearch.ui.watch_bridge import WatchBridge
 from photosearch.ui.worker import ImageQuery, IndexWorker, LibraryRef, SearchRunner
 
-PAGE_EMPTY, PAGE_HINT, PAGE_RESULTS = 0, 1, 2
+PAGE_EMPTY, PAGE_HINT, PAGE_RESULTS, PAGE_TIMELINE = 0, 1, 2, 3
 _EXTRA_IMAGE_SUFFIXES = {"heic", "heif"}  # decoded by the core (pillow-heif), not by Qt
 
 
@@ -202,6 +204,14 @@ class MainWindow(QMainWindow):
         settings_button.setToolTip("Settings")
         settings_button.clicked.connect(self.open_settings)
         top_layout.addWidget(self.search_bar, 1)
+        # issue 11: filter chips, and words + weight for image queries (shown while one is on)
+        self.filter_chips = FilterChips()
+        self.filter_chips.changed.connect(self._on_options_changed)
+        self.weight_control = WeightControl()
+        self.weight_control.changed.connect(self._on_options_changed)
+        self.weight_control.hide()
+        top_layout.addWidget(self.weight_control)
+        top_layout.addWidget(self.filter_chips)
         top_layout.addWidget(self.image_button)
         top_layout.addWidget(QLabel("Size"))
         top_layout.addWidget(self.size_slider)
@@ -264,6 +274,9 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.empty_state)
         self.stack.addWidget(self.hint)
         self.stack.addWidget(self.grid)
+        self.timeline = TimelinePanel(self.thumbs, self.settings.thumb_size)  # issue 11: browse with no query
+        self.timeline.activated.connect(lambda result: self.open_preview_path(result.path))
+        self.stack.addWidget(self.timeline)
 
         # Right: caption matches.
         captions_panel = QFrame()
@@ -361,16 +374,46 @@ class MainWindow(QMainWindow):
             self._start.emit()
 
     # -- queries ------------------------------------------------------------------------------------
+    def search_options(self) -> SearchOptions:
+        """The chips' filters, plus the words and weight of an image query (issue 11)."""
+        options = self.filter_chips.options()
+        return SearchOptions(**{**options.__dict__, "plus": self.weight_control.plus(),
+                                "weight": self.weight_control.weight()})
+
+    def _on_options_changed(self) -> None:
+        self.timeline.loaded_key = None  # filters changed: the timeline reloads when shown
+        if self.has_query():
+            self.refresh_query()
+        else:
+            self._update_page()
+
+    def _load_timeline(self) -> None:
+        options = self.search_options()
+        library = self.ref.get()
+        # Rebuilt when the filters change or a job finishes, not on every batch (it would jump to the top).
+        key = (id(library), self.jobs_done, options.after, options.before, options.folder)
+        if self.timeline.loaded_key == key:
+            return
+        try:
+            filters = options.filters()
+            months = library.months(filters)
+        except Exception as exc:  # a library going away mid-switch: say so, keep the window
+            self._note(f"cannot browse: {exc}", 8000)
+            return
+        self.timeline.load(lambda offset, k: self.ref.get().browse(k, offset, filters=filters), months, key)
+
     @Slot(str)
     def run_text_query(self, text: str) -> None:
         self._text_query, self._image_query = text, None
-        self.searcher.submit(text=text, k=self.settings.results_per_page)
+        self.weight_control.hide()
+        self.searcher.submit(text=text, k=self.settings.results_per_page, options=self.search_options())
         self._note(f"Searching “{text}”…")
 
     @Slot(object)
     def run_image_query(self, query: ImageQuery) -> None:
         self._image_query, self._text_query = query, ""
-        self.searcher.submit(image=query, k=self.settings.results_per_page)
+        self.weight_control.show()
+        self.searcher.submit(image=query, k=self.settings.results_per_page, options=self.search_options())
         self._note(f"Searching photos like {query.label or 'the image'}…")
 
     def set_image_query(self, query: ImageQuery) -> None:
@@ -379,10 +422,11 @@ class MainWindow(QMainWindow):
 
     def refresh_query(self) -> None:
         """Re-run the current query (the index changed under it)."""
+        options = self.search_options()
         if self._image_query is not None:
-            self.searcher.submit(image=self._image_query, k=self.settings.results_per_page)
+            self.searcher.submit(image=self._image_query, k=self.settings.results_per_page, options=options)
         elif self._text_query:
-            self.searcher.submit(text=self._text_query, k=self.settings.results_per_page)
+            self.searcher.submit(text=self._text_query, k=self.settings.results_per_page, options=options)
 
     def has_query(self) -> bool:
         return bool(self._text_query) or self._image_query is not None
@@ -407,6 +451,7 @@ class MainWindow(QMainWindow):
 
     def _clear_results(self) -> None:
         self._text_query, self._image_query = "", None
+        self.weight_control.hide()
         self.searcher.latest += 1  # drop any answer still on its way
         self.results_model.set_results([])
         self.caption_model.set_captions([])
@@ -424,6 +469,9 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentIndex(PAGE_EMPTY)
         elif self.results_model.rowCount() > 0:
             self.stack.setCurrentIndex(PAGE_RESULTS)
+        elif not self.has_query() and self._indexed_count:  # issue 11: an empty box browses the timeline
+            self._load_timeline()
+            self.stack.setCurrentIndex(PAGE_TIMELINE)
         else:
             count = f"{self._indexed_count:,} photos" if self._indexed_count else "your photos"
             if self.has_query() and self.searcher.idle:
@@ -481,6 +529,8 @@ class MainWindow(QMainWindow):
         self.tile_delegate.tile = size
         self.grid.setGridSize(self.tile_delegate.sizeHint(None, None) + QSize(4, 4))
         self.settings.thumb_size = size
+        if getattr(self, "timeline", None) is not None:  # built after the grid
+            self.timeline.set_tile(size)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         is_wheel = watched is self.grid.viewport() and event.type() == QEvent.Type.Wheel
