@@ -91,12 +91,16 @@ class FilterChips(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("filterChips")
+        self.setStyleSheet(
+            "#filterChip { background: #dbe7ff; color: #1e3a8a; border: none; border-radius: 12px; padding: 4px 10px; }"
+            "#filterChip:hover { background: #c7d7fe; }"
+        )
         self._options = SearchOptions()
         self._layout = QHBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(4)
         self.menu_button = QToolButton()
-        self.menu_button.setText("Filters ▾")
+        self.menu_button.setText("Filters")
         self.menu_button.setToolTip("Filter by date, sort by date, or show only the best matches")
         self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.menu_button)

@@ -163,6 +163,11 @@ class YearList(QListWidget):
         super().__init__(parent)
         self.setObjectName("yearList")
         self.setFixedWidth(110)
+        self.setStyleSheet(
+            "#yearList { border: none; border-left: 1px solid #e3e6eb; background: #fbfbfc; padding-top: 6px; }"
+            "#yearList::item { padding: 5px 10px; border-radius: 6px; color: #374151; }"
+            "#yearList::item:selected, #yearList::item:hover { background: #dbe7ff; color: #111827; }"
+        )
         self.itemClicked.connect(lambda item: self.jump.emit(int(item.data(Qt.ItemDataRole.UserRole))))
 
     def set_months(self, months: list[Month]) -> None:
@@ -194,6 +199,7 @@ class TimelinePanel(QWidget):
         self.model = TimelineModel(loader, self)
         self.view = QListView()
         self.view.setObjectName("timeline")
+        self.view.setStyleSheet("#timeline { border: none; background: #f6f7f9; }")
         self.view.setViewMode(QListView.ViewMode.IconMode)
         self.view.setResizeMode(QListView.ResizeMode.Adjust)
         self.view.setMovement(QListView.Movement.Static)
