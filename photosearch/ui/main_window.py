@@ -396,11 +396,10 @@ class MainWindow(QMainWindow):
             return
         try:
             filters = options.filters()
-            months = library.months(filters)
+            fetch = lambda offset, k: self.ref.get().browse(k, offset, filters=filters)  # noqa: E731
+            self.timeline.load(fetch, lambda: library.months(filters), key)
         except Exception as exc:  # a library going away mid-switch: say so, keep the window
             self._note(f"cannot browse: {exc}", 8000)
-            return
-        self.timeline.load(lambda offset, k: self.ref.get().browse(k, offset, filters=filters), months, key)
 
     @Slot(str)
     def run_text_query(self, text: str) -> None:

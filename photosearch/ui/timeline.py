@@ -9,7 +9,7 @@ import datetime as dt
 import os
 from collections.abc import Callable
 
-from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -223,11 +223,24 @@ class TimelinePanel(QWidget):
         self._fetch: Fetch | None = None
         self.loaded_key: object = None  # what the shown timeline was built from (library version, filters)
 
-    def load(self, fetch: Fetch, months: list[Month], key: object = None) -> None:
+    def load(self, fetch: Fetch, months: list[Month] | Callable[[], list[Month]], key: object = None) -> None:
+        """Show the timeline from its newest photo; `months` may be a callable, then the year list is
+        built right after the first screen is painted rather than before it."""
         self._fetch = fetch
         self.loaded_key = key
-        self.years.set_months(months)
         self.model.reset(fetch)
+        if callable(months):
+            self.years.clear()
+            QTimer.singleShot(0, lambda: self._set_months(months, key))
+        else:
+            self.years.set_months(months)
+
+    def _set_months(self, months: Callable[[], list[Month]], key: object) -> None:
+        if key == self.loaded_key:  # not reloaded meanwhile
+            try:
+                self.years.set_months(months())
+            except Exception:  # the library went away (a model switch): the next load fills it
+                self.years.clear()
 
     def jump_to(self, start: int) -> None:
         self.model.reset(self._fetch, start)

@@ -133,7 +133,8 @@ def test_window_browses_the_timeline_when_the_box_is_empty(qtbot, dated_library)
     assert [Path(model.result(r).path).name for r in range(model.rowCount()) if model.result(r)] == [
         "d1.jpg", "d0.jpg", "d2.jpg", "lighthouse-coast.jpg"
     ]
-    assert window.timeline.years.years() == ["Newest", "2021  (2)", "2019  (1)", "2018  (1)"]
+    # the year list follows just after the first screen
+    qtbot.waitUntil(lambda: window.timeline.years.years() == ["Newest", "2021  (2)", "2019  (1)", "2018  (1)"])
     # a date chip filters the timeline too
     window.filter_chips.set_dates("2019", "2020")
     qtbot.waitUntil(lambda: model.headers() == ["August 2019"], timeout=WAIT)
