@@ -2,6 +2,8 @@
 
 The engine keeps the current model's photo vectors in RAM (float16) and reloads only what changed
 since its last look at the database, so searches keep working while the indexer commits batches.
+It is assembled from mixins: caption search (caption_search.py), one fused ranking of pixels and
+words (fused_search.py) and browsing by date (browse.py); filters are in filters.py.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from photosearch.core.browse import BrowseMixin
-from photosearch.core.caption_search import CAPTION_SOURCE_ORDER, CaptionSearchMixin, _under  # noqa: F401
+from photosearch.core.caption_search import CaptionSearchMixin
 from photosearch.core.filters import Filters
 from photosearch.core.fused_search import FusedSearchMixin
 from photosearch.core.store import Store, blob_to_vectors
