@@ -43,11 +43,11 @@ class FusedSearchMixin:
             allowed, row_ok = self._allowed_vectors(photos, filters)
             q = np.asarray(query, dtype=np.float32)
             pool = max(k, BEST_POOL)
+            evidence = self._evidence(parsed, photos)
             pixel = self._pixel_hits(photos, index, q, pool, allowed, row_ok)
             rows = np.array([r for r, _ in pixel], dtype=np.int64)
             sims = np.array([s for _, s in pixel], dtype=np.float64)
             image_cut = best_matches_cut(sims)
-            evidence = self._evidence(parsed, photos)
             if evidence.banned is not None and len(rows):
                 keep_rows = ~evidence.banned[rows]
                 rows, sims = rows[keep_rows], sims[keep_rows]
@@ -115,7 +115,10 @@ class FusedSearchMixin:
                 worst = np.partition(found_scores, len(found_scores) - pool)[len(found_scores) - pool]
                 if worst > fused_scores(np.array([best_cosine]), np.array([level]))[0]:
                     break
-            level_rows = np.flatnonzero(eligible & (evidence.coverage == level))
+            at_level = eligible & (evidence.coverage == level)
+            if len(rows) and np.count_nonzero(at_level[rows]) >= pool:
+                continue  # the pixel pool (the best by cosine) already holds this level's best `pool`
+            level_rows = np.flatnonzero(at_level)
             vids = np.unique(photos.vector_ids[level_rows])
             got_v, got_s = index.search(q, min(len(vids), pool), allowed=vids)
             if len(got_v) < min(len(vids), pool):  # an approximate index may miss a few: read them

@@ -141,6 +141,7 @@ def test_a_library_from_before_the_name_index_gets_it_and_its_keywords(tmp_path)
         for trigger in ("photo_names_ai", "photo_names_ad", "photo_names_au"):
             conn.execute(f"DROP TRIGGER {trigger}")
         conn.execute("DROP TABLE photo_names")
+        conn.execute("DROP INDEX photos_date")
         conn.execute("DELETE FROM captions WHERE source = 'keyword'")
         conn.execute(f"PRAGMA user_version = {version - 1}")
     lib.close()
