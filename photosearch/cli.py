@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from photosearch import __version__
+from photosearch.core.dates import iso_date
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.terminal import json_text, safe
 
@@ -79,6 +80,28 @@ def _filters(parser: argparse.ArgumentParser, k: int) -> None:
     parser.add_argument("--min-score", type=_score, default=None, help="hide results scoring below this (-1..1)")
     parser.add_argument("--folder", default=None, help="only photos under this folder")
     parser.add_argument("--no-offline", action="store_true", help="leave out photos on drives that are away")
+    _date_filters(parser)
+
+
+def _date_filters(parser: argparse.ArgumentParser, sort: bool = True) -> None:
+    # issue 11: date range and order (dates are checked in _filters_of, for a one-line error)
+    parser.add_argument("--after", metavar="DATE", default=None, help="taken on or after YYYY, YYYY-MM or YYYY-MM-DD")
+    parser.add_argument("--before", metavar="DATE", default=None, help="taken on or before YYYY, YYYY-MM or YYYY-MM-DD")
+    if sort:
+        parser.add_argument("--sort", choices=["relevance", "date"], default="relevance", help="order of the results")
+        parser.add_argument(
+            "--best", action="store_true", help="only the best matches (cut where this query's scores fall off)"
+        )
+
+
+def _unit_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,9 +120,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("search", 'photos matching a text (use -word to exclude, "quotes" for phrases)')
     p.add_argument("text", nargs="+", help="the query; words starting with - are excluded terms")
     _filters(p, 20)
-    p = command("similar", "photos that look like an image (in the library or not)")
-    p.add_argument("image")
+    p = command("similar", "photos that look like one or more images (in the library or not)")
+    p.add_argument("image", nargs="+")
     _filters(p, 20)
+    p.add_argument("--plus", metavar="TEXT", default=None, help='words to add ("at night")')
+    p.add_argument("--minus", metavar="TEXT", action="append", default=[], help="words to take away (repeatable)")
+    p.add_argument("--minus-image", metavar="IMAGE", action="append", default=[], help="an image to take away")
+    p.add_argument("--weight", type=_unit_float, default=0.5, help="0..1: how much the words count (default 0.5)")
+    p = command("browse", "every photo, newest first by date taken")
+    p.add_argument("-k", "--top", dest="k", type=_positive_int, default=50, help="number of photos (default 50)")
+    p.add_argument("--offset", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--folder", default=None, help="only photos under this folder")
+    p.add_argument("--no-offline", action="store_true", help="leave out photos on drives that are away")
+    _date_filters(p, sort=False)
     p = command("captions", "import caption CSVs and search captions")
     csub = p.add_subparsers(dest="captions_command", metavar="ACTION", parser_class=_Parser, required=True)
     ci = csub.add_parser("import", help="import an image,description CSV")
@@ -203,6 +236,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             "index": _index,
             "search": _search,
             "similar": _similar,
+            "browse": _browse,
             "captions": _captions,
             "status": _status,
             "folders": _folders,
@@ -276,9 +310,13 @@ class _ProgressBar:
 def _results_text(results) -> str:
     if not results:
         return "no matches"
-    return "\n".join(
-        f"{r.score:7.4f}  {safe(r.path)}" + (f"  — {safe(r.caption)}" if r.caption else "") for r in results
-    )
+    lines = []
+    for r in results:
+        score = "       " if r.score is None else f"{r.score:7.4f}"
+        date = (iso_date(r.date) or "")[:10]
+        why = f"  [{', '.join(r.why)}]" if r.why else ""
+        lines.append(f"{score}  {date}  {safe(r.path)}{why}" + (f"  — {safe(r.caption)}" if r.caption else ""))
+    return "\n".join(lines)
 
 
 def _folder_filter(library, folder: str | None) -> str | None:
@@ -295,29 +333,48 @@ def _folder_filter(library, folder: str | None) -> str | None:
     return path
 
 
+def _filters_of(library, args: argparse.Namespace):
+    from photosearch.core.filters import Filters
+
+    return Filters.from_text(
+        folder=_folder_filter(library, args.folder),
+        after=args.after,
+        before=args.before,
+        include_offline=not args.no_offline,
+    )
+
+
 def _search(library, args: argparse.Namespace) -> int:
     text = " ".join(args.text) if isinstance(args.text, list) else args.text
+    filters = _filters_of(library, args)
     results = library.search_text(
-        text,
-        args.k,
-        min_score=args.min_score,
-        folder=_folder_filter(library, args.folder),
-        include_offline=not args.no_offline,
+        text, args.k, min_score=args.min_score, filters=filters, best=args.best, sort=args.sort
     )
     _warn_if_empty_model(library, args)
     return _emit(args, [r.to_json() for r in results], _results_text(results))
 
 
 def _similar(library, args: argparse.Namespace) -> int:
+    filters = _filters_of(library, args)
     results = library.search_image(
         args.image,
         args.k,
         min_score=args.min_score,
-        folder=_folder_filter(library, args.folder),
-        include_offline=not args.no_offline,
+        filters=filters,
+        best=args.best,
+        sort=args.sort,
+        plus=args.plus,
+        minus=args.minus,
+        minus_images=args.minus_image,
+        weight=args.weight,
     )
     _warn_if_empty_model(library, args)
     return _emit(args, [r.to_json() for r in results], _results_text(results))
+
+
+def _browse(library, args: argparse.Namespace) -> int:
+    results = library.browse(args.k, max(args.offset, 0), filters=_filters_of(library, args))
+    return _emit(args, [r.to_json() for r in results], _results_text(results) if results else "no photos")
 
 
 def _warn_if_empty_model(library, args: argparse.Namespace) -> None:

@@ -50,7 +50,9 @@ def test_search_json_is_sorted_list(cli_library, capsys):
     assert code == 0
     results = json.loads(out)
     assert len(results) == 5
-    assert all(set(r) == {"path", "score", "caption"} for r in results)
+    # The contract of issue 11 (every earlier field kept): date as ISO 8601 or null, why a list.
+    assert all({"path", "score", "caption", "date", "why"} <= set(r) for r in results)
+    assert all(isinstance(r["why"], list) for r in results)
     assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
 
 

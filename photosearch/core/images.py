@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from photosearch.core import metadata
+from photosearch.core.keywords import keyword_captions
 
 MAX_PIXELS = 150_000_000
 # JPEGs decode at up to 1/8 scale via draft(), so their declared size may be larger.
@@ -198,7 +199,7 @@ def _decode_open(im: Image.Image, min_side: int) -> DecodedImage:
     # Metadata after load(): PNG text chunks may follow the pixel data.
     orientation = metadata.read_orientation(im)
     taken = metadata.read_date_taken(im)
-    captions = metadata.read_embedded_captions(im)
+    captions = metadata.read_embedded_captions(im) + keyword_captions(im)
     # Shrink before colour management and rotation so both work on the small image.
     small = _shrink(_flatten(im), min_side)
     image = _orient(_to_rgb(small, im.info.get("icc_profile")), orientation)

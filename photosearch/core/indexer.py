@@ -28,7 +28,7 @@ from photosearch.core.store import Store, collect_garbage, vector_to_blob
 from photosearch.core.thumbnails import THUMB_SIZE, ThumbnailCache
 from photosearch.core.types import IndexSummary, Progress, Skipped
 
-EMBEDDED_SOURCES = ("exif", "xmp", "iptc", "png", "comment")
+EMBEDDED_SOURCES = ("exif", "xmp", "iptc", "png", "comment", "keyword")  # issue 11: + keywords
 SIDECAR_SOURCE = "sidecar"
 DECODE_TIMEOUT_S = 60.0  # a single file may not hold the pipeline longer than this
 CAPTION_BATCH = 64

@@ -19,6 +19,7 @@ from PIL import Image
 
 from photosearch.core import quant_check
 from photosearch.core.backup import WATCHER_INTERVAL_S, backup_quietly
+from photosearch.core.browse import Month
 from photosearch.core.caption_files import read_caption_csv
 from photosearch.core.caption_import import import_caption_csv
 from photosearch.core.encoder import (
@@ -30,9 +31,12 @@ from photosearch.core.encoder import (
     resolve_device,
 )
 from photosearch.core.errors import PhotoSearchError
+from photosearch.core.filters import Filters
 from photosearch.core.fsnames import from_db
+from photosearch.core.fusion import mix_vectors
 from photosearch.core.images import ImageError, open_query_image
 from photosearch.core.indexer import Indexer
+from photosearch.core.keywords import backfill_keywords
 from photosearch.core.lock import writer_lock
 from photosearch.core.paths import library_dir
 from photosearch.core.query import parse_query
@@ -223,6 +227,7 @@ class Library:
         """Bring every watched folder up to date (new, changed, moved, deleted, offline)."""
         with self._writer_lock(), self._backed_up():
             self._remember_model()
+            backfill_keywords(self.store)  # issue 11: once, for photos indexed before keywords were read
             summary = self._indexer().run(None, progress, cancel, pause)
             self._check_quantization()
             self.engine().discard_bad_snapshot()  # a damaged or stale saved index is rebuilt, not trusted
@@ -290,23 +295,57 @@ class Library:
         min_score: float | None = None,
         folder: str | None = None,
         include_offline: bool = True,
+        filters: Filters | None = None,
+        best: bool = False,
+        sort: str = "relevance",
     ) -> list[SearchResult]:
+        """Photos for a text: CLIP similarity fused with the words of captions, keywords and names."""
         vector = self.text_vector(text)
         if vector is None:
             return []
-        return self.engine().search(vector, k, min_score=min_score, folder=folder, include_offline=include_offline)
+        filters = filters or Filters(folder=folder, include_offline=include_offline)
+        return self.engine().search_fused(
+            vector, parse_query(text), k, filters=filters, min_score=min_score, best=best, sort=sort
+        )
 
     def search_image(
         self,
-        source: ImageSource,
+        source: ImageSource | list[ImageSource],
         k: int = 50,
         *,
         min_score: float | None = None,
         folder: str | None = None,
         include_offline: bool = True,
+        filters: Filters | None = None,
+        best: bool = False,
+        sort: str = "relevance",
+        plus: str | None = None,
+        minus: Iterable[str] = (),
+        minus_images: Iterable[ImageSource] = (),
+        weight: float = 0.5,
     ) -> list[SearchResult]:
-        vector = self.image_vector(source)
-        return self.engine().search(vector, k, min_score=min_score, folder=folder, include_offline=include_offline)
+        """Photos like one or several images, optionally plus words and minus words or images.
+
+        weight (0..1): how much the words count against the images (see fusion.mix_vectors).
+        """
+        sources = list(source) if isinstance(source, list | tuple) else [source]
+        images = [self.image_vector(s) for s in sources]
+        plus_vector = self.text_vector(plus) if plus and plus.strip() else None
+        minus_texts = [m for m in minus if m and m.strip()]
+        negatives = list(self.encoder().encode_texts(minus_texts)) if minus_texts else []
+        negatives += [self.image_vector(s) for s in minus_images]
+        vector = mix_vectors(images, plus_vector, negatives, weight)
+        if vector is None:
+            return []
+        filters = filters or Filters(folder=folder, include_offline=include_offline)
+        return self.engine().search_fused(vector, None, k, filters=filters, min_score=min_score, best=best, sort=sort)
+
+    def browse(self, k: int = 100, offset: int = 0, *, filters: Filters | None = None) -> list[SearchResult]:
+        """Every photo the filters allow, newest first by date taken (else file time); score None."""
+        return self.engine().browse(k, offset, filters=filters)
+
+    def months(self, filters: Filters | None = None) -> list[Month]:
+        return self.engine().months(filters)
 
     def search_captions(
         self, text: str | None = None, image: ImageSource | None = None, k: int = 20, folder: str | None = None

@@ -2,13 +2,14 @@
 
 The engine keeps the current model's photo vectors in RAM (float16) and reloads only what changed
 since its last look at the database, so searches keep working while the indexer commits batches.
+It is assembled from mixins: caption search (caption_search.py), one fused ranking of pixels and
+words (fused_search.py) and browsing by date (browse.py); filters are in filters.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import os
 import re
 import shutil
@@ -18,16 +19,17 @@ from pathlib import Path
 
 import numpy as np
 
+from photosearch.core.browse import BrowseMixin
+from photosearch.core.caption_search import CaptionSearchMixin
+from photosearch.core.filters import Filters
 from photosearch.core.fsnames import from_db
-from photosearch.core.query import Query, fts_literal
+from photosearch.core.fused_search import FusedSearchMixin
 from photosearch.core.snapshot_files import SnapshotBusy, mismatched
 from photosearch.core.store import Store, blob_to_vectors
-from photosearch.core.types import CaptionResult, SearchResult
+from photosearch.core.types import SearchResult
 from photosearch.core.vector_index import SnapshotError, VectorIndex
 
-CAPTION_SOURCE_ORDER = ("csv", "sidecar", "xmp", "iptc", "exif", "png", "comment")
 EXCLUDE_WEIGHT = 0.5  # how hard a -term pushes the query vector away
-_CAPTION_CHUNK = 65536
 _ID_CHUNK = 500  # ids per "WHERE id IN (...)": well below SQLite's variable limit
 
 # The built vector index is cached in the library folder so a restart skips the SQLite fetch
@@ -54,6 +56,7 @@ class _Photos:
     vector_ids: np.ndarray  # embeddings.id for the current model, -1 when not encoded yet
     width: np.ndarray
     height: np.ndarray
+    dates: np.ndarray  # date taken (EXIF), else the file's time, as whole POSIX seconds
     by_vector: np.ndarray  # row numbers ordered by vector id (rows of one vector stay in order)
     sorted_vector_ids: np.ndarray  # vector_ids[by_vector]
     vector_count: int  # distinct vector ids >= 0
@@ -66,7 +69,7 @@ def snapshot_folder(root: str | os.PathLike, model_id: str) -> Path:
     return Path(root) / SNAPSHOT_DIR / f"{safe}-{digest}"
 
 
-class SearchEngine:
+class SearchEngine(CaptionSearchMixin, FusedSearchMixin, BrowseMixin):
     def __init__(self, store: Store, model_id: str, dim: int | None = None) -> None:
         self.store = store
         self.model_id = model_id
@@ -77,7 +80,8 @@ class SearchEngine:
         self._last_vector_id = 0
         self._vector_count = 0
         self._photos: _Photos | None = None
-        self._allowed_cache: dict[tuple[str | None, bool], tuple[np.ndarray | None, np.ndarray | None]] = {}
+        self._allowed_cache: dict[Filters, tuple[np.ndarray | None, np.ndarray | None]] = {}
+        self._has_names: bool | None = None
         self._captions_version: tuple[int, int] | None = None
         self._caption_ids = np.zeros(0, dtype=np.int64)
         self._caption_vectors = np.zeros((0, 0), dtype=np.float16)
@@ -236,12 +240,13 @@ class SearchEngine:
 
     def _load_photos(self) -> None:
         rows = self.store.query(
-            "SELECT p.id, p.offline, COALESCE(e.id, -1), COALESCE(p.width, 0), COALESCE(p.height, 0) "
+            "SELECT p.id, p.offline, COALESCE(e.id, -1), COALESCE(p.width, 0), COALESCE(p.height, 0), "
+            "CAST(COALESCE(p.taken, p.mtime_ns / 1e9) AS INTEGER) "
             "FROM photos p LEFT JOIN embeddings e ON e.fingerprint = p.fingerprint AND e.model_id = ? "
             "WHERE p.state = 'indexed' ORDER BY p.id",
             (self.model_id,),
         )
-        cols = np.array(rows, dtype=np.int64).reshape(-1, 5).T
+        cols = np.array(rows, dtype=np.int64).reshape(-1, 6).T
         del rows
         vector_ids = np.ascontiguousarray(cols[2])
         by_vector = np.argsort(vector_ids, kind="stable")
@@ -254,6 +259,7 @@ class SearchEngine:
             vector_ids=vector_ids,
             width=np.ascontiguousarray(cols[3]),
             height=np.ascontiguousarray(cols[4]),
+            dates=np.ascontiguousarray(cols[5]),
             by_vector=by_vector,
             sorted_vector_ids=sorted_vids,
             vector_count=distinct,
@@ -285,77 +291,96 @@ class SearchEngine:
         min_score: float | None = None,
         folder: str | None = None,
         include_offline: bool = True,
+        filters: Filters | None = None,
     ) -> list[SearchResult]:
-        """Photos ranked by cosine to a normalised query vector, best first."""
+        """Photos ranked by cosine to a normalised query vector alone, best first."""
+        filters = filters or Filters(folder=folder, include_offline=include_offline)
         self.refresh()
         with self._lock:
             photos, index = self._photos, self._index
             if photos is None or index is None or len(photos.ids) == 0 or k <= 0:
                 return []
-            allowed, row_ok = self._allowed_vectors(photos, folder, include_offline)
-            if allowed is not None and len(allowed) == 0:
-                return []
-            # Copies share one vector, so ask for a few extra vectors to fill k photos.
-            ids, scores = index.search(np.asarray(query, dtype=np.float32), k, allowed=allowed, min_score=min_score)
-            lo = np.searchsorted(photos.sorted_vector_ids, ids, side="left").tolist()
-            hi = np.searchsorted(photos.sorted_vector_ids, ids, side="right").tolist()
-            hits: list[tuple[int, float]] = []
-            for first, last, score in zip(lo, hi, scores.tolist(), strict=True):
-                for row in photos.by_vector[first:last].tolist():
-                    if row_ok is None or row_ok[row]:
-                        hits.append((row, score))
-                if len(hits) >= k:
-                    break
-            results = self._results(photos, hits[:k])
+            allowed, row_ok = self._allowed_vectors(photos, filters)
+            hits = self._pixel_hits(photos, index, query, k, allowed, row_ok, min_score)
+            results = self._results(photos, hits, {row: (score, ("image",)) for row, score in hits})
         return self._with_captions(results)
 
-    def _results(self, photos: _Photos, hits: list[tuple[int, float]]) -> list[SearchResult]:
-        """SearchResults for (row, score) hits; path, fingerprint and date come from the database."""
+    def _pixel_hits(self, photos, index, query, k, allowed, row_ok, min_score=None) -> list[tuple[int, float]]:
+        """(row, cosine) of the k best photos; copies share one vector, so each may give several rows."""
+        if allowed is not None and len(allowed) == 0:
+            return []
+        ids, scores = index.search(np.asarray(query, dtype=np.float32), k, allowed=allowed, min_score=min_score)
+        lo = np.searchsorted(photos.sorted_vector_ids, ids, side="left").tolist()
+        hi = np.searchsorted(photos.sorted_vector_ids, ids, side="right").tolist()
+        hits: list[tuple[int, float]] = []
+        for first, last, score in zip(lo, hi, scores.tolist(), strict=True):
+            for row in photos.by_vector[first:last].tolist():
+                if row_ok is None or row_ok[row]:
+                    hits.append((row, score))
+            if len(hits) >= k:
+                break
+        return hits[:k]
+
+    def _results(
+        self,
+        photos: _Photos,
+        hits: list[tuple[int, float | None]],
+        extras: dict[int, tuple[float | None, tuple[str, ...]]] | None = None,
+    ) -> list[SearchResult]:
+        """SearchResults for (row, score) hits; extras: row -> (similarity, why). Paths come from the database."""
         photo_ids = [int(photos.ids[row]) for row, _ in hits]
         details: dict[int, tuple] = {}
         for start in range(0, len(photo_ids), _ID_CHUNK):
             chunk = photo_ids[start : start + _ID_CHUNK]
             marks = ",".join("?" * len(chunk))
             for row in self.store.query(
-                f"SELECT id, path, fingerprint, taken FROM photos WHERE id IN ({marks})", chunk
+                f"SELECT id, path, fingerprint, taken, mtime_ns FROM photos WHERE id IN ({marks})", chunk
             ):
                 details[row[0]] = row
         results: list[SearchResult] = []
+        extras = extras or {}
         for (row, score), photo_id in zip(hits, photo_ids, strict=True):
             found = details.get(photo_id)
             if found is None:  # deleted since the last refresh
                 continue
+            similarity, why = extras.get(row, (None, ()))
             results.append(
                 SearchResult(
                     path=from_db(found[1]),
-                    score=float(score),
+                    score=None if score is None else float(score),
                     photo_id=photo_id,
                     fingerprint=found[2] or "",
                     width=int(photos.width[row]),
                     height=int(photos.height[row]),
                     taken=found[3],
                     offline=bool(photos.offline[row]),
+                    date=found[3] if found[3] is not None else found[4] / 1e9,
+                    why=why,
+                    similarity=None if similarity is None else float(similarity),
                 )
             )
         return results
 
-    def _allowed_vectors(
-        self, photos: _Photos, folder: str | None, include_offline: bool
-    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    def _allowed_vectors(self, photos: _Photos, filters: Filters) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Vector ids a query may return and the photo rows it may show (None: all of them).
 
         Cached until the library changes.
         """
-        key = (folder, include_offline)
-        if key in self._allowed_cache:
-            return self._allowed_cache[key]
+        if filters in self._allowed_cache:
+            return self._allowed_cache[filters]
         rows_ok = np.ones(len(photos.ids), dtype=bool)
         filtered = False
-        if not include_offline and photos.offline.any():
+        if not filters.include_offline and photos.offline.any():
             rows_ok &= ~photos.offline
             filtered = True
-        if folder:
-            rows_ok &= np.isin(photos.ids, self._photo_ids_under(folder), assume_unique=True)
+        if filters.folder:
+            rows_ok &= np.isin(photos.ids, self._photo_ids_under(filters.folder), assume_unique=True)
+            filtered = True
+        if filters.after is not None:
+            rows_ok &= photos.dates >= filters.after
+            filtered = True
+        if filters.before is not None:
+            rows_ok &= photos.dates < filters.before
             filtered = True
         # Unfiltered and every vector belongs to a live photo (the usual case): no selector at all.
         every_vector_live = self._index is not None and photos.vector_count == len(self._index)
@@ -364,7 +389,9 @@ class SearchEngine:
         else:
             allowed = np.unique(photos.vector_ids[rows_ok & (photos.vector_ids >= 0)])
         result = (allowed, rows_ok if filtered else None)
-        self._allowed_cache[key] = result
+        if len(self._allowed_cache) > 32:  # filters typed one after another: keep memory bounded
+            self._allowed_cache.clear()
+        self._allowed_cache[filters] = result
         return result
 
     def _photo_ids_under(self, folder: str) -> np.ndarray:
@@ -376,125 +403,6 @@ class SearchEngine:
             "SELECT id FROM photos WHERE path = ? OR (path >= ? AND path < ?)", (folder, prefix, upper)
         )
         return np.unique(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
-
-    def _with_captions(self, results: list[SearchResult]) -> list[SearchResult]:
-        if not results:
-            return results
-        best = self.best_captions([r.path for r in results])
-        return [SearchResult(**{**r.__dict__, "caption": best.get(r.path)}) if r.path in best else r for r in results]
-
-    def best_captions(self, paths: list[str]) -> dict[str, str]:
-        marks = ",".join("?" * len(paths))
-        rows = self.store.query(f"SELECT path, source, text FROM captions WHERE path IN ({marks})", paths)
-        rank = {s: i for i, s in enumerate(CAPTION_SOURCE_ORDER)}
-        chosen: dict[str, tuple[int, str]] = {}
-        for stored, source, text in rows:
-            path = from_db(stored)
-            key = rank.get(source, len(rank))
-            if path not in chosen or key < chosen[path][0]:
-                chosen[path] = (key, text)
-        return {p: t for p, (_, t) in chosen.items()}
-
-    # -- captions ----------------------------------------------------------------------------
-    def _refresh_captions(self) -> None:
-        version = self.store.data_version()
-        if version == self._captions_version:
-            return
-        rows = self.store.query(
-            "SELECT caption_id, vector FROM caption_embeddings WHERE model_id = ? ORDER BY caption_id",
-            (self.model_id,),
-        )
-        dim = len(rows[0][1]) // 2 if rows else 0
-        self._caption_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        self._caption_vectors = blob_to_vectors([r[1] for r in rows], dim)
-        self._captions_version = version
-
-    def caption_similarities(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        with self._lock:
-            self._refresh_captions()
-            ids, vectors = self._caption_ids, self._caption_vectors
-        q = np.asarray(query, dtype=np.float32)
-        sims = np.empty(len(ids), dtype=np.float32)
-        for start in range(0, len(ids), _CAPTION_CHUNK):
-            sims[start : start + _CAPTION_CHUNK] = vectors[start : start + _CAPTION_CHUNK].astype(np.float32) @ q
-        return ids, sims
-
-    def search_captions(
-        self, query_vector: np.ndarray, k: int = 20, parsed: Query | None = None, folder: str | None = None
-    ) -> list[CaptionResult]:
-        """Captions by CLIP similarity, plus up to +1.0 for the query's words found verbatim (IDF-weighted)."""
-        ids, sims = self.caption_similarities(query_vector)
-        similarity = dict(zip(ids.tolist(), sims.tolist(), strict=True))
-        lexical, matched = self._lexical(parsed) if parsed else ({}, {})
-        banned = self._excluded(parsed) if parsed else set()
-        wide = max(k * 5, 50)
-        top = ids[np.argsort(-sims)[:wide]].tolist() if len(ids) else []
-        candidates = (set(top) | set(lexical)) - banned
-        scored = sorted(((similarity.get(c, 0.0) + lexical.get(c, 0.0), c) for c in candidates), key=lambda t: -t[0])
-        results = self._caption_results(scored, similarity, lexical, matched, folder, k)
-        return results
-
-    def _caption_results(self, scored, similarity, lexical, matched, folder, k) -> list[CaptionResult]:
-        out: list[CaptionResult] = []
-        for start in range(0, len(scored), 500):
-            chunk = scored[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.store.query(
-                f"SELECT c.id, c.path, c.source, c.text, p.id, p.fingerprint FROM captions c "
-                f"LEFT JOIN photos p ON p.path = c.path WHERE c.id IN ({marks})",
-                [c for _, c in chunk],
-            )
-            info = {r[0]: r for r in rows}
-            for score, cid in chunk:
-                row = info.get(cid)
-                if row is None or (folder and not _under(from_db(row[1]), folder)):
-                    continue
-                out.append(
-                    CaptionResult(
-                        path=from_db(row[1]),
-                        caption=row[3],
-                        score=score,
-                        source=row[2],
-                        similarity=similarity.get(cid, 0.0),
-                        lexical=lexical.get(cid, 0.0),
-                        matched_terms=tuple(matched.get(cid, ())),
-                        photo_id=row[4] or 0,
-                        fingerprint=row[5] or "",
-                    )
-                )
-                if len(out) >= k:
-                    return out
-        return out
-
-    def _term_hits(self, term: str) -> set[int]:
-        rows = self.store.query("SELECT rowid FROM captions_fts WHERE captions_fts MATCH ?", (fts_literal(term),))
-        return {r[0] for r in rows}
-
-    def _lexical(self, parsed: Query) -> tuple[dict[int, float], dict[int, list[str]]]:
-        if not parsed.keywords:
-            return {}, {}
-        (total,) = self.store.query("SELECT COUNT(*) FROM captions")[0]
-        hits = {t: self._term_hits(t) for t in parsed.keywords}
-        idf = {t: math.log(1 + (total - len(h) + 0.5) / (len(h) + 0.5)) for t, h in hits.items()}
-        weight = sum(idf.values()) or 1.0
-        coverage: dict[int, float] = {}
-        matched: dict[int, list[str]] = {}
-        for term, rows in hits.items():
-            for cid in rows:
-                coverage[cid] = coverage.get(cid, 0.0) + idf[term] / weight
-                matched.setdefault(cid, []).append(term)
-        return coverage, matched
-
-    def _excluded(self, parsed: Query) -> set[int]:
-        banned: set[int] = set()
-        for term in parsed.excluded:
-            banned |= self._term_hits(term)
-        return banned
-
-
-def _under(path: str, folder: str) -> bool:
-    folder = folder.rstrip(os.sep)
-    return path == folder or path.startswith(folder + os.sep)
 
 
 def combine_query(positive: np.ndarray | None, excluded: np.ndarray | None) -> np.ndarray | None:

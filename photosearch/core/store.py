@@ -97,6 +97,31 @@ _MIGRATIONS: list[str] = [
         reason TEXT NOT NULL
     );
     """,
+    # issue 11: file and folder names as searchable words (the path below its watched folder:
+    # "trips/paris-2019-eiffel.jpg" -> trips, paris, 2019, eiffel, jpg), kept in step by triggers.
+    # Photos indexed before keywords were read get them on the next `index` (meta flag below).
+    # photos_date: browsing newest first by date taken, else file time, reads the index, not the table.
+    """
+    CREATE VIRTUAL TABLE photo_names USING fts5(
+        name, tokenize='porter unicode61 remove_diacritics 2'
+    );
+    INSERT INTO photo_names(rowid, name)
+        SELECT p.id, substr(p.path, length(f.path) + 2) FROM photos p JOIN folders f ON f.id = p.folder_id;
+    CREATE TRIGGER photo_names_ai AFTER INSERT ON photos BEGIN
+        INSERT INTO photo_names(rowid, name)
+            VALUES (new.id, substr(new.path, length((SELECT path FROM folders WHERE id = new.folder_id)) + 2));
+    END;
+    CREATE TRIGGER photo_names_ad AFTER DELETE ON photos BEGIN
+        DELETE FROM photo_names WHERE rowid = old.id;
+    END;
+    CREATE TRIGGER photo_names_au AFTER UPDATE OF path, folder_id ON photos BEGIN
+        DELETE FROM photo_names WHERE rowid = old.id;
+        INSERT INTO photo_names(rowid, name)
+            VALUES (new.id, substr(new.path, length((SELECT path FROM folders WHERE id = new.folder_id)) + 2));
+    END;
+    CREATE INDEX photos_date ON photos(COALESCE(taken, mtime_ns / 1e9)) WHERE state = 'indexed';
+    INSERT OR REPLACE INTO meta(key, value) SELECT 'keywords_backfill', 'pending' WHERE EXISTS (SELECT 1 FROM photos);
+    """,
 ]
 
 SCHEMA_VERSION = len(_MIGRATIONS)

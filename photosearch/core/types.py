@@ -5,23 +5,35 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from photosearch.core.dates import iso_date
+
 
 @dataclass(frozen=True)
 class SearchResult:
     """One photo in a ranked result list."""
 
     path: str
-    score: float
+    score: float | None  # None when browsing (no query); see README "What the scores mean"
     caption: str | None = None
     photo_id: int = 0
     fingerprint: str = ""
     width: int = 0
     height: int = 0
-    taken: float | None = None
+    taken: float | None = None  # EXIF date taken, if the photo has one
     offline: bool = False
+    date: float | None = None  # date taken, else the file's modification time (POSIX seconds)
+    why: tuple[str, ...] = ()  # from "image", "caption", "filename", "keyword", "text-in-photo"
+    similarity: float | None = None  # the CLIP cosine alone (score adds the text match)
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "score": round(self.score, 6), "caption": self.caption}
+        return {
+            "path": self.path,
+            "score": None if self.score is None else round(self.score, 6),
+            "caption": self.caption,
+            "date": iso_date(self.date),
+            "why": list(self.why),
+            "similarity": None if self.similarity is None else round(self.similarity, 6),
+        }
 
 
 @dataclass(frozen=True)

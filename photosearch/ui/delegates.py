@@ -15,7 +15,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from photosearch.ui.results_model import HtmlRole, ScoreRole, ThumbStateRole, format_score
+from photosearch.ui.badges import paint_why_badges
+from photosearch.ui.results_model import HtmlRole, ScoreRole, ThumbStateRole, WhyRole, format_score
 
 _Index = QModelIndex | QPersistentModelIndex
 PLACEHOLDER = QColor(226, 229, 234)
@@ -89,6 +90,8 @@ class TileDelegate(QStyledItemDelegate):
             painter.fillPath(_rounded(badge, 9), BADGE)
             painter.setPen(Qt.GlobalColor.white)
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
+
+        paint_why_badges(painter, image_rect, index.data(WhyRole), option.font)  # issue 11
 
         painter.setFont(option.font)
         painter.setPen(option.palette.color(QPalette.ColorRole.Text))

@@ -43,15 +43,17 @@ from photosearch.ui.menus import build_menus
 from photosearch.ui.model_control import ModelControl, pick_file
 from photosearch.ui.preview import PreviewDialog
 from photosearch.ui.results_model import CaptionModel, PathRole, ResultsModel
+from photosearch.ui.search_options import FilterChips, SearchOptions, WeightControl
 from photosearch.ui.settings import Settings
 from photosearch.ui.sidebar import FolderSidebar
 from photosearch.ui.status_panel import StatusPanel
 from photosearch.ui.thumbnails import ThumbnailLoader
+from photosearch.ui.timeline import TimelinePanel
 from photosearch.ui.top_bar import TopBar
 from photosearch.ui.watch_bridge import WatchBridge
 from photosearch.ui.worker import ImageQuery, IndexWorker, LibraryRef, SearchRunner
 
-PAGE_EMPTY, PAGE_HINT, PAGE_RESULTS = 0, 1, 2
+PAGE_EMPTY, PAGE_HINT, PAGE_RESULTS, PAGE_TIMELINE = 0, 1, 2, 3
 __all__ = ["MainWindow", "image_query_from_mime", "is_image_file"]  # the drop helpers moved to drops.py
 
 
@@ -125,6 +127,14 @@ class MainWindow(DesktopActions, IndexFeedback, QMainWindow):
         self.image_button.clicked.connect(self.choose_query_image)
         self.size_slider.valueChanged.connect(self._set_tile_size)
         top.settings_button.clicked.connect(lambda: self.open_settings())
+        # issue 11: filter chips, and words + weight for image queries (shown while one is on)
+        self.filter_chips = FilterChips()
+        self.filter_chips.changed.connect(self._on_options_changed)
+        self.weight_control = WeightControl()
+        self.weight_control.changed.connect(self._on_options_changed)
+        self.weight_control.hide()
+        top.layout().insertWidget(1, self.weight_control)
+        top.layout().insertWidget(2, self.filter_chips)
 
         # Sidebar: watched folders.
         sidebar = FolderSidebar()
@@ -158,6 +168,9 @@ class MainWindow(DesktopActions, IndexFeedback, QMainWindow):
         self.stack.addWidget(self.empty_state)
         self.stack.addWidget(self.hint)
         self.stack.addWidget(self.grid)
+        self.timeline = TimelinePanel(self.thumbs, self.settings.thumb_size)  # issue 11: browse with no query
+        self.timeline.activated.connect(lambda result: self.open_preview_path(result.path))
+        self.stack.addWidget(self.timeline)
 
         # Right: caption matches.
         captions_panel = CaptionPanel(self.caption_model)
@@ -252,18 +265,50 @@ class MainWindow(DesktopActions, IndexFeedback, QMainWindow):
             self._start.emit()
 
     # -- queries ------------------------------------------------------------------------------------
+    def search_options(self) -> SearchOptions:
+        """The chips' filters, plus the words and weight of an image query (issue 11)."""
+        options = self.filter_chips.options()
+        folder = options.folder or self.folder_filter  # a sidebar click limits the search in the core too
+        return SearchOptions(
+            **{**options.__dict__, "folder": folder, "plus": self.weight_control.plus(),
+               "weight": self.weight_control.weight()}
+        )
+
+    def _on_options_changed(self) -> None:
+        self.timeline.loaded_key = None  # filters changed: the timeline reloads when shown
+        if self.has_query():
+            self.refresh_query()
+        else:
+            self._update_page()
+
+    def _load_timeline(self) -> None:
+        options = self.search_options()
+        library = self.ref.get()
+        # Rebuilt when the filters change or a job finishes, not on every batch (it would jump to the top).
+        key = (id(library), self.jobs_done, options.after, options.before, options.folder)
+        if self.timeline.loaded_key == key:
+            return
+        try:
+            filters = options.filters()
+            fetch = lambda offset, k: self.ref.get().browse(k, offset, filters=filters)  # noqa: E731
+            self.timeline.load(fetch, lambda: library.months(filters), key)
+        except Exception as exc:  # a library going away mid-switch: say so, keep the window
+            self._note(f"cannot browse: {exc}", 8000)
+
     @Slot(str)
     def run_text_query(self, text: str) -> None:
         self._text_query, self._image_query = text, None
         self._scroll_top = True
-        self.searcher.submit(text=text, k=self._k())
+        self.weight_control.hide()
+        self.searcher.submit(text=text, k=self._k(), options=self.search_options())
         self._note(f"Searching “{text}”…")
 
     @Slot(object)
     def run_image_query(self, query: ImageQuery) -> None:
         self._image_query, self._text_query = query, ""
         self._scroll_top = True
-        self.searcher.submit(image=query, k=self._k())
+        self.weight_control.show()
+        self.searcher.submit(image=query, k=self._k(), options=self.search_options())
         self._note(f"Searching photos like {query.label or 'the image'}…")
 
     def set_image_query(self, query: ImageQuery) -> None:
@@ -272,10 +317,11 @@ class MainWindow(DesktopActions, IndexFeedback, QMainWindow):
 
     def refresh_query(self) -> None:
         """Re-run the current query (the index changed under it)."""
+        options = self.search_options()
         if self._image_query is not None:
-            self.searcher.submit(image=self._image_query, k=self._k())
+            self.searcher.submit(image=self._image_query, k=self._k(), options=options)
         elif self._text_query:
-            self.searcher.submit(text=self._text_query, k=self._k())
+            self.searcher.submit(text=self._text_query, k=self._k(), options=options)
 
     def _k(self) -> int:
         # Limited to one folder, ask for more so the folder still fills a page.
@@ -312,6 +358,7 @@ class MainWindow(DesktopActions, IndexFeedback, QMainWindow):
 
     def _clear_results(self) -> None:
         self._text_query, self._image_query = "", None
+        self.weight_control.hide()
         self.searcher.latest += 1  # drop any answer still on its way
         self.results_model.set_results([])
         self.caption_model.set_captions([])
@@ -329,6 +376,9 @@ class MainWindow(DesktopActions, IndexFeedback, QMainWindow):
             self.stack.setCurrentIndex(PAGE_EMPTY)
         elif self.results_model.rowCount() > 0:
             self.stack.setCurrentIndex(PAGE_RESULTS)
+        elif not self.has_query() and self._indexed_count:  # issue 11: an empty box browses the timeline
+            self._load_timeline()
+            self.stack.setCurrentIndex(PAGE_TIMELINE)
         else:
             count = f"{self._indexed_count:,} photos" if self._indexed_count else "your photos"
             if self.has_query() and self.searcher.idle:
@@ -396,6 +446,8 @@ class MainWindow(DesktopActions, IndexFeedback, QMainWindow):
     def _set_tile_size(self, size: int) -> None:
         self.grid.set_tile_size(size)
         self.settings.thumb_size = size
+        if getattr(self, "timeline", None) is not None:  # built after the grid
+            self.timeline.set_tile(size)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         is_wheel = watched is self.grid.viewport() and event.type() == QEvent.Type.Wheel

@@ -21,6 +21,7 @@ ScoreRole = Qt.ItemDataRole.UserRole + 2
 ItemRole = Qt.ItemDataRole.UserRole + 3
 HtmlRole = Qt.ItemDataRole.UserRole + 4
 ThumbStateRole = Qt.ItemDataRole.UserRole + 5  # "ready" | "loading" | "failed"
+WhyRole = Qt.ItemDataRole.UserRole + 6  # issue 11: what matched, e.g. ("image", "caption")
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -84,6 +85,8 @@ class _ThumbModel(QAbstractListModel):
             return item
         if role == ThumbStateRole:
             return self._thumb_state(item.path)
+        if role == WhyRole:
+            return getattr(item, "why", ())
         return None
 
     def _on_thumbnail(self, path: str) -> None:
@@ -119,7 +122,9 @@ class ResultsModel(_ThumbModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return os.path.basename(item.path)
         if role == Qt.ItemDataRole.ToolTipRole:
-            lines = [html.escape(item.path), f"score {format_score(item.score)}"]
+            lines = [html.escape(item.path)]
+            if item.score is not None:
+                lines.append(f"score {format_score(item.score)}")
             if item.caption:
                 lines.append(html.escape(item.caption))
             if item.offline:

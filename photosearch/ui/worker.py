@@ -297,6 +297,7 @@ class SearchRequest:
     text: str = ""
     image: ImageQuery | None = None
     k: int = 200
+    options: object = None  # issue 11: a search_options.SearchOptions (filters, sort, plus words, weight)
 
 
 class _SearchSignals(QObject):
@@ -319,10 +320,12 @@ class _SearchJob(QRunnable):
         try:
             if request.image is not None:
                 source = request.image.source
-                results = library.search_image(source, k=request.k)
+                extra = request.options.image_kwargs() if request.options is not None else {}
+                results = library.search_image(source, k=request.k, **extra)
                 captions = library.search_captions(image=source, k=20)
             elif request.text.strip():
-                results = library.search_text(request.text, k=request.k)
+                extra = request.options.text_kwargs() if request.options is not None else {}
+                results = library.search_text(request.text, k=request.k, **extra)
                 captions = library.search_captions(text=request.text, k=20)
         except PhotoSearchError as exc:
             error = str(exc)
@@ -348,9 +351,9 @@ class SearchRunner(QObject):
         self.signals = _SearchSignals()
         self.signals.done.connect(self._on_done)
 
-    def submit(self, text: str = "", image: ImageQuery | None = None, k: int = 200) -> int:
+    def submit(self, text: str = "", image: ImageQuery | None = None, k: int = 200, options=None) -> int:
         self.latest += 1
-        self._pool.start(_SearchJob(self, SearchRequest(self.latest, text, image, k)))
+        self._pool.start(_SearchJob(self, SearchRequest(self.latest, text, image, k, options)))
         return self.latest
 
     @property

@@ -250,7 +250,8 @@ def test_empty_state_when_no_folders(qtbot, tmp_path) -> None:
     write_photos(photos, 3)
     with qtbot.waitSignal(window.worker.finished, timeout=WAIT):
         window.add_folder(str(photos))
-    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.hint, timeout=WAIT)
+    # issue 11: once photos are indexed, the empty search box browses them on the timeline
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.timeline, timeout=WAIT)
     # The folder list is mirrored to the settings file in the config dir.
     from photosearch.ui.settings import Settings
 

@@ -1,0 +1,222 @@
+"""Filters and combined-query controls beside the search box: removable chips (dates, sort, best
+matches) and, while an image query is on, words to add with a weight slider."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QSlider,
+    QToolButton,
+    QWidget,
+)
+
+from photosearch.core.errors import PhotoSearchError
+from photosearch.core.filters import Filters
+
+WEIGHT_STEPS = 100
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """What the chips and the weight control say; turned into Library keyword arguments."""
+
+    after: str = ""
+    before: str = ""
+    folder: str = ""
+    sort: str = "relevance"
+    best: bool = False
+    plus: str = ""
+    weight: float = 0.5
+
+    def filters(self) -> Filters:
+        return Filters.from_text(folder=self.folder or None, after=self.after or None, before=self.before or None)
+
+    def text_kwargs(self) -> dict:
+        return {"filters": self.filters(), "sort": self.sort, "best": self.best}
+
+    def image_kwargs(self) -> dict:
+        return {**self.text_kwargs(), "plus": self.plus or None, "weight": self.weight}
+
+
+class DateDialog(QDialog):
+    """From / to, each YYYY, YYYY-MM or YYYY-MM-DD (or empty); refuses anything else with a line of text."""
+
+    def __init__(self, after: str = "", before: str = "", parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Date range")
+        form = QFormLayout(self)
+        self.after_edit = QLineEdit(after)
+        self.after_edit.setPlaceholderText("e.g. 2019 or 2019-07")
+        self.before_edit = QLineEdit(before)
+        self.before_edit.setPlaceholderText("e.g. 2020-06-30")
+        self.error = QLabel("")
+        self.error.setObjectName("dateError")
+        self.error.setStyleSheet("color: #b91c1c;")
+        form.addRow("From", self.after_edit)
+        form.addRow("To", self.before_edit)
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.try_accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def values(self) -> tuple[str, str]:
+        return self.after_edit.text().strip(), self.before_edit.text().strip()
+
+    def try_accept(self) -> None:
+        after, before = self.values()
+        try:
+            Filters.from_text(after=after or None, before=before or None)
+        except PhotoSearchError as exc:
+            self.error.setText(str(exc))
+            return
+        self.accept()
+
+
+class FilterChips(QWidget):
+    """A "Filters" menu and one removable chip per active filter; `changed` fires on every edit."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("filterChips")
+        self.setStyleSheet(
+            "#filterChip { background: #dbe7ff; color: #1e3a8a; border: none; border-radius: 12px; padding: 4px 10px; }"
+            "#filterChip:hover { background: #c7d7fe; }"
+        )
+        self._options = SearchOptions()
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(4)
+        self.menu_button = QToolButton()
+        self.menu_button.setText("Filters")
+        self.menu_button.setToolTip("Filter by date, sort by date, or show only the best matches")
+        self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.menu_button)
+        menu.addAction("Date range…", self.choose_dates)
+        self.sort_action = menu.addAction("Sort by date", lambda: self.set_sort("date"))
+        self.best_action = menu.addAction("Best matches only", lambda: self.set_best(True))
+        self.menu_button.setMenu(menu)
+        self._layout.addWidget(self.menu_button)
+        self.chips: dict[str, QPushButton] = {}
+        self.dialog: DateDialog | None = None
+
+    def options(self) -> SearchOptions:
+        return self._options
+
+    def update_options(self, **changes) -> None:
+        new = replace(self._options, **changes)
+        if new == self._options:
+            return
+        self._options = new
+        self._rebuild()
+        self.changed.emit()
+
+    def set_dates(self, after: str, before: str) -> None:
+        Filters.from_text(after=after or None, before=before or None)  # PhotoSearchError if not dates
+        self.update_options(after=after, before=before)
+
+    def set_sort(self, sort: str) -> None:
+        self.update_options(sort=sort)
+
+    def set_best(self, best: bool) -> None:
+        self.update_options(best=best)
+
+    def set_folder(self, folder: str) -> None:
+        self.update_options(folder=folder or "")
+
+    def choose_dates(self) -> None:
+        self.dialog = DateDialog(self._options.after, self._options.before, self)
+        self.dialog.accepted.connect(lambda: self.set_dates(*self.dialog.values()))
+        self.dialog.open()
+
+    def chip_texts(self) -> list[str]:
+        return [chip.text() for chip in self.chips.values()]
+
+    def remove(self, key: str) -> None:
+        reset = {"after": {"after": ""}, "before": {"before": ""}, "sort": {"sort": "relevance"},
+                 "best": {"best": False}, "folder": {"folder": ""}}[key]
+        self.update_options(**reset)
+
+    def _rebuild(self) -> None:
+        for chip in self.chips.values():
+            chip.deleteLater()
+        self.chips = {}
+        o = self._options
+        wanted = []
+        if o.folder:
+            wanted.append(("folder", f"In {o.folder.rstrip('/').rsplit('/', 1)[-1]}"))
+        if o.after:
+            wanted.append(("after", f"From {o.after}"))
+        if o.before:
+            wanted.append(("before", f"To {o.before}"))
+        if o.sort == "date":
+            wanted.append(("sort", "Newest first"))
+        if o.best:
+            wanted.append(("best", "Best matches"))
+        for key, text in wanted:
+            chip = QPushButton(f"{text}  ×")
+            chip.setObjectName("filterChip")
+            chip.setToolTip("Remove this filter")
+            chip.setCursor(Qt.CursorShape.PointingHandCursor)
+            chip.clicked.connect(lambda _=False, k=key: self.remove(k))
+            self._layout.addWidget(chip)
+            self.chips[key] = chip
+        self.sort_action.setEnabled(o.sort != "date")
+        self.best_action.setEnabled(not o.best)
+
+
+class WeightControl(QWidget):
+    """Words to add to an image query and how much they count (0 = the image alone, 1 = the words alone)."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("weightControl")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.plus_edit = QLineEdit()
+        self.plus_edit.setPlaceholderText("+ words (“at night”)")
+        self.plus_edit.setToolTip("Refine the image query with words")
+        self.plus_edit.setClearButtonEnabled(True)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, WEIGHT_STEPS)
+        self.slider.setValue(WEIGHT_STEPS // 2)
+        self.slider.setFixedWidth(90)
+        self.slider.setToolTip("How much the words count against the image")
+        self.value_label = QLabel()
+        row.addWidget(self.plus_edit)
+        row.addWidget(QLabel("image"))
+        row.addWidget(self.slider)
+        row.addWidget(QLabel("words"))
+        row.addWidget(self.value_label)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(250)
+        self._debounce.timeout.connect(self.changed)
+        self.plus_edit.textChanged.connect(lambda _text: self._debounce.start())
+        self.slider.valueChanged.connect(self._on_slider)
+        self._on_slider(self.slider.value(), emit=False)
+
+    def weight(self) -> float:
+        return self.slider.value() / WEIGHT_STEPS
+
+    def plus(self) -> str:
+        return self.plus_edit.text().strip()
+
+    def _on_slider(self, value: int, emit: bool = True) -> None:
+        self.value_label.setText(f"{value / WEIGHT_STEPS:.2f}")
+        if emit:
+            self._debounce.start()

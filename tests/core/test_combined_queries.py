@@ -1,0 +1,96 @@
+"""Combined queries: images plus words, minus words or images, several images at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photosearch.core.fusion import mix_vectors
+from photosearch.core.library import Library
+from tests.conftest import TINY_MODEL, make_photos
+
+
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("combined")
+    folder = tmp / "photos"
+    make_photos(folder, 30)
+    library = Library(tmp / "library", model=TINY_MODEL, pretrained="random")
+    library.add_folder(folder)
+    library.index()
+    library.folder_path = folder
+    yield library
+    library.close()
+
+
+def _toward(lib, results, vector: np.ndarray, top: int = 5) -> float:
+    """Mean cosine between the top results' photos and a direction."""
+    engine = lib.engine()
+    vectors = [engine.vector_for_path(r.path) for r in results[:top]]
+    return float(np.mean([v @ vector / np.linalg.norm(v) for v in vectors]))
+
+
+def test_plus_words_move_the_ranking_toward_them_and_minus_words_away(lib):
+    image = str(lib.folder_path / "photo_0003.jpg")
+    words = lib.text_vector("a red car at night")
+    alone = lib.search_image(image, k=10)
+    plus = lib.search_image(image, k=10, plus="a red car at night", weight=0.6)
+    minus = lib.search_image(image, k=10, minus=["a red car at night"], weight=0.6)
+    assert _toward(lib, plus, words) > _toward(lib, alone, words) > _toward(lib, minus, words)
+    assert [r.path for r in alone] != [r.path for r in plus]
+
+
+def test_weight_zero_is_the_image_alone_and_one_is_the_words_alone(lib):
+    image = str(lib.folder_path / "photo_0003.jpg")
+    alone = [r.path for r in lib.search_image(image, k=10)]
+    assert [r.path for r in lib.search_image(image, k=10, plus="a dog", weight=0.0)] == alone
+    words_only = [r.path for r in lib.engine().search(lib.text_vector("a dog"), k=10)]
+    assert [r.path for r in lib.search_image(image, k=10, plus="a dog", weight=1.0)] == words_only
+
+
+def test_a_minus_image_pushes_its_look_away(lib):
+    image = str(lib.folder_path / "photo_0003.jpg")
+    away = str(lib.folder_path / "photo_0011.jpg")
+    away_vector = lib.engine().vector_for_path(away)
+    alone = lib.search_image(image, k=10)
+    minus = lib.search_image(image, k=10, minus_images=[away], weight=0.6)
+    assert _toward(lib, minus, away_vector) < _toward(lib, alone, away_vector)
+    assert away not in [r.path for r in minus[:5]]
+
+
+def test_several_images_query_together(lib):
+    a, b = (str(lib.folder_path / f"photo_{i:04d}.jpg") for i in (2, 17))
+    engine = lib.engine()
+    va, vb = engine.vector_for_path(a), engine.vector_for_path(b)
+    mean = (va / np.linalg.norm(va) + vb / np.linalg.norm(vb)) / 2
+    mean /= np.linalg.norm(mean)
+    both = lib.search_image([a, b], k=30)
+    for r in both:  # each photo scores its cosine to the images' mean direction
+        v = engine.vector_for_path(r.path)
+        assert r.similarity == pytest.approx(float(v @ mean / np.linalg.norm(v)), abs=2e-3)
+
+    def position(results, path):
+        return [r.path for r in results].index(path)
+
+    # b ranks higher with both than when only a is asked, and a higher than when only b is asked
+    assert position(both, b) < position(lib.search_image(a, k=30), b)
+    assert position(both, a) < position(lib.search_image(b, k=30), a)
+
+
+def test_mix_vectors_is_unit_length_and_degenerate_inputs_give_none():
+    rng = np.random.default_rng(0)
+    a, t = (v / np.linalg.norm(v) for v in rng.standard_normal((2, 8)).astype(np.float32))
+    mixed = mix_vectors([a], t, [], 0.5)
+    assert mixed is not None and np.linalg.norm(mixed) == pytest.approx(1.0, abs=1e-5)
+    assert mix_vectors([], None, [], 0.5) is None
+    assert mix_vectors([a], None, [a], 1.0) is None  # an image minus itself is nothing
+
+
+def test_a_path_that_is_not_there_is_a_one_line_error(lib, tmp_path):
+    from photosearch.core.errors import PhotoSearchError
+
+    with pytest.raises(PhotoSearchError, match="no such image"):
+        lib.search_image([str(lib.folder_path / "photo_0001.jpg"), str(tmp_path / "gone.jpg")])
+    assert Path(lib.folder_path).is_dir()

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from photosearch.core.dates import iso_date, parse_date_bound
+from photosearch.core.errors import PhotoSearchError
+from photosearch.core.filters import Filters
+
+
+def _utc(*parts: int) -> float:
+    return dt.datetime(*parts, tzinfo=dt.UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("2019", _utc(2019, 1, 1), _utc(2020, 1, 1)),
+        ("2019-12", _utc(2019, 12, 1), _utc(2020, 1, 1)),
+        ("2019-02", _utc(2019, 2, 1), _utc(2019, 3, 1)),
+        ("2020-02-29", _utc(2020, 2, 29), _utc(2020, 3, 1)),
+        (" 2019-7-4 ", _utc(2019, 7, 4), _utc(2019, 7, 5)),
+    ],
+)
+def test_bounds_cover_the_whole_period(text, start, end):
+    assert parse_date_bound(text, end=False) == start
+    assert parse_date_bound(text, end=True) == end
+
+
+@pytest.mark.parametrize("bad", ["", "19", "2019-13", "2019-02-30", "yesterday", "2019/07/04", "2019-07-04T10"])
+def test_bad_dates_are_one_line_errors(bad):
+    with pytest.raises(PhotoSearchError, match="not a date") as info:
+        parse_date_bound(bad, end=False)
+    assert "\n" not in str(info.value)
+
+
+def test_filters_from_text_and_iso_output():
+    f = Filters.from_text(after="2019", before="2019-06", folder="")
+    assert f.after == _utc(2019, 1, 1) and f.before == _utc(2019, 7, 1) and f.folder is None and f.dated
+    assert not Filters().dated
+    assert iso_date(_utc(2019, 7, 14, 10, 0, 5)) == "2019-07-14T10:00:05"
+    assert iso_date(None) is None

@@ -1,0 +1,112 @@
+"""The search / browse / similar contract of issue 11: fused ranking with why and date, filters, sort,
+combined image queries, one-line errors for bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from photosearch.cli import main
+from tests.conftest import TINY_MODEL, make_photos
+from tests.core.photo_meta import write_photo
+
+
+def _utc(*parts: int) -> float:
+    return dt.datetime(*parts, tzinfo=dt.UTC).timestamp()
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def lib(tmp_path, capsys):
+    folder = tmp_path / "photos"
+    make_photos(folder, 6)
+    write_photo(folder / "paris-2019-eiffel.jpg", 50, taken="2019:06:01 09:00:00")
+    write_photo(folder / "old" / "IMG_7.jpg", 51, taken="2004:03:03 03:03:03", keywords=["lighthouse"])
+    write_photo(folder / "old" / "IMG_8.jpg", 52, mtime=_utc(2012, 8, 8))
+    library = str(tmp_path / "lib")
+    code, out, _ = run(
+        capsys, "--library", library, "--model", TINY_MODEL, "--pretrained", "random", "--json", "index", str(folder)
+    )
+    assert code == 0, out
+    return library, folder
+
+
+def _json(capsys, *args: str) -> list[dict]:
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_search_json_ranks_text_evidence_first_with_why_and_date(lib, capsys):
+    library, _ = lib
+    rows = _json(capsys, "--library", library, "--json", "search", "eiffel", "-k", "5")
+    assert Path(rows[0]["path"]).name == "paris-2019-eiffel.jpg"
+    assert "filename" in rows[0]["why"] and rows[0]["date"] == "2019-06-01T09:00:00"
+    assert {"path", "score", "caption", "date", "why"} <= set(rows[0])
+    rows = _json(capsys, "--library", library, "--json", "search", "lighthouse", "-k", "5")
+    assert Path(rows[0]["path"]).name == "IMG_7.jpg" and "keyword" in rows[0]["why"]
+
+
+def test_browse_is_newest_first_with_null_scores(lib, capsys):
+    library, folder = lib
+    rows = _json(capsys, "--library", library, "--json", "browse", "-k", "3")
+    assert [Path(r["path"]).name for r in rows][:2] != []
+    dates = [r["date"] for r in rows]
+    assert dates == sorted(dates, reverse=True) and all(r["score"] is None for r in rows)
+    old = _json(capsys, "--library", library, "--json", "browse", "--folder", str(folder / "old"))
+    assert [Path(r["path"]).name for r in old] == ["IMG_8.jpg", "IMG_7.jpg"]
+    dated = _json(capsys, "--library", library, "--json", "browse", "--after", "2004", "--before", "2012-08")
+    assert [Path(r["path"]).name for r in dated] == ["IMG_8.jpg", "IMG_7.jpg"]
+
+
+def test_search_filters_and_date_sort(lib, capsys):
+    library, folder = lib
+    rows = _json(capsys, "--library", library, "--json", "search", "photo", "--before", "2019", "--sort", "date")
+    assert [Path(r["path"]).name for r in rows] == ["paris-2019-eiffel.jpg", "IMG_8.jpg", "IMG_7.jpg"]
+    rows = _json(capsys, "--library", library, "--json", "search", "photo", "--folder", str(folder / "old"))
+    assert {Path(r["path"]).name for r in rows} == {"IMG_7.jpg", "IMG_8.jpg"}
+    best = _json(capsys, "--library", library, "--json", "search", "eiffel", "--best")
+    assert [Path(r["path"]).name for r in best] == ["paris-2019-eiffel.jpg"]
+
+
+def test_similar_takes_several_images_plus_minus_and_filters(lib, capsys):
+    library, folder = lib
+    a, b = str(folder / "photo_0001.jpg"), str(folder / "photo_0002.jpg")
+    base = ["--library", library, "--json", "similar", a, b]
+    plain = _json(capsys, *base, "-k", "9")
+    plus = _json(capsys, *base, "-k", "9", "--plus", "at night", "--weight", "0.7")
+    minus = _json(capsys, *base, "-k", "9", "--minus", "at night", "--minus-image", str(folder / "photo_0003.jpg"))
+    assert len(plain) == len(plus) == len(minus) == 9
+    assert [r["path"] for r in plus] != [r["path"] for r in plain]
+    assert all(r["why"] is not None for r in minus)
+    dated = _json(capsys, *base, "--after", "2019-06-01", "--before", "2019-06-01")
+    assert [Path(r["path"]).name for r in dated] == ["paris-2019-eiffel.jpg"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "x", "--after", "2019-13"],
+        ["browse", "--before", "last week"],
+        ["similar", "IMAGE", "--after", "20190101"],
+        ["similar", "IMAGE", "--weight", "2"],
+        ["search", "x", "--sort", "size"],
+    ],
+)
+def test_bad_dates_and_options_are_one_line_errors(lib, capsys, args):
+    library, folder = lib
+    args = [str(folder / "photo_0001.jpg") if a == "IMAGE" else a for a in args]
+    code, out, err = run(capsys, "--library", library, *args)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
