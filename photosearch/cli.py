@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("index", "add folders (optional) and index every watched folder")
     p.add_argument("dirs", nargs="*", metavar="DIR")
+    p.add_argument("--no-ocr", action="store_true", help="do not read the text in photos this time")
     p = command("search", 'photos matching a text (use -word to exclude, "quotes" for phrases)')
     p.add_argument("text")
     _filters(p, 20)
@@ -100,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("eval", "text -> image Recall@K of a caption CSV against the library")
     p.add_argument("csv")
     p.add_argument("-k", dest="ks", nargs="+", type=_positive_int, default=[1, 5, 10])
+    p = command("duplicates", "groups of copies, near-identical photos and (with --similarity) similar shots")
+    p.add_argument(
+        "--similarity", type=float, default=None, metavar="S", help="also group shots whose CLIP cosine is >= S"
+    )
     p = command("gui", "open the desktop app")
     p.add_argument("--screenshot", metavar="OUT.png", default=None, help=argparse.SUPPRESS)
     p.add_argument("--query", default=None, help=argparse.SUPPRESS)
@@ -142,6 +147,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             "status": _status,
             "folders": _folders,
             "eval": _eval,
+            "duplicates": _duplicates,
         }[args.command]
         return handler(library, args)
     finally:
@@ -164,7 +170,7 @@ def _index(library, args: argparse.Namespace) -> int:
         raise PhotoSearchError("no folders to index: give one, e.g. `photosearch index ~/Pictures`")
     bar = _ProgressBar(enabled=sys.stderr.isatty() or not args.json)
     try:
-        summary = library.index(progress=bar.update)
+        summary = library.index(progress=bar.update, read_text=not args.no_ocr)
     finally:
         bar.close()
     data = summary.to_json()
@@ -183,20 +189,26 @@ class _ProgressBar:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self._bar = None
+        self._phase = ""
 
     def update(self, progress) -> None:
-        if not self.enabled or progress.phase != "encoding":
+        if not self.enabled or progress.phase not in ("encoding", "reading text"):
             return
+        if self._bar is not None and self._phase != progress.phase:
+            self.close()
         if self._bar is None:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=progress.total, unit="photo", file=sys.stderr, dynamic_ncols=True)
+            self._phase = progress.phase
+            desc = "text" if progress.phase == "reading text" else None
+            self._bar = tqdm(total=progress.total, unit="photo", file=sys.stderr, dynamic_ncols=True, desc=desc)
         self._bar.n = progress.done
         self._bar.refresh()
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+            self._bar = None
 
 
 def _results_text(results) -> str:
@@ -257,6 +269,7 @@ def _status(library, args: argparse.Namespace) -> int:
         f"device    {data['device']}",
         f"photos    {p['indexed']} indexed, {p['pending']} pending, {p['skipped']} skipped, {p['offline']} offline",
         f"captions  {data['captions']}",
+        f"text      {data['ocr']['done']} photos read, {data['ocr']['pending']} pending",
     ]
     lines += [
         f"folder    {f['path']} ({f['photos']} photos{'' if f['online'] else ', OFFLINE'})" for f in data["folders"]
@@ -284,6 +297,18 @@ def _eval(library, args: argparse.Namespace) -> int:
         f"{k} {v:.3f}" for k, v in data.items() if k.startswith("recall")
     )
     return _emit(args, data, human)
+
+
+def _duplicates(library, args: argparse.Namespace) -> int:
+    groups = library.duplicates(similarity=args.similarity)
+    lines = []
+    for group in groups:
+        lines.append(f"{group.kind} ({group.score:.3f}), {len(group.photos)} photos:")
+        lines += [
+            f"  {'keep' if p.keep else '    '}  {p.width}x{p.height}  {p.bytes:>10} B  {p.date}  {p.path}"
+            for p in group.photos
+        ]
+    return _emit(args, [g.to_json() for g in groups], "\n".join(lines) or "no duplicates")
 
 
 def _gui(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from photosearch.core import duplicates, ocr
 from photosearch.core.caption_files import read_caption_csv
 from photosearch.core.encoder import DEFAULT_MODEL, DEFAULT_PRETRAINED, ModelSpec, load_encoder, resolve_device
 from photosearch.core.errors import PhotoSearchError
@@ -155,17 +156,27 @@ class Library:
         progress: Callable[[Progress], None] | None = None,
         cancel: threading.Event | None = None,
         pause: threading.Event | None = None,
+        *,
+        read_text: bool = True,
     ) -> IndexSummary:
-        """Bring every watched folder up to date (new, changed, moved, deleted, offline)."""
+        """Bring every watched folder up to date (new, changed, moved, deleted, offline); then, unless
+        read_text is False, read the text in photos not read yet (after all embeddings)."""
         with self._writer_lock():
             self._remember_model()
-            return self._indexer().run(None, progress, cancel, pause)
+            indexer = self._indexer()
+            summary = indexer.run(None, progress, cancel, pause)
+            ocr.after_index(
+                self.store, indexer.encode_captions, ocr=read_text, progress=progress, cancel=cancel, pause=pause
+            )
+            return summary
 
     def apply_changes(
         self,
         paths: Iterable[str],
         progress: Callable[[Progress], None] | None = None,
         cancel: threading.Event | None = None,
+        *,
+        read_text: bool = True,
     ) -> IndexSummary:
         """Reconcile just these paths (files or folders a watcher saw change) with the index."""
         scopes = self._scopes_for(paths)
@@ -173,7 +184,10 @@ class Library:
             return IndexSummary()
         with self._writer_lock():
             self._remember_model()
-            return self._indexer().run(scopes, progress, cancel)
+            indexer = self._indexer()
+            summary = indexer.run(scopes, progress, cancel)
+            ocr.after_index(self.store, indexer.encode_captions, ocr=read_text, progress=progress, cancel=cancel)
+            return summary
 
     def _scopes_for(self, paths: Iterable[str]) -> list[Scope]:
         folders = sorted(self.store.folders(), key=lambda f: -len(f[1]))
@@ -324,7 +338,12 @@ class Library:
                 "pending": counts.get("pending", 0) + missing,
             },
             "captions": captions,
+            "ocr": ocr.counts(self.store),
         }
+
+    def duplicates(self, similarity: float | None = None) -> list[duplicates.DuplicateGroup]:
+        """Groups of exact copies, near-identical photos and (given a CLIP cosine) similar shots."""
+        return duplicates.find_groups(self.store, self.model_id, similarity=similarity)
 
     def _has_scan_problems(self) -> bool:
         # A read-only library made by an older version may predate the table (it can't be migrated).

@@ -1,0 +1,183 @@
+"""Reading the words in one photo with rapidocr-onnxruntime (PP-OCRv4 models shipped in its wheel).
+
+Cheap first: text detection runs on a reduced decode (~1000 px); only when it finds text is the photo
+decoded again, larger, and only the found boxes are cropped, classified (upright / upside down) and
+recognised. The models run on one low-priority thread of their own so searching and the GUI stay
+responsive while a library is read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import metadata
+
+import numpy as np
+
+from photosearch.core.errors import PhotoSearchError
+from photosearch.core.images import ImageError, decode
+
+DET_MIN_SIDE = 720  # shorter side of the detection decode (a 4000x3000 JPEG decodes at 1/4 scale)
+DET_LIMIT = 960  # the detector's input, longer side
+REC_MIN_SIDE = 1500  # shorter side of the decode that text boxes are cut from (1/2 scale of 12 MP)
+MIN_SCORE = 0.5  # recognitions the model is less sure of are mostly noise
+NICE = 10  # how much lower than the app the OCR thread runs (POSIX)
+
+_QT_ENV = ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_QPA_FONTDIR")
+
+
+class OcrUnavailable(PhotoSearchError):
+    """The OCR library or its models cannot be loaded; text reading is skipped, nothing else."""
+
+
+@dataclass(frozen=True)
+class OcrResult:
+    text: str  # lines in reading order, joined by newlines; '' when the photo has no text
+    error: str = ""  # why the photo could not be read ('' when it was)
+    boxes: int = 0  # text regions the detector found
+
+
+def engine_name() -> str:
+    try:
+        return f"rapidocr-onnxruntime {metadata.version('rapidocr-onnxruntime')}"
+    except metadata.PackageNotFoundError:
+        return "rapidocr-onnxruntime"
+
+
+def _load_rapidocr(threads: int):
+    # opencv-python (a rapidocr dependency) points Qt at its own plugins on import, which would break
+    # PySide6's: keep the app's environment as it was.
+    saved = {k: os.environ.get(k) for k in _QT_ENV}
+    try:
+        import cv2
+        from rapidocr_onnxruntime import RapidOCR
+    except Exception as exc:  # ImportError, or a broken native library
+        raise OcrUnavailable(f"text in photos is unavailable: {type(exc).__name__}: {exc}") from None
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    cv2.setNumThreads(1)
+    try:
+        engine = RapidOCR(
+            det_limit_type="max",
+            det_limit_side_len=DET_LIMIT,
+            intra_op_num_threads=threads,
+            inter_op_num_threads=1,
+        )
+    except Exception as exc:  # a missing or damaged model file
+        raise OcrUnavailable(f"text in photos is unavailable: cannot load the OCR models ({exc})") from None
+    return cv2, engine
+
+
+def _lower_priority() -> None:
+    if sys.platform.startswith("linux"):  # per thread on Linux; ONNX Runtime's threads inherit it
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+
+
+class TextReader:
+    """Reads photos one at a time on its own low-priority thread; models load on first use."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads or max(1, min(2, (os.cpu_count() or 2) - 1))
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="photosearch-ocr", initializer=_lower_priority)
+        self._engine = None
+        self._cv2 = None
+        self.name = engine_name()
+
+    def submit(self, path: str) -> Future[OcrResult]:
+        return self._pool.submit(self._read, path)
+
+    def read(self, path: str) -> OcrResult:
+        return self.submit(path).result()
+
+    def ensure_loaded(self) -> None:
+        """Load the models now (on the OCR thread); raises OcrUnavailable."""
+        self._pool.submit(self._load).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- on the OCR thread -------------------------------------------------------------------------
+    def _load(self) -> None:
+        if self._engine is None:
+            self._cv2, self._engine = _load_rapidocr(self.threads)
+
+    def _read(self, path: str) -> OcrResult:
+        self._load()
+        try:
+            small = decode(path, min_side=DET_MIN_SIDE).image
+        except ImageError as exc:
+            return OcrResult("", error=str(exc))
+        try:
+            return self._read_decoded(path, small)
+        except MemoryError:
+            return OcrResult("", error="not enough memory to read the text")
+        except Exception as exc:  # the OCR library on a strange image: that photo only, no traceback
+            return OcrResult("", error=f"text reading failed: {type(exc).__name__}: {exc}"[:200])
+
+    def _read_decoded(self, path: str, small) -> OcrResult:
+        boxes, _ = self._engine.text_det(_bgr(small))
+        if boxes is None or len(boxes) == 0:
+            return OcrResult("")
+        large = small
+        if min(small.size) < REC_MIN_SIDE:
+            with contextlib.suppress(ImageError):
+                large = decode(path, min_side=REC_MIN_SIDE).image
+        scale = np.array([large.width / small.width, large.height / small.height], dtype=np.float32)
+        pixels = _bgr(large)
+        ordered = _reading_order([np.asarray(b, dtype=np.float32) * scale for b in boxes])
+        crops = [self._crop(pixels, box) for box in ordered]
+        crops, _, _ = self._engine.text_cls(crops)
+        recognised, _ = self._engine.text_rec(crops)
+        lines = [" ".join(str(text).split()) for text, score, *_ in recognised if float(score) >= MIN_SCORE]
+        return OcrResult("\n".join(line for line in lines if line), boxes=len(ordered))
+
+    def _crop(self, pixels: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """The quadrilateral `box` straightened into an upright strip (vertical strips turned flat)."""
+        cv2 = self._cv2
+        width = int(max(np.linalg.norm(box[0] - box[1]), np.linalg.norm(box[3] - box[2]), 1))
+        height = int(max(np.linalg.norm(box[0] - box[3]), np.linalg.norm(box[1] - box[2]), 1))
+        target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
+        warp = cv2.getPerspectiveTransform(box.astype(np.float32), target)
+        strip = cv2.warpPerspective(
+            pixels, warp, (width, height), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC
+        )
+        return np.ascontiguousarray(np.rot90(strip)) if height >= 1.5 * width else strip
+
+
+def _bgr(image) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+
+
+def _reading_order(boxes: list[np.ndarray]) -> list[np.ndarray]:
+    """Top to bottom by line (centres within half a line height share one), then left to right."""
+    lines: list[tuple[float, float, list[np.ndarray]]] = []
+    for box in sorted(boxes, key=lambda b: float(b[:, 1].mean())):
+        centre, height = float(box[:, 1].mean()), max(float(np.ptp(box[:, 1])), 1.0)
+        if lines and abs(centre - lines[-1][0]) < 0.5 * lines[-1][1]:
+            lines[-1][2].append(box)
+        else:
+            lines.append((centre, height, [box]))
+    return [box for _, _, line in lines for box in sorted(line, key=lambda b: float(b[:, 0].min()))]
+
+
+_shared: TextReader | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_reader(factory: Callable[[], TextReader] = TextReader) -> TextReader:
+    """One reader per process: the models take ~1 s and ~100 MB to load."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = factory()
+        return _shared
