@@ -119,7 +119,7 @@ def baseline(net: Any, preprocess: Any, paths: list[Path]) -> dict[str, Any]:
 
 def run_photosearch(library: Path, model: str, folder: Path, env: dict[str, str]) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "photosearch", "--library", str(library), "--model", model,
-           "--pretrained", "random", "--json", "index", str(folder)]  # fmt: skip
+           "--pretrained", "random", "--json", "index", "--no-ocr", str(folder)]  # fmt: skip  (OCR: benchmarks/ocr.py)
     started, cpu = time.perf_counter(), _children_cpu()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with PeakRSS(proc.pid) as mem:

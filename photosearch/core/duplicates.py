@@ -20,7 +20,7 @@ from photosearch.core import phash
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.store import Store, blob_to_vectors
 
-NEAR_BITS = 10  # of 64: measured in benchmarks/duplicates.py (copies <= 8, distinct photos >= 20)
+NEAR_BITS = 12  # of 64: on scikit-image photos copies were <= 12 bits apart (5% crops), distinct ones >= 20
 _BLOCK = 2048  # rows compared at once (memory: _BLOCK x N)
 _KINDS = ("exact", "near", "similar")  # tightest to loosest
 

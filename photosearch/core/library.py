@@ -157,10 +157,10 @@ class Library:
         cancel: threading.Event | None = None,
         pause: threading.Event | None = None,
         *,
-        read_text: bool = True,
+        read_text: bool | Callable[[], bool] = True,
     ) -> IndexSummary:
         """Bring every watched folder up to date (new, changed, moved, deleted, offline); then, unless
-        read_text is False, read the text in photos not read yet (after all embeddings)."""
+        read_text is (or, asked before each photo, turns) False, read the text in photos not read yet."""
         with self._writer_lock():
             self._remember_model()
             indexer = self._indexer()
@@ -176,7 +176,7 @@ class Library:
         progress: Callable[[Progress], None] | None = None,
         cancel: threading.Event | None = None,
         *,
-        read_text: bool = True,
+        read_text: bool | Callable[[], bool] = True,
     ) -> IndexSummary:
         """Reconcile just these paths (files or folders a watcher saw change) with the index."""
         scopes = self._scopes_for(paths)
@@ -344,6 +344,13 @@ class Library:
     def duplicates(self, similarity: float | None = None) -> list[duplicates.DuplicateGroup]:
         """Groups of exact copies, near-identical photos and (given a CLIP cosine) similar shots."""
         return duplicates.find_groups(self.store, self.model_id, similarity=similarity)
+
+    def move_to_trash(self, paths: list[str]) -> list[tuple[str, str]]:
+        """Send photos to the system trash (never deleted outright) and drop them from the index.
+        Returns (path, problem) for each one that stayed."""
+        problems = duplicates.trash(list(paths), [f.path for f in self.folders()])
+        self.apply_changes(paths, read_text=False)
+        return problems
 
     def _has_scan_problems(self) -> bool:
         # A read-only library made by an older version may predate the table (it can't be migrated).

@@ -108,10 +108,12 @@ def read_pending(
     cancel: threading.Event | None = None,
     pause: threading.Event | None = None,
     on_error: Callable[[str, str], None] | None = None,
+    enabled: Callable[[], bool] = lambda: True,
 ) -> int:
     """Read every photo not read yet, one commit per photo (searchable at once, a kill loses one).
 
     Returns how many were read. The next photo is read on the OCR thread while this one is written.
+    `enabled` is asked before each photo: turning text reading off in the app stops the pass there.
     """
     todo = pending(store)
     if not todo or (cancel and cancel.is_set()):
@@ -132,7 +134,7 @@ def read_pending(
     for i, (fp, path) in enumerate(todo):
         result = ahead.result()
         _wait_if_paused(pause, cancel)
-        stop = bool(cancel and cancel.is_set())
+        stop = bool(cancel and cancel.is_set()) or not enabled()
         ahead = reader.submit(todo[i + 1][1]) if i + 1 < total and not stop else None
         if result.error and on_error:
             on_error(path, result.error)
@@ -157,7 +159,7 @@ def after_index(
     store: Store,
     encode_captions: Callable[[], int],
     *,
-    ocr: bool = True,
+    ocr: bool | Callable[[], bool] = True,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
     pause: threading.Event | None = None,
@@ -169,9 +171,10 @@ def after_index(
         return 0
     phash.backfill(store, cancel)
     sync_captions(store)
-    if not ocr:
+    enabled = ocr if callable(ocr) else (lambda: bool(ocr))
+    if not enabled():
         return 0
-    read = read_pending(store, reader, progress, cancel, pause)
+    read = read_pending(store, reader, progress, cancel, pause, enabled=enabled)
     if read and not (cancel and cancel.is_set()):
         encode_captions()
     return read

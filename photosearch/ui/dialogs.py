@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from photosearch.ui.settings import DEVICES, PRESETS, THUMB_MAX, THUMB_MIN, Settings, preset_for
+from photosearch.ui.text_in_photos import text_in_photo_label
 from photosearch.ui.thumbnails import read_image
 
 PREVIEW_SIDE = 1200
@@ -90,11 +91,12 @@ class PreviewDialog(QDialog):
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.path_label.setStyleSheet("font-weight: 600;")
         self.facts_label = QLabel("  ·  ".join(facts))
-        captions = [c["text"] for c in details.get("captions", [])]
+        captions = [c["text"] for c in details.get("captions", []) if c.get("source") != "ocr"]
         self.captions_label = QLabel("\n".join(f"“{c}”" for c in captions) if captions else "No captions")
         self.captions_label.setWordWrap(True)
         self.captions_label.setTextFormat(Qt.TextFormat.PlainText)  # captions are user data, never markup
-        for label in (self.path_label, self.facts_label, self.captions_label):
+        self.text_label = text_in_photo_label(details)
+        for label in (self.path_label, self.facts_label, self.captions_label, self.text_label):
             layout.addWidget(label)
 
         buttons = QHBoxLayout()
@@ -172,6 +174,8 @@ class SettingsDialog(QDialog):
         self.per_page.setValue(settings.results_per_page)
         self.offline = QCheckBox("Work offline: never download model weights")
         self.offline.setChecked(settings.offline)
+        self.read_text = QCheckBox("Read the text in photos (signs, menus, screenshots) so it can be searched")
+        self.read_text.setChecked(settings.read_text)
         form.addRow("Model", self.preset)
         note = QLabel("Changing the model re-indexes in the background; searches keep working meanwhile.")
         note.setWordWrap(True)
@@ -181,6 +185,7 @@ class SettingsDialog(QDialog):
         form.addRow("Thumbnail size", self.thumb)
         form.addRow("Results per search", self.per_page)
         form.addRow("Network", self.offline)
+        form.addRow("Text in photos", self.read_text)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)

@@ -48,6 +48,7 @@ from photosearch.core.library import Library
 from photosearch.core.types import IndexSummary, Progress
 from photosearch.ui.delegates import CaptionDelegate, TileDelegate
 from photosearch.ui.dialogs import PreviewDialog, SettingsDialog, ask_for_checkpoint
+from photosearch.ui.duplicates_view import duplicates_button
 from photosearch.ui.results_model import CaptionModel, PathRole, ResultsModel
 from photosearch.ui.search_bar import SearchBar
 from photosearch.ui.settings import THUMB_MAX, THUMB_MIN, Settings
@@ -205,6 +206,7 @@ class MainWindow(QMainWindow):
         top_layout.addWidget(self.image_button)
         top_layout.addWidget(QLabel("Size"))
         top_layout.addWidget(self.size_slider)
+        top_layout.addWidget(duplicates_button(self))
         top_layout.addWidget(settings_button)
 
         # Sidebar: watched folders.
@@ -356,6 +358,7 @@ class MainWindow(QMainWindow):
         self.worker.statusChanged.connect(self._on_status)
         self.worker.foldersChanged.connect(self._on_folders)
         self.worker.libraryReplaced.connect(self._on_library_replaced)
+        self.worker.read_text = self.settings.read_text
         self.worker_thread.start()
         if start:
             self._start.emit()
@@ -660,7 +663,8 @@ class MainWindow(QMainWindow):
                 minutes, seconds = divmod(int(progress.eta_seconds), 60)
                 eta = f" · {minutes}:{seconds:02d} left"
             rate = f" · {progress.rate:.0f}/s" if progress.rate else ""
-            self.progress.setFormat(f"Indexing {progress.done:,} / {progress.total:,}{rate}{eta}")
+            verb = "Reading text in" if progress.phase == "reading text" else "Indexing"
+            self.progress.setFormat(f"{verb} {progress.done:,} / {progress.total:,}{rate}{eta}")
         for widget in (self.progress, self.pause_button, self.cancel_button):
             widget.show()
 
@@ -729,6 +733,7 @@ class MainWindow(QMainWindow):
             return
         self.settings.results_per_page = dialog.per_page.value()
         self.settings.offline = dialog.offline.isChecked()
+        self.settings.read_text = self.worker.read_text = dialog.read_text.isChecked()
         self.size_slider.setValue(dialog.thumb.value())
         preset = dialog.chosen_preset()
         device = dialog.device.currentText()

@@ -63,6 +63,7 @@ class IndexWorker(QObject):
     statusChanged = Signal(dict)  # Library.status()
     foldersChanged = Signal(list)  # [Folder]
     libraryReplaced = Signal(str)  # model id now serving searches
+    trashed = Signal(list, list)  # paths asked for, [(path, problem)] for those that stayed
 
     def __init__(self, ref: LibraryRef, make_library: Callable[..., Library]) -> None:
         super().__init__()
@@ -72,6 +73,7 @@ class IndexWorker(QObject):
         self.pause_event = threading.Event()
         self._pending_changes: set[str] = set()
         self._retry: QTimer | None = None
+        self.read_text = True  # set from the GUI thread (Settings); asked before each photo's OCR
 
     # -- model ---------------------------------------------------------------------------------
     @Slot()
@@ -149,14 +151,20 @@ class IndexWorker(QObject):
     def index_all(self) -> None:
         library = self._ref.get()
         self._pending_changes.clear()  # a full rescan covers them
-        self._run("index", lambda: library.index(self._report, self.cancel_event, self.pause_event))
+        self._run(
+            "index",
+            lambda: library.index(self._report, self.cancel_event, self.pause_event, read_text=self._reading),
+        )
 
     @Slot(list)
     def apply_changes(self, paths: list[str]) -> None:
         self._pending_changes.update(paths)
         library = self._ref.get()
         todo, self._pending_changes = self._pending_changes, set()
-        done = self._run("changes", lambda: library.apply_changes(sorted(todo), self._report, self.cancel_event))
+        done = self._run(
+            "changes",
+            lambda: library.apply_changes(sorted(todo), self._report, self.cancel_event, read_text=self._reading),
+        )
         if done is None:
             self._pending_changes |= todo  # busy: retried with the next attempt
 
@@ -196,6 +204,20 @@ class IndexWorker(QObject):
         self._emit_status()
         self.finished.emit("remove", IndexSummary())
 
+    @Slot(list)
+    def move_to_trash(self, paths: list[str]) -> None:
+        """Duplicates the user chose: to the system trash, then out of the index (a write: it runs here)."""
+        try:
+            problems = self._ref.get().move_to_trash(paths)
+        except PhotoSearchError as exc:
+            problems = [(p, str(exc)) for p in paths]
+        self.trashed.emit(paths, problems)
+        self._emit_status()
+        self.finished.emit("trash", IndexSummary(removed=len(paths) - len(problems)))
+
+    def _reading(self) -> bool:
+        return self.read_text
+
     # -- model change -----------------------------------------------------------------------------
     @Slot(str, str, str)
     def switch_model(self, model: str, pretrained: str, device: str) -> None:
@@ -207,7 +229,9 @@ class IndexWorker(QObject):
         except Exception as exc:
             self.modelFailed.emit(str(exc))
             return
-        summary = self._run("switch", lambda: new.index(self._report, self.cancel_event, self.pause_event))
+        summary = self._run(
+            "switch", lambda: new.index(self._report, self.cancel_event, self.pause_event, read_text=self._reading)
+        )
         if summary is None or summary.cancelled:
             new.close()
             return

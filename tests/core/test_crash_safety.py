@@ -31,6 +31,7 @@ def _index_cmd(library: str, folder: str) -> list[str]:
         "random",
         "--json",
         "index",
+        "--no-ocr",  # the embeddings' crash safety; the text pass commits one photo at a time
         folder,
     ]
 
