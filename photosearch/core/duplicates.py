@@ -21,7 +21,8 @@ from photosearch.core.errors import PhotoSearchError
 from photosearch.core.store import Store, blob_to_vectors
 
 NEAR_BITS = 12  # of 64: on scikit-image photos copies were <= 12 bits apart (5% crops), distinct ones >= 20
-_BLOCK = 2048  # rows compared at once (memory: _BLOCK x N)
+_BLOCK = 2048  # CLIP rows compared at once (memory: _BLOCK x N floats)
+_HASH_BLOCK = 512  # hash rows compared at once: small enough to stay in cache-sized chunks
 _KINDS = ("exact", "near", "similar")  # tightest to loosest
 
 
@@ -149,13 +150,13 @@ def _full_hash(path: str) -> str:
 def _near_pairs(values: np.ndarray, max_bits: int):
     """(i, j, differing bits) for i < j with hashes at most max_bits apart; blocked brute force."""
     n = len(values)
-    for start in range(0, n, _BLOCK):
-        block = values[start : start + _BLOCK]
-        bits = phash.popcount64(block[:, None] ^ values[None, :])
+    for start in range(0, n, _HASH_BLOCK):
+        block = values[start : start + _HASH_BLOCK]
+        bits = phash.popcount64(block[:, None] ^ values[None, start:])  # the upper triangle only
         ii, jj = np.nonzero(bits <= max_bits)
         for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
-            if start + i < j:
-                yield start + i, j, int(bits[i, j])
+            if i < j:
+                yield start + i, start + j, int(bits[i, j])
 
 
 def _similar_pairs(store: Store, model_id: str, keys: list[str], threshold: float):

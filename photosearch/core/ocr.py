@@ -112,7 +112,7 @@ def read_pending(
 ) -> int:
     """Read every photo not read yet, one commit per photo (searchable at once, a kill loses one).
 
-    Returns how many were read. The next photo is read on the OCR thread while this one is written.
+    Returns how many were read. The next photo is read by the reader process while this one is written.
     `enabled` is asked before each photo: turning text reading off in the app stops the pass there.
     """
     todo = pending(store)
@@ -132,7 +132,11 @@ def read_pending(
     done = 0
     ahead: Future[OcrResult] | None = reader.submit(todo[0][1])
     for i, (fp, path) in enumerate(todo):
-        result = ahead.result()
+        try:
+            result = ahead.result()
+        except Exception as exc:  # the reader process died on this photo: record it, start a fresh one
+            reader.restart()
+            result = OcrResult("", error=f"text reading failed: the reader stopped ({type(exc).__name__})")
         _wait_if_paused(pause, cancel)
         stop = bool(cancel and cancel.is_set()) or not enabled()
         ahead = reader.submit(todo[i + 1][1]) if i + 1 < total and not stop else None

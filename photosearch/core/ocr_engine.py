@@ -2,18 +2,18 @@
 
 Cheap first: text detection runs on a reduced decode (~1000 px); only when it finds text is the photo
 decoded again, larger, and only the found boxes are cropped, classified (upright / upside down) and
-recognised. The models run on one low-priority thread of their own so searching and the GUI stay
+recognised. The models run in one low-priority process of their own, so searching and the GUI stay
 responsive while a library is read.
 """
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
-import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 
@@ -26,7 +26,7 @@ DET_MIN_SIDE = 720  # shorter side of the detection decode (a 4000x3000 JPEG dec
 DET_LIMIT = 960  # the detector's input, longer side
 REC_MIN_SIDE = 1500  # shorter side of the decode that text boxes are cut from (1/2 scale of 12 MP)
 MIN_SCORE = 0.5  # recognitions the model is less sure of are mostly noise
-NICE = 10  # how much lower than the app the OCR thread runs (POSIX)
+NICE = 10  # how much lower than the app the OCR process runs (POSIX)
 
 _QT_ENV = ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_QPA_FONTDIR")
 
@@ -77,42 +77,13 @@ def _load_rapidocr(threads: int):
     return cv2, engine
 
 
-def _lower_priority() -> None:
-    if sys.platform.startswith("linux"):  # per thread on Linux; ONNX Runtime's threads inherit it
-        with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+class _Engine:
+    """The models and the per-photo work; lives in the reader's own process."""
 
-
-class TextReader:
-    """Reads photos one at a time on its own low-priority thread; models load on first use."""
-
-    def __init__(self, threads: int | None = None) -> None:
-        self.threads = threads or max(1, min(2, (os.cpu_count() or 2) - 1))
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="photosearch-ocr", initializer=_lower_priority)
-        self._engine = None
-        self._cv2 = None
-        self.name = engine_name()
-
-    def submit(self, path: str) -> Future[OcrResult]:
-        return self._pool.submit(self._read, path)
+    def __init__(self, threads: int) -> None:
+        self._cv2, self._engine = _load_rapidocr(threads)
 
     def read(self, path: str) -> OcrResult:
-        return self.submit(path).result()
-
-    def ensure_loaded(self) -> None:
-        """Load the models now (on the OCR thread); raises OcrUnavailable."""
-        self._pool.submit(self._load).result()
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    # -- on the OCR thread -------------------------------------------------------------------------
-    def _load(self) -> None:
-        if self._engine is None:
-            self._cv2, self._engine = _load_rapidocr(self.threads)
-
-    def _read(self, path: str) -> OcrResult:
-        self._load()
         try:
             small = decode(path, min_side=DET_MIN_SIDE).image
         except ImageError as exc:
@@ -152,6 +123,86 @@ class TextReader:
             pixels, warp, (width, height), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC
         )
         return np.ascontiguousarray(np.rot90(strip)) if height >= 1.5 * width else strip
+
+
+# -- in the reader's process --------------------------------------------------------------------
+_child: dict = {}
+
+
+def _child_init(threads: int, nice: int) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(nice)  # the whole reader process: it never holds a lock the app waits on
+    _child["threads"] = threads
+
+
+def _child_engine() -> _Engine:
+    if "engine" not in _child:
+        _child["engine"] = _Engine(_child.get("threads", 1))
+    return _child["engine"]
+
+
+def _child_load() -> bool:
+    _child_engine()
+    return True
+
+
+def _child_read(path: str) -> OcrResult:
+    return _child_engine().read(path)
+
+
+class TextReader:
+    """Reads photos one at a time in a low-priority process of its own, started on first use.
+
+    A process, not a thread: a niced thread that holds the GIL when the system is busy would stall the
+    app's GUI thread (measured: 650 ms stalls), and a crash in native OCR code cannot take the app down.
+    """
+
+    def __init__(self, threads: int | None = None, nice: int = NICE) -> None:
+        self.threads = threads or max(1, min(2, (os.cpu_count() or 2) - 1))
+        self.nice = nice
+        self.name = engine_name()
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    1,
+                    mp_context=multiprocessing.get_context("spawn"),  # never fork a process running Qt
+                    initializer=_child_init,
+                    initargs=(self.threads, self.nice),
+                )
+            return self._pool
+
+    def submit(self, path: str) -> Future[OcrResult]:
+        return self._executor().submit(_child_read, path)
+
+    def read(self, path: str) -> OcrResult:
+        return self.submit(path).result()
+
+    def ensure_loaded(self) -> None:
+        """Start the reader and load the models now; raises OcrUnavailable."""
+        try:
+            self._executor().submit(_child_load).result()
+        except OcrUnavailable:
+            raise
+        except Exception as exc:  # the process could not start or died while loading
+            self.restart()
+            raise OcrUnavailable(f"text in photos is unavailable: {type(exc).__name__}: {exc}") from None
+
+    def restart(self) -> None:
+        """Drop a reader process that died (the next photo starts a fresh one)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _bgr(image) -> np.ndarray:

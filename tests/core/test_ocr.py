@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -136,7 +137,7 @@ def test_a_photo_damaged_after_indexing_is_marked_read_without_a_traceback(text_
 
 
 class GatedReader(TextReader):
-    """Reads nothing; each read waits for its turn so the test drives timing, not the clock."""
+    """Reads nothing; counts what it is asked so the test drives timing, not the clock."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -145,9 +146,11 @@ class GatedReader(TextReader):
     def ensure_loaded(self) -> None:
         pass
 
-    def _read(self, path: str) -> OcrResult:
+    def submit(self, path: str) -> Future:
         self.started.release()
-        return OcrResult("")
+        future: Future = Future()
+        future.set_result(OcrResult(""))
+        return future
 
 
 def test_pause_holds_the_pass_and_cancel_stops_it(text_library):
@@ -184,3 +187,28 @@ def test_turning_reading_off_stops_the_pass_before_the_next_photo(text_library):
     assert ocr.read_pending(lib.store, gated, enabled=enabled) == 2
     assert lib.status()["ocr"] == {"done": 2, "pending": 1}
     gated.close()
+
+
+class CrashingReader(TextReader):
+    """The real reader process, which dies (as native code can) on one chosen photo."""
+
+    def __init__(self, victim: str) -> None:
+        super().__init__()
+        self.victim = victim
+
+    def submit(self, path: str):
+        if path == self.victim:
+            return self._executor().submit(os._exit, 3)
+        return super().submit(path)
+
+
+def test_a_crash_in_the_reader_process_costs_that_photo_only(text_library):
+    lib, photos = text_library
+    lib.index(read_text=False)
+    errors: list[tuple[str, str]] = []
+    crashing = CrashingReader(str(photos / "cafe.jpg"))
+    assert ocr.read_pending(lib.store, crashing, on_error=lambda p, e: errors.append((p, e))) == 3
+    assert [p for p, _ in errors] == [str(photos / "cafe.jpg")] and "reader stopped" in errors[0][1]
+    assert lib.status()["ocr"] == {"done": 3, "pending": 0}
+    assert ocr.text_for(lib.store, str(photos / "photo_0001.jpg")) == ""  # read by the restarted process
+    crashing.close()
