@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from importlib import metadata
 
 import numpy as np
+from PIL import Image
 
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.images import ImageError, decode
@@ -25,6 +26,7 @@ from photosearch.core.images import ImageError, decode
 DET_MIN_SIDE = 720  # shorter side of the detection decode (a 4000x3000 JPEG decodes at 1/4 scale)
 DET_LIMIT = 960  # the detector's input, longer side
 REC_MIN_SIDE = 1500  # shorter side of the decode that text boxes are cut from (1/2 scale of 12 MP)
+UPSCALE_MAX = 2.0  # most a small photo is enlarged for detection
 MIN_SCORE = 0.5  # recognitions the model is less sure of are mostly noise
 NICE = 10  # how much lower than the app the OCR process runs (POSIX)
 
@@ -85,32 +87,40 @@ class _Engine:
 
     def read(self, path: str) -> OcrResult:
         try:
-            small = decode(path, min_side=DET_MIN_SIDE).image
+            decoded = decode(path, min_side=DET_MIN_SIDE)
         except ImageError as exc:
             return OcrResult("", error=str(exc))
+        small = decoded.image
+        # A small photo (a thumbnail, a screenshot crop) is enlarged up to 2x: at its own size, lines of
+        # small type merge into one box (measured on scikit-image's page photo: 2 of 7 lines lost).
+        factor = min(UPSCALE_MAX, DET_LIMIT / max(small.size))
+        if factor > 1.05:
+            small = small.resize((round(small.width * factor), round(small.height * factor)), Image.Resampling.LANCZOS)
         try:
-            return self._read_decoded(path, small)
+            return self._read_decoded(path, small, max(decoded.width, decoded.height) > 1.3 * max(small.size))
         except MemoryError:
             return OcrResult("", error="not enough memory to read the text")
         except Exception as exc:  # the OCR library on a strange image: that photo only, no traceback
             return OcrResult("", error=f"text reading failed: {type(exc).__name__}: {exc}"[:200])
 
-    def _read_decoded(self, path: str, small) -> OcrResult:
+    def _read_decoded(self, path: str, small, larger_exists: bool) -> OcrResult:
         boxes, _ = self._engine.text_det(_bgr(small))
         if boxes is None or len(boxes) == 0:
             return OcrResult("")
         large = small
-        if min(small.size) < REC_MIN_SIDE:
+        if larger_exists and min(small.size) < REC_MIN_SIDE:
             with contextlib.suppress(ImageError):
                 large = decode(path, min_side=REC_MIN_SIDE).image
         scale = np.array([large.width / small.width, large.height / small.height], dtype=np.float32)
         pixels = _bgr(large)
-        ordered = _reading_order([np.asarray(b, dtype=np.float32) * scale for b in boxes])
-        crops = [self._crop(pixels, box) for box in ordered]
-        crops, _, _ = self._engine.text_cls(crops)
+        lines = _reading_lines([np.asarray(b, dtype=np.float32) * scale for b in boxes])
+        ordered = [box for line in lines for box in line]
+        crops, _, _ = self._engine.text_cls([self._crop(pixels, box) for box in ordered])
         recognised, _ = self._engine.text_rec(crops)
-        lines = [" ".join(str(text).split()) for text, score, *_ in recognised if float(score) >= MIN_SCORE]
-        return OcrResult("\n".join(line for line in lines if line), boxes=len(ordered))
+        texts = iter(" ".join(str(t).split()) if float(score) >= MIN_SCORE else "" for t, score, *_ in recognised)
+        # Boxes on one line are joined by spaces, lines by newlines.
+        joined = [" ".join(w for w in (next(texts) for _ in line) if w) for line in lines]
+        return OcrResult("\n".join(line for line in joined if line), boxes=len(ordered))
 
     def _crop(self, pixels: np.ndarray, box: np.ndarray) -> np.ndarray:
         """The quadrilateral `box` straightened into an upright strip (vertical strips turned flat)."""
@@ -209,8 +219,8 @@ def _bgr(image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
 
 
-def _reading_order(boxes: list[np.ndarray]) -> list[np.ndarray]:
-    """Top to bottom by line (centres within half a line height share one), then left to right."""
+def _reading_lines(boxes: list[np.ndarray]) -> list[list[np.ndarray]]:
+    """Boxes in lines, top to bottom (centres within half a line height share one), each left to right."""
     lines: list[tuple[float, float, list[np.ndarray]]] = []
     for box in sorted(boxes, key=lambda b: float(b[:, 1].mean())):
         centre, height = float(box[:, 1].mean()), max(float(np.ptp(box[:, 1])), 1.0)
@@ -218,7 +228,7 @@ def _reading_order(boxes: list[np.ndarray]) -> list[np.ndarray]:
             lines[-1][2].append(box)
         else:
             lines.append((centre, height, [box]))
-    return [box for _, _, line in lines for box in sorted(line, key=lambda b: float(b[:, 0].min()))]
+    return [sorted(line, key=lambda b: float(b[:, 0].min())) for _, _, line in lines]
 
 
 _shared: TextReader | None = None

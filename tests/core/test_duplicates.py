@@ -12,6 +12,7 @@ from photosearch.core.errors import PhotoSearchError
 from photosearch.core.library import Library
 from tests.conftest import TINY_MODEL
 from tests.fixtures.copies import COPY_KINDS, save_copy, save_original, skimage_photo
+from tests.fixtures.trash import trash_in
 
 pytest.importorskip("skimage")
 
@@ -116,7 +117,7 @@ def test_same_fingerprint_but_different_bytes_is_not_an_exact_copy(tmp_path):
 
 
 def test_move_to_trash_uses_the_system_trash_and_only_inside_watched_folders(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # the freedesktop trash lives here
+    trash = trash_in(monkeypatch, tmp_path / "data")
     folder = tmp_path / "photos"
     image = skimage_photo("coffee")
     original = save_original(image, folder / "coffee.jpg")
@@ -128,7 +129,7 @@ def test_move_to_trash_uses_the_system_trash_and_only_inside_watched_folders(tmp
     problems = library.move_to_trash([str(copy), str(outside)])
     assert problems == [(str(outside), "not inside a watched folder")]
     assert not copy.exists() and outside.exists() and original.exists()
-    assert (tmp_path / "data" / "Trash" / "files" / copy.name).exists()  # recoverable, not deleted
+    assert (trash / copy.name).exists()  # recoverable, not deleted
     assert [p for (p,) in library.store.query("SELECT path FROM photos")] == [str(original)]
     assert library.duplicates() == []
     library.close()

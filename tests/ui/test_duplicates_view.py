@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 from photosearch.ui.duplicates_view import open_duplicates
+from tests.fixtures.trash import trash_in
 from tests.ui.conftest import gui_args, open_window
 
 WAIT = 60000
@@ -14,7 +15,7 @@ WAIT = 60000
 
 @pytest.fixture
 def dup_window(qtbot, photo_library, tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # where the freedesktop trash lives
+    trash_in(monkeypatch, tmp_path / "data")
     root, photos = photo_library
     shutil.copyfile(photos / "photo_0_0003.jpg", photos / "photo_0_0003 copy.jpg")
     win = open_window(qtbot, gui_args(root))
