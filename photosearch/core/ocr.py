@@ -63,7 +63,8 @@ def text_for(store: Store, path: str) -> str | None:
 
 
 def sync_captions(store: Store) -> None:
-    """Make the 'ocr' caption rows match the stored text for every current path; drop orphaned text."""
+    """Make the 'ocr' caption rows match the stored text for every current path; drop orphaned text
+    and hashes."""
     with store.write() as conn:
         conn.execute(
             "DELETE FROM captions WHERE source = ? AND NOT EXISTS (SELECT 1 FROM photos p JOIN ocr_text o "
@@ -75,9 +76,11 @@ def sync_captions(store: Store) -> None:
             "JOIN ocr_text o ON o.fingerprint = p.fingerprint WHERE o.text != ''",
             (OCR_SOURCE,),
         )
-        conn.execute(
-            "DELETE FROM ocr_text WHERE NOT EXISTS (SELECT 1 FROM photos p WHERE p.fingerprint = ocr_text.fingerprint)"
-        )
+        for table in ("ocr_text", "phashes"):  # content no photo has any more
+            conn.execute(
+                f"DELETE FROM {table} WHERE NOT EXISTS "
+                f"(SELECT 1 FROM photos p WHERE p.fingerprint = {table}.fingerprint)"
+            )
 
 
 def _record(store: Store, fingerprint: str, result: OcrResult, engine: str) -> None:

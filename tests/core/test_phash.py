@@ -44,3 +44,13 @@ def test_indexing_stores_hashes_and_backfill_fills_an_older_library(library, tmp
     assert len(phash.missing(library.store)) == 3
     library.index(read_text=False)
     assert phash.load_hashes(library.store) == stored  # same decode size as the indexer: same bits
+
+
+def test_hashes_of_content_no_photo_has_go_with_the_folder(library, tmp_path):
+    folder = tmp_path / "photos"
+    make_photos(folder, 2)
+    library.add_folder(folder)
+    library.index(read_text=False)
+    library.remove_folder(folder)
+    library.index(read_text=False)
+    assert phash.load_hashes(library.store) == {}
