@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -263,6 +264,7 @@ def main() -> None:
     slowdown = index_slowdown(folder, model, work / "slowdown")
     say(f"  {slowdown['index_no_ocr_s']:.1f} s without the text pass, {slowdown['index_with_ocr_s']:.1f} s with it "
         f"({slowdown['slowdown']:.2f}x)")  # fmt: skip
+    shutil.rmtree(work, ignore_errors=True)
     emit_json(
         {
             "benchmark": "ocr",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -113,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A packaged (frozen) app starts its text-reader process through this executable: let it run there.
+    multiprocessing.freeze_support()
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)
