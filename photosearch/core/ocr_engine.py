@@ -117,7 +117,7 @@ class _Engine:
         ordered = [box for line in lines for box in line]
         crops, _, _ = self._engine.text_cls([self._crop(pixels, box) for box in ordered])
         recognised, _ = self._engine.text_rec(crops)
-        texts = iter(" ".join(str(t).split()) if float(score) >= MIN_SCORE else "" for t, score, *_ in recognised)
+        texts = iter(_clean(t) if float(score) >= MIN_SCORE else "" for t, score, *_ in recognised)
         # Boxes on one line are joined by spaces, lines by newlines.
         joined = [" ".join(w for w in (next(texts) for _ in line) if w) for line in lines]
         return OcrResult("\n".join(line for line in joined if line), boxes=len(ordered))
@@ -213,6 +213,12 @@ class TextReader:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _clean(text: str) -> str:
+    """One line of recognised text; a lone character (a cup's rim read as "O") is mostly noise."""
+    line = " ".join(str(text).split())
+    return line if sum(c.isalnum() for c in line) >= 2 else ""
 
 
 def _bgr(image) -> np.ndarray:
