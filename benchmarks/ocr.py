@@ -14,12 +14,15 @@ downloads), so accuracy is measured on what ships here, stated exactly:
          The phrase is the ground truth. This is easier than real scene text (flat, sharp, no glare).
   word_recall      ground-truth words (case-folded, punctuation dropped, 2+ characters) found among the
                    words the pass stored for that photo
-  search_hit@1/@5  the photo is among the first 1/5 photos returned by caption search for its longest
+  search_hit       the photo is among the first photos (as many as have that word on their sign: the
+                   30 phrases repeat) or the first 5 returned by caption search for its longest
                    ground-truth word (the library's own search path: SQLite FTS + ranking)
   photos_per_s     the pass on 12-MP JPEGs (4000x3000) with a sign, and on scikit-image's photos upscaled to
-                   12 MP without one (models loaded beforehand; load time reported apart)
+                   12 MP without one (models loaded beforehand; load time reported apart), at normal
+                   priority (--nice: the app and the CLI run the reader at nice 10, behind everything else)
   index_slowdown   `photosearch index` of those 12-MP photos with ViT-B-32 (random weights: the real cost),
-                   fresh library, with the text pass against `--no-ocr` (the ONNX export is done beforehand)
+                   fresh library, with the text pass against `--no-ocr` (the ONNX export is done beforehand);
+                   the reader runs at nice 10 there, so on a busy machine the pass waits for the others
 The last printed line is one JSON object with every figure. Speeds depend on the machine's load: it
 is printed with them.
 """
@@ -168,7 +171,9 @@ def accuracy(truth: dict[str, str], work: Path) -> dict:
         total += len(expected)
         query = max(expected, key=len)
         ranked = list(dict.fromkeys(r.path for r in library.search_captions(query, k=20)))
-        hit1 += ranked[:1] == [path]
+        # Phrases repeat across photos: "first" means among the photos whose sign has that word.
+        relevant = sum(1 for other in truth.values() if query in words(other))
+        hit1 += path in ranked[:relevant]
         hit5 += path in ranked[:5]
         if not set(expected) <= read:
             misses.append((os.path.basename(path), phrase, ocr.text_for(library.store, path)))
@@ -177,16 +182,16 @@ def accuracy(truth: dict[str, str], work: Path) -> dict:
         "photos": len(truth),
         "words": total,
         "word_recall": round(found / max(total, 1), 4),
-        "search_hit@1": round(hit1 / len(truth), 4),
+        "search_hit@first": round(hit1 / len(truth), 4),
         "search_hit@5": round(hit5 / len(truth), 4),
         "misread": misses[:12],
     }
 
 
-def speed(paths: list[Path]) -> dict:
+def speed(paths: list[Path], nice: int) -> dict:
     from photosearch.core.ocr_engine import TextReader
 
-    reader = TextReader()
+    reader = TextReader(nice=nice)
     started = time.perf_counter()
     reader.ensure_loaded()
     load_s = time.perf_counter() - started
@@ -226,6 +231,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--signs", type=int, default=60)
+    parser.add_argument(
+        "--nice", type=int, default=0, help="priority of the reader when timing it (the app and CLI use 10)"
+    )
     args = parser.parse_args()
     load = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
     work = Path(tempfile.mkdtemp(prefix="photosearch-ocr-bench-"))
@@ -235,7 +243,7 @@ def main() -> None:
     say(f"accuracy: {count} signs on real photos, 1600x1200 ...")
     truth = make_signs(work / "signs", count, (1600, 1200), names)
     signs = accuracy(truth, work / "signs-run")
-    say(f"  word recall {signs['word_recall']:.3f}, search hit@1 {signs['search_hit@1']:.3f}, "
+    say(f"  word recall {signs['word_recall']:.3f}, search hit first {signs['search_hit@first']:.3f}, "
         f"hit@5 {signs['search_hit@5']:.3f}")  # fmt: skip
     for miss in signs["misread"]:
         say(f"  misread {miss}")
@@ -253,8 +261,8 @@ def main() -> None:
     say(f"speed: {n} + {n} photos at {size[0]}x{size[1]} ...")
     text_paths = list(make_signs(work / "big-signs", n, size, names))
     plain = real_photos(*size)[:n]
-    with_text = speed([Path(p) for p in text_paths])
-    without = speed(plain)
+    with_text = speed([Path(p) for p in text_paths], args.nice)
+    without = speed(plain, args.nice)
     say(f"  with text {with_text['photos_per_s']:.2f} photos/s, without {without['photos_per_s']:.2f} photos/s "
         f"(model load {with_text['load_s']:.1f} s)")  # fmt: skip
 
@@ -278,6 +286,7 @@ def main() -> None:
             "photos_per_s_with_text": with_text["photos_per_s"],
             "photos_per_s_without_text": without["photos_per_s"],
             "speed_size": list(size),
+            "speed_nice": args.nice,
             "boxes_in_plain_photos": without["boxes"],
             "model_load_s": round(with_text["load_s"], 2),
             "index": slowdown,
