@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -40,6 +41,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 from PIL import Image, ImageDraw, ImageFont
 
 from benchmarks.common import TINY_MODEL, bench_cache, emit_json, linked_folder, machine, real_photos, say
@@ -195,51 +197,55 @@ def speed(paths: list[Path], nice: int) -> dict:
     started = time.perf_counter()
     reader.ensure_loaded()
     load_s = time.perf_counter() - started
+    (child,) = [psutil.Process(pid) for pid in reader._pool._processes]  # the reader process
     boxes = 0
+    cpu = child.cpu_times()
     started = time.perf_counter()
     for path in paths:
         boxes += reader.read(str(path)).boxes
     seconds = time.perf_counter() - started
+    after = child.cpu_times()
     reader.close()
-    return {"photos": len(paths), "photos_per_s": round(len(paths) / seconds, 3), "boxes": boxes, "load_s": load_s}
+    cpu_s = (after.user - cpu.user) + (after.system - cpu.system)  # what the work costs, whatever the load
+    return {
+        "photos": len(paths),
+        "photos_per_s": round(len(paths) / seconds, 3),
+        "cpu_s_per_photo": round(cpu_s / len(paths), 3),
+        "boxes": boxes,
+        "load_s": load_s,
+    }
 
 
 def index_slowdown(folder: Path, model: str, work: Path) -> dict:
     env = {**os.environ, "PHOTOSEARCH_CACHE": str(bench_cache() / "ocr-model-cache"), "HF_HUB_OFFLINE": "1"}
     env["PHOTOSEARCH_CONFIG"] = str(work / "config")
 
-    def run(library: str, *extra: str) -> float:
+    def run(library: str, *extra: str) -> tuple[float, float]:
         cmd = [sys.executable, "-m", "photosearch", "--library", library, "--model", model,
                "--pretrained", "random", "--json", "index", *extra, str(folder)]  # fmt: skip
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=3600)
-        return time.perf_counter() - started
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the CLI and its reader process
+        return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
     run(str(work / "warm"), "--no-ocr")  # the one-time ONNX export, not counted
-    without = run(str(work / "without"), "--no-ocr")
-    with_text = run(str(work / "with"))
+    without, without_cpu = run(str(work / "without"), "--no-ocr")
+    with_text, with_cpu = run(str(work / "with"))
     return {
         "model": Path(model).name,
         "photos": len(list(folder.iterdir())),
         "index_no_ocr_s": round(without, 2),
         "index_with_ocr_s": round(with_text, 2),
         "slowdown": round(with_text / without, 2),
+        "index_no_ocr_cpu_s": round(without_cpu, 2),
+        "index_with_ocr_cpu_s": round(with_cpu, 2),
+        "cpu_slowdown": round(with_cpu / max(without_cpu, 1e-9), 2),
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--signs", type=int, default=60)
-    parser.add_argument(
-        "--nice", type=int, default=0, help="priority of the reader when timing it (the app and CLI use 10)"
-    )
-    args = parser.parse_args()
-    load = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
-    work = Path(tempfile.mkdtemp(prefix="photosearch-ocr-bench-"))
-    count = 6 if args.quick else args.signs
-    names = QUICK_PHOTOS if args.quick else PHOTOS
-
+def _accuracy_figures(count: int, names, work: Path) -> tuple[dict, dict]:
     say(f"accuracy: {count} signs on real photos, 1600x1200 ...")
     truth = make_signs(work / "signs", count, (1600, 1200), names)
     signs = accuracy(truth, work / "signs-run")
@@ -255,23 +261,46 @@ def main() -> None:
     Image.open(Path(skimage.__file__).parent / "data" / "page.png").convert("RGB").save(page_dir / "page.png")
     page = accuracy({str(page_dir / "page.png"): TRANSCRIPTION}, work / "page-run")
     say(f"real page photo: word recall {page['word_recall']:.3f} ({page['words']} words); read: {page['misread']}")
+    return signs, page
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--signs", type=int, default=60)
+    parser.add_argument("--speed-photos", type=int, default=10, help="12-MP photos with and without text each")
+    parser.add_argument("--skip-accuracy", action="store_true", help="only the speed and index figures")
+    parser.add_argument(
+        "--nice", type=int, default=0, help="priority of the reader when timing it (the app and CLI use 10)"
+    )
+    args = parser.parse_args()
+    load = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+    work = Path(tempfile.mkdtemp(prefix="photosearch-ocr-bench-"))
+    count = 6 if args.quick else args.signs
+    names = QUICK_PHOTOS if args.quick else PHOTOS
+
+    signs = page = {"word_recall": None, "search_hit@5": None}
+    if not args.skip_accuracy:
+        signs, page = _accuracy_figures(count, names, work)
 
     size = (1600, 1200) if args.quick else (4000, 3000)
-    n = 2 if args.quick else 10
+    n = 2 if args.quick else args.speed_photos
     say(f"speed: {n} + {n} photos at {size[0]}x{size[1]} ...")
     text_paths = list(make_signs(work / "big-signs", n, size, names))
     plain = real_photos(*size)[:n]
     with_text = speed([Path(p) for p in text_paths], args.nice)
     without = speed(plain, args.nice)
     say(f"  with text {with_text['photos_per_s']:.2f} photos/s, without {without['photos_per_s']:.2f} photos/s "
-        f"(model load {with_text['load_s']:.1f} s)")  # fmt: skip
+        f"(model load {with_text['load_s']:.1f} s); CPU {with_text['cpu_s_per_photo']:.2f} / "
+        f"{without['cpu_s_per_photo']:.2f} core-s per photo")  # fmt: skip
 
     folder = linked_folder([Path(p) for p in text_paths] + list(plain), "ocr-slowdown")
     model = str(TINY_MODEL) if args.quick else "ViT-B-32"
     say(f"first index of {len(text_paths) + len(plain)} photos with {Path(model).name}, with and without text ...")
     slowdown = index_slowdown(folder, model, work / "slowdown")
     say(f"  {slowdown['index_no_ocr_s']:.1f} s without the text pass, {slowdown['index_with_ocr_s']:.1f} s with it "
-        f"({slowdown['slowdown']:.2f}x)")  # fmt: skip
+        f"({slowdown['slowdown']:.2f}x); CPU {slowdown['index_no_ocr_cpu_s']:.1f} / "
+        f"{slowdown['index_with_ocr_cpu_s']:.1f} core-s ({slowdown['cpu_slowdown']:.2f}x)")  # fmt: skip
     shutil.rmtree(work, ignore_errors=True)
     emit_json(
         {
@@ -285,6 +314,8 @@ def main() -> None:
             "search_hit@5": signs["search_hit@5"],
             "photos_per_s_with_text": with_text["photos_per_s"],
             "photos_per_s_without_text": without["photos_per_s"],
+            "cpu_s_per_photo_with_text": with_text["cpu_s_per_photo"],
+            "cpu_s_per_photo_without_text": without["cpu_s_per_photo"],
             "speed_size": list(size),
             "speed_nice": args.nice,
             "boxes_in_plain_photos": without["boxes"],

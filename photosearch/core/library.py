@@ -348,6 +348,8 @@ class Library:
     def move_to_trash(self, paths: list[str]) -> list[tuple[str, str]]:
         """Send photos to the system trash (never deleted outright) and drop them from the index.
         Returns (path, problem) for each one that stayed."""
+        if self.readonly:
+            raise PhotoSearchError(f"the library at {self.root} is read-only; it can be searched but not changed")
         problems = duplicates.trash(list(paths), [f.path for f in self.folders()])
         self.apply_changes(paths, read_text=False)
         return problems
