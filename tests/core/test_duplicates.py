@@ -149,3 +149,18 @@ def test_near_pairs_blocked_search_matches_brute_force():
         if bin(int(values[i]) ^ int(values[j])).count("1") <= 3
     }
     assert found == brute and (3, 7) in found
+
+
+def test_a_read_only_library_trashes_nothing(tmp_path, monkeypatch):
+    trash = trash_in(monkeypatch, tmp_path / "data")
+    folder = tmp_path / "photos"
+    photo = save_original(skimage_photo("coffee"), folder / "coffee.jpg")
+    library = Library(tmp_path / "library", model=TINY_MODEL, pretrained="random")
+    library.add_folder(folder)
+    library.index(read_text=False)
+    library.close()
+    readonly = Library(tmp_path / "library", readonly=True)
+    with pytest.raises(PhotoSearchError, match="read-only"):
+        readonly.move_to_trash([str(photo)])
+    assert photo.exists() and not trash.exists()
+    readonly.close()
