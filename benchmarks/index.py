@@ -125,7 +125,7 @@ def run_photosearch(
     library: Path, model: str, folder: Path, env: dict[str, str], backend: str = "auto"
 ) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "photosearch", "--library", str(library), "--model", model,
-           "--pretrained", "random", "--backend", backend, "--json", "index", str(folder)]  # fmt: skip
+           "--pretrained", "random", "--backend", backend, "--json", "index", "--no-ocr", str(folder)]  # fmt: skip
     started, cpu = time.perf_counter(), _children_cpu()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with PeakRSS(proc.pid) as mem:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import multiprocessing
 import os
 import sys
 from collections.abc import Sequence
@@ -117,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("index", "add folders (optional) and index every watched folder")
     p.add_argument("dirs", nargs="*", metavar="DIR")
+    p.add_argument("--no-ocr", action="store_true", help="do not read the text in photos this time")
     p = command("search", 'photos matching a text (use -word to exclude, "quotes" for phrases)')
     p.add_argument("text", nargs="+", help="the query; words starting with - are excluded terms")
     _filters(p, 20)
@@ -153,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("csv")
     p.add_argument("-k", dest="ks", nargs="+", type=_positive_int, default=[1, 5, 10])
     command("restore", "put the newest backup of the library database back (the current one is kept aside)")
+    p = command("duplicates", "groups of copies, near-identical photos and (with --similarity) similar shots")
+    p.add_argument(
+        "--similarity", type=float, default=None, metavar="S", help="also group shots whose CLIP cosine is >= S"
+    )
     p = command("gui", "open the desktop app")
     p.add_argument("--screenshot", metavar="OUT.png", default=None, help=argparse.SUPPRESS)
     p.add_argument("--query", default=None, help=argparse.SUPPRESS)
@@ -191,6 +197,8 @@ def _query_words_last(parser: argparse.ArgumentParser, argv: list[str]) -> list[
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A packaged (frozen) app starts its text-reader process through this executable: let it run there.
+    multiprocessing.freeze_support()
     parser = build_parser()
     args = parser.parse_args(_query_words_last(parser, list(sys.argv[1:] if argv is None else argv)))
     try:
@@ -241,6 +249,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             "status": _status,
             "folders": _folders,
             "eval": _eval,
+            "duplicates": _duplicates,
         }[args.command]
         return handler(library, args)
     finally:
@@ -263,7 +272,7 @@ def _index(library, args: argparse.Namespace) -> int:
         raise PhotoSearchError("no folders to index: give one, e.g. `photosearch index ~/Pictures`")
     bar = _ProgressBar(enabled=sys.stderr.isatty() or not args.json)
     try:
-        summary = library.index(progress=bar.update)
+        summary = library.index(progress=bar.update, read_text=not args.no_ocr)
     finally:
         bar.close()
     data = summary.to_json()
@@ -276,7 +285,7 @@ def _index(library, args: argparse.Namespace) -> int:
     return _emit(args, data, "\n".join(lines))
 
 
-_UNITS = {"encoding": "photo", "importing": "row", "captions": "caption"}
+_UNITS = {"encoding": "photo", "importing": "row", "captions": "caption", "reading text": "photo"}
 
 
 class _ProgressBar:
@@ -419,6 +428,7 @@ def _status(library, args: argparse.Namespace) -> int:
         f"photos    {p['indexed']} indexed, {p['pending']} pending, {p['skipped']} skipped, {p['offline']} offline",
         f"captions  {data['captions']}"
         + (f" ({data['captions_pending']} not embedded yet)" if data.get("captions_pending") else ""),
+        f"text      {data['ocr']['done']} photos read, {data['ocr']['pending']} pending",
     ]
     lines += [
         f"folder    {safe(f['path'])} ({f['photos']} photos{'' if f['online'] else ', OFFLINE'})"
@@ -473,6 +483,18 @@ def _restore(args: argparse.Namespace) -> int:
     if data["replaced_database_kept_as"]:
         human += f"; the database it replaced is kept as {safe(data['replaced_database_kept_as'])}"
     return _emit(args, data, human)
+
+
+def _duplicates(library, args: argparse.Namespace) -> int:
+    groups = library.duplicates(similarity=args.similarity)
+    lines = []
+    for group in groups:
+        lines.append(f"{group.kind} ({group.score:.3f}), {len(group.photos)} photos:")
+        lines += [
+            f"  {'keep' if p.keep else '    '}  {p.width}x{p.height}  {p.bytes:>10} B  {p.date}  {safe(p.path)}"
+            for p in group.photos
+        ]
+    return _emit(args, [g.to_json() for g in groups], "\n".join(lines) or "no duplicates")
 
 
 def _gui(args: argparse.Namespace) -> int:

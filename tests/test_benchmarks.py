@@ -32,6 +32,16 @@ EXPECTED = {
         "photosearch_backend",
         "baseline",
     },
+    "ocr": {
+        "word_recall",
+        "search_hit@5",
+        "photos_per_s_with_text",
+        "photos_per_s_without_text",
+        "signs",
+        "page",
+        "index",
+    },
+    "duplicates": {"recall", "recall_by_kind", "false_group_rate", "false_groups", "hash_pairs_per_s"},
     "rescan": {
         "photos",
         "first_index_seconds",
@@ -94,3 +104,13 @@ def test_rescan_quick_decodes_nothing(tmp_path: Path) -> None:
     assert data["decode_calls"] == 0 and data["fingerprint_calls"] == 0 and data["photo_files_opened"] == 0
     assert data["nothing_decoded"] is True
     assert data["first_index_encoded"] == data["photos"]
+
+
+def test_duplicates_quick_groups_every_copy_and_no_distinct_photos(tmp_path: Path) -> None:
+    data = _run_quick("duplicates", tmp_path)
+    assert data["recall"] == 1.0 and data["false_group_rate"] == 0.0
+
+
+def test_ocr_quick_reads_the_signs(tmp_path: Path) -> None:
+    data = _run_quick("ocr", tmp_path)
+    assert data["signs"]["photos"] == 6 and data["word_recall"] > 0.5  # real models, easy signs

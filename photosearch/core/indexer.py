@@ -23,6 +23,7 @@ from photosearch.core.caption_files import read_sidecar
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.fsnames import from_db
 from photosearch.core.images import ImageError, decode, make_thumbnail, save_thumbnail
+from photosearch.core.phash import phash, store_hash
 from photosearch.core.scanner import ScanPlan, Scope, fingerprint, match_moves, scan
 from photosearch.core.store import Store, collect_garbage, vector_to_blob
 from photosearch.core.thumbnails import THUMB_SIZE, ThumbnailCache
@@ -66,6 +67,7 @@ class Prepared:
     taken: float | None = None
     captions: list[tuple[str, str]] = field(default_factory=list)
     sidecar: str | None = None
+    phash: int | None = None  # perceptual hash of the same decode (duplicate finder)
 
 
 class Indexer:
@@ -285,6 +287,7 @@ class Indexer:
             taken=image.taken,
             captions=image.captions,
             sidecar=sidecar,
+            phash=phash(image.image),
         )
 
     def _commit(self, batch: list[Prepared], encoder, known: set[str], summary: IndexSummary) -> int:
@@ -325,6 +328,8 @@ class Indexer:
                 (item.fingerprint, item.width, item.height, item.taken, job.photo_id),
             )
             _replace_captions(conn, job.path, EMBEDDED_SOURCES, item.captions)
+            if item.phash is not None:
+                store_hash(conn, item.fingerprint, item.phash)
         else:  # same content as an indexed photo (a copy, a touched file): reuse what it knows
             conn.execute(_REUSE_KNOWN_SQL, {"fp": item.fingerprint, "id": job.photo_id})
         _replace_captions(conn, job.path, (SIDECAR_SOURCE,), [(SIDECAR_SOURCE, item.sidecar)] if item.sidecar else [])

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from photosearch.core import quant_check
+from photosearch.core import duplicates, ocr, quant_check
 from photosearch.core.backup import WATCHER_INTERVAL_S, backup_quietly
 from photosearch.core.browse import Month
 from photosearch.core.caption_files import read_caption_csv
@@ -223,14 +223,21 @@ class Library:
         progress: Callable[[Progress], None] | None = None,
         cancel: threading.Event | None = None,
         pause: threading.Event | None = None,
+        *,
+        read_text: bool | Callable[[], bool] = True,
     ) -> IndexSummary:
-        """Bring every watched folder up to date (new, changed, moved, deleted, offline)."""
+        """Bring every watched folder up to date (new, changed, moved, deleted, offline); then, unless
+        read_text is (or, asked before each photo, turns) False, read the text in photos not read yet."""
         with self._writer_lock(), self._backed_up():
             self._remember_model()
             backfill_keywords(self.store)  # issue 11: once, for photos indexed before keywords were read
-            summary = self._indexer().run(None, progress, cancel, pause)
+            indexer = self._indexer()
+            summary = indexer.run(None, progress, cancel, pause)
             self._check_quantization()
             self.engine().discard_bad_snapshot()  # a damaged or stale saved index is rebuilt, not trusted
+            ocr.after_index(
+                self.store, indexer.encode_captions, ocr=read_text, progress=progress, cancel=cancel, pause=pause
+            )
             return summary
 
     def apply_changes(
@@ -238,6 +245,8 @@ class Library:
         paths: Iterable[str],
         progress: Callable[[Progress], None] | None = None,
         cancel: threading.Event | None = None,
+        *,
+        read_text: bool | Callable[[], bool] = True,
     ) -> IndexSummary:
         """Reconcile just these paths (files or folders a watcher saw change) with the index."""
         scopes = self._scopes_for(paths)
@@ -245,7 +254,10 @@ class Library:
             return IndexSummary()
         with self._writer_lock(), self._backed_up(WATCHER_INTERVAL_S):
             self._remember_model()
-            return self._indexer().run(scopes, progress, cancel)
+            indexer = self._indexer()
+            summary = indexer.run(scopes, progress, cancel)
+            ocr.after_index(self.store, indexer.encode_captions, ocr=read_text, progress=progress, cancel=cancel)
+            return summary
 
     def _scopes_for(self, paths: Iterable[str]) -> list[Scope]:
         folders = sorted(self.store.folders(), key=lambda f: -len(f[1]))
@@ -440,7 +452,21 @@ class Library:
             },
             "captions": captions,
             "captions_pending": captions_pending,  # not embedded yet: the next index or import resumes them
+            "ocr": ocr.counts(self.store),
         }
+
+    def duplicates(self, similarity: float | None = None) -> list[duplicates.DuplicateGroup]:
+        """Groups of exact copies, near-identical photos and (given a CLIP cosine) similar shots."""
+        return duplicates.find_groups(self.store, self.model_id, similarity=similarity)
+
+    def move_to_trash(self, paths: list[str]) -> list[tuple[str, str]]:
+        """Send photos to the system trash (never deleted outright) and drop them from the index.
+        Returns (path, problem) for each one that stayed."""
+        if self.readonly:
+            raise PhotoSearchError(f"the library at {self.root} is read-only; it can be searched but not changed")
+        problems = duplicates.trash(list(paths), [f.path for f in self.folders()])
+        self.apply_changes(paths, read_text=False)
+        return problems
 
     def _has_scan_problems(self) -> bool:
         # A read-only library made by an older version may predate the table (it can't be migrated).

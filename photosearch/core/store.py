@@ -122,6 +122,17 @@ _MIGRATIONS: list[str] = [
     CREATE INDEX photos_date ON photos(COALESCE(taken, mtime_ns / 1e9)) WHERE state = 'indexed';
     INSERT OR REPLACE INTO meta(key, value) SELECT 'keywords_backfill', 'pending' WHERE EXISTS (SELECT 1 FROM photos);
     """,
+    # issue 12: text read from each photo (OCR) and its perceptual hash, keyed by content like the
+    # embeddings, so moves and renames keep them. text '' = looked, found none (or could not read).
+    """
+    CREATE TABLE ocr_text (
+        fingerprint TEXT PRIMARY KEY,
+        text TEXT NOT NULL,
+        engine TEXT NOT NULL,
+        done_at REAL NOT NULL
+    );
+    CREATE TABLE phashes (fingerprint TEXT PRIMARY KEY, hash INTEGER NOT NULL);
+    """,
 ]
 
 SCHEMA_VERSION = len(_MIGRATIONS)

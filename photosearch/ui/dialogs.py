@@ -76,6 +76,8 @@ class SettingsDialog(QDialog):
         self.per_page.setValue(settings.results_per_page)
         self.offline = QCheckBox("Work offline: never download model weights")
         self.offline.setChecked(settings.offline)
+        self.read_text = QCheckBox("Read the text in photos (signs, menus, screenshots) so it can be searched")
+        self.read_text.setChecked(settings.read_text)
         form.addRow("Model", self.preset)
         note = QLabel(
             "Changing the model re-indexes in the background; searches keep working meanwhile. "
@@ -88,6 +90,7 @@ class SettingsDialog(QDialog):
         form.addRow("Thumbnail size", self.thumb)
         form.addRow("Results per search", self.per_page)
         form.addRow("Network", self.offline)
+        form.addRow("Text in photos", self.read_text)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)

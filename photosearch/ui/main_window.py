@@ -36,6 +36,7 @@ from photosearch.core.library import Library
 from photosearch.ui.caption_panel import CaptionPanel
 from photosearch.ui.desktop_actions import DesktopActions, caption_csv_from_mime
 from photosearch.ui.drops import image_query_from_mime, is_image_file
+from photosearch.ui.duplicates_view import duplicates_button
 from photosearch.ui.empty_state import EmptyState
 from photosearch.ui.grid import ResultsGrid
 from photosearch.ui.index_feedback import IndexFeedback
@@ -135,6 +136,7 @@ class MainWindow(DesktopActions, IndexFeedback, QMainWindow):
         self.weight_control.hide()
         top.layout().insertWidget(1, self.weight_control)
         top.layout().insertWidget(2, self.filter_chips)
+        top.layout().insertWidget(top.layout().indexOf(top.settings_button), duplicates_button(self))
 
         # Sidebar: watched folders.
         sidebar = FolderSidebar()
@@ -260,6 +262,7 @@ class MainWindow(DesktopActions, IndexFeedback, QMainWindow):
         self.worker.statusChanged.connect(self._on_status)
         self.worker.foldersChanged.connect(self._on_folders)
         self.worker.libraryReplaced.connect(self._on_library_replaced)
+        self.worker.read_text = self.settings.read_text
         self.worker_thread.start()
         if start:
             self._start.emit()

@@ -109,6 +109,7 @@ class ModelControl(QObject):
         spec = window.ref.get().spec
         settings.results_per_page = dialog.per_page.value()
         settings.offline = dialog.offline.isChecked()
+        settings.read_text = window.worker.read_text = dialog.read_text.isChecked()
         window.size_slider.setValue(dialog.thumb.value())
         model, pretrained = dialog.chosen_model(spec.model)
         device = dialog.chosen_device()

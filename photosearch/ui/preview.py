@@ -13,6 +13,7 @@ from PySide6.QtCore import QEvent, QObject, QRunnable, QSize, Qt, QThreadPool, S
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from photosearch.ui.text_in_photos import show_text_in_photo, text_in_photo_label
 from photosearch.ui.thumbnails import read_image
 
 PREVIEW_SIDE = 1200
@@ -75,7 +76,8 @@ class PreviewDialog(QDialog):
         self.captions_label = QLabel()
         self.captions_label.setWordWrap(True)
         self.captions_label.setTextFormat(Qt.TextFormat.PlainText)  # captions are user data, never markup
-        for label in (self.path_label, self.facts_label, self.scale_label, self.captions_label):
+        self.text_label = text_in_photo_label(None)  # issue 12: words read from the photo (OCR)
+        for label in (self.path_label, self.facts_label, self.scale_label, self.captions_label, self.text_label):
             layout.addWidget(label)
 
         buttons = QHBoxLayout()
@@ -116,8 +118,9 @@ class PreviewDialog(QDialog):
             facts.insert(0, f"{self._true_size.width()} × {self._true_size.height()}")
         self.path_label.setText(path)
         self.facts_label.setText("  ·  ".join(facts))
-        captions = [c["text"] for c in details.get("captions", [])]
+        captions = [c["text"] for c in details.get("captions", []) if c.get("source") != "ocr"]
         self.captions_label.setText("\n".join(f"“{c}”" for c in captions) if captions else "No captions")
+        show_text_in_photo(self.text_label, details)
         self._pixmap = thumb
         self._show_pixmap()
         QThreadPool.globalInstance().start(_LoadFull(path, self._signals))

@@ -33,6 +33,7 @@ class Settings:
     results_per_page: int = 200
     folders: list[str] = field(default_factory=list)
     window_geometry: str | None = None  # hex of QWidget.saveGeometry()
+    read_text: bool = True  # read the words in photos (OCR) after indexing, so they can be searched
 
     @classmethod
     def path(cls) -> Path:
@@ -56,6 +57,7 @@ class Settings:
         if self.device not in DEVICES:
             self.device = defaults.device
         self.offline = self.offline is True
+        self.read_text = self.read_text is not False
         if not isinstance(self.thumb_size, int):
             self.thumb_size = defaults.thumb_size
         self.thumb_size = max(THUMB_MIN, min(THUMB_MAX, self.thumb_size))

@@ -102,4 +102,5 @@ def progress_text(progress: Progress, paused: bool = False) -> str:
     if progress.eta_seconds is not None and progress.done < progress.total:
         minutes, seconds = divmod(max(1, round(progress.eta_seconds)), 60)  # never "0:00 left" with photos left
         eta = f" · {minutes}:{seconds:02d} left"
-    return f"Indexing {counts}{rate}{eta}"
+    verb = "Reading text in" if progress.phase == "reading text" else "Indexing"
+    return f"{verb} {counts}{rate}{eta}"

@@ -70,6 +70,7 @@ class IndexWorker(QObject):
     devicesFound = Signal(list)  # the devices this machine really has
     waitingForModel = Signal(int)  # no model loaded: indexing waits (photos known to need it)
     captionsImported = Signal(str, dict)  # csv path, Library.import_captions() report
+    trashed = Signal(list, list)  # paths asked for, [(path, problem)] for those that stayed
 
     def __init__(self, ref: LibraryRef, make_library: Callable[..., Library]) -> None:
         super().__init__()
@@ -80,6 +81,7 @@ class IndexWorker(QObject):
         self._pending_changes: set[str] = set()
         self._retry: QTimer | None = None
         self.model_error = ""  # why the model did not load; indexing waits for a model until it is cleared
+        self.read_text = True  # set from the GUI thread (Settings); asked before each photo's OCR
 
     # -- model ---------------------------------------------------------------------------------
     @Slot()
@@ -179,7 +181,10 @@ class IndexWorker(QObject):
             return
         library = self._ref.get()
         self._pending_changes.clear()  # a full rescan covers them
-        self._run("index", lambda: library.index(self._report, self.cancel_event, self.pause_event))
+        self._run(
+            "index",
+            lambda: library.index(self._report, self.cancel_event, self.pause_event, read_text=self._reading),
+        )
 
     @Slot(list)
     def apply_changes(self, paths: list[str]) -> None:
@@ -188,7 +193,10 @@ class IndexWorker(QObject):
             return
         library = self._ref.get()
         todo, self._pending_changes = self._pending_changes, set()
-        done = self._run("changes", lambda: library.apply_changes(sorted(todo), self._report, self.cancel_event))
+        done = self._run(
+            "changes",
+            lambda: library.apply_changes(sorted(todo), self._report, self.cancel_event, read_text=self._reading),
+        )
         if done is None:
             self._pending_changes |= todo  # busy: retried with the next attempt
 
@@ -237,6 +245,19 @@ class IndexWorker(QObject):
             return
         self.captionsImported.emit(csv_path, report)
         self._emit_status()
+    @Slot(list)
+    def move_to_trash(self, paths: list[str]) -> None:
+        """Duplicates the user chose: to the system trash, then out of the index (a write: it runs here)."""
+        try:
+            problems = self._ref.get().move_to_trash(paths)
+        except PhotoSearchError as exc:
+            problems = [(p, str(exc)) for p in paths]
+        self.trashed.emit(paths, problems)
+        self._emit_status()
+        self.finished.emit("trash", IndexSummary(removed=len(paths) - len(problems)))
+
+    def _reading(self) -> bool:
+        return self.read_text
 
     # -- model change -----------------------------------------------------------------------------
     @Slot(str, str, str)
@@ -255,7 +276,9 @@ class IndexWorker(QObject):
             reason = str(exc) if isinstance(exc, PhotoSearchError) else f"{type(exc).__name__}: {exc}"
             self.switchFailed.emit(asked, reason)
             return
-        summary = self._run("switch", lambda: new.index(self._report, self.cancel_event, self.pause_event))
+        summary = self._run(
+            "switch", lambda: new.index(self._report, self.cancel_event, self.pause_event, read_text=self._reading)
+        )
         if summary is None or summary.cancelled:
             new.close()
             # Indexing recorded the new model as the library's; the one still serving takes it back.

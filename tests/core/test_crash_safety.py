@@ -52,7 +52,9 @@ sys.exit(main(sys.argv[1:]))
 
 
 def _index_args(library: str, folder: str) -> list[str]:
-    return ["--library", library, "--model", TINY_MODEL, "--pretrained", "random", "--json", "index", folder]
+    # --no-ocr: this is the embeddings' crash safety; the text pass commits one photo at a time
+    model = ["--model", TINY_MODEL, "--pretrained", "random"]
+    return ["--library", library, *model, "--json", "index", "--no-ocr", folder]
 
 
 def _snapshot(library: str) -> dict[str, np.ndarray]:

@@ -1,0 +1,216 @@
+"""Duplicate finder: exact copies (same content), near-identical photos (perceptual hashes a few bits
+apart: resized, re-encoded, slightly cropped, rotated by EXIF, converted) and, when asked, similar
+shots (CLIP cosine above the user's threshold).
+
+Every photo is in at most one group; a group's kind is the loosest link that joined it. Each group
+proposes one photo to keep: the largest resolution, then the oldest. Only reads the library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from photosearch.core import phash
+from photosearch.core.errors import PhotoSearchError
+from photosearch.core.store import Store, blob_to_vectors
+
+NEAR_BITS = 12  # of 64: on scikit-image photos copies were <= 12 bits apart (5% crops), distinct ones >= 20
+_BLOCK = 2048  # CLIP rows compared at once (memory: _BLOCK x N floats)
+_HASH_BLOCK = 512  # hash rows compared at once: small enough to stay in cache-sized chunks
+_KINDS = ("exact", "near", "similar")  # tightest to loosest
+
+
+@dataclass(frozen=True)
+class DuplicatePhoto:
+    path: str
+    width: int
+    height: int
+    bytes: int
+    date: str  # ISO 8601, local time: when taken (EXIF) or else last modified
+    keep: bool
+    timestamp: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "width": self.width,
+            "height": self.height,
+            "bytes": self.bytes,
+            "date": self.date,
+            "keep": self.keep,
+        }
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    kind: str  # "exact" | "near" | "similar"
+    score: float  # exact 1.0; near 1 - (most differing bits)/64; similar: the weakest CLIP cosine
+    photos: tuple[DuplicatePhoto, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "score": round(self.score, 4), "photos": [p.to_json() for p in self.photos]}
+
+
+class _Groups:
+    """Union-find over content fingerprints that remembers the loosest link and the weakest score."""
+
+    def __init__(self, items: list[str]) -> None:
+        self.parent = {x: x for x in items}
+        self.kind: dict[str, int] = dict.fromkeys(items, 0)
+        self.score: dict[str, float] = dict.fromkeys(items, 1.0)
+
+    def find(self, x: str) -> str:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def join(self, a: str, b: str, kind: int, score: float) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[rb] = ra
+        self.kind[ra] = max(self.kind[ra], self.kind[rb], kind)
+        self.score[ra] = min(self.score[ra], self.score[rb], score)
+
+
+def find_groups(
+    store: Store, model_id: str, *, similarity: float | None = None, near_bits: int = NEAR_BITS
+) -> list[DuplicateGroup]:
+    if similarity is not None and not -1.0 <= similarity <= 1.0:
+        raise PhotoSearchError(f"--similarity must be a cosine between -1 and 1, not {similarity}")
+    rows = store.query(
+        "SELECT path, fingerprint, width, height, size, taken, mtime_ns FROM photos "
+        "WHERE state = 'indexed' AND offline = 0 AND fingerprint IS NOT NULL ORDER BY path"
+    )
+    by_content = _by_content(rows)
+    keys = sorted(by_content)
+    groups = _Groups(keys)
+    hashes = phash.load_hashes(store) if _has_phashes(store) else {}
+    hashed = [k for k in keys if _fingerprint(k) in hashes]
+    values = np.array([hashes[_fingerprint(k)] for k in hashed], dtype=np.uint64)
+    for i, j, bits in _near_pairs(values, near_bits):
+        groups.join(hashed[i], hashed[j], 1, 1.0 - bits / 64.0)
+    if similarity is not None:
+        for a, b, cosine in _similar_pairs(store, model_id, keys, similarity):
+            groups.join(a, b, 2, cosine)
+    members: dict[str, list[str]] = {}
+    for key in keys:
+        members.setdefault(groups.find(key), []).append(key)
+    out = []
+    for root, contents in members.items():
+        photos = [row for key in contents for row in by_content[key]]
+        if len(photos) < 2:
+            continue
+        out.append(DuplicateGroup(_KINDS[groups.kind[root]], groups.score[root], _with_keep(photos)))
+    out.sort(key=lambda g: (_KINDS.index(g.kind), -g.score, g.photos[0].path))
+    return out
+
+
+def _has_phashes(store: Store) -> bool:
+    return bool(store.query("SELECT 1 FROM sqlite_master WHERE name = 'phashes'"))
+
+
+def _fingerprint(key: str) -> str:
+    return key.split("|", 1)[0]
+
+
+def _by_content(rows: list[tuple]) -> dict[str, list[tuple]]:
+    """Rows by the fingerprint (first MiB, last KiB and size); where several paths share one, also by a
+    hash of the whole file, to be sure before anything is offered for the trash."""
+    by_fp: dict[str, list[tuple]] = {}
+    for row in rows:
+        by_fp.setdefault(row[1], []).append(row)
+    out: dict[str, list[tuple]] = {}
+    for fp, same in by_fp.items():
+        if len(same) == 1:
+            out[fp] = same
+            continue
+        for row in same:
+            out.setdefault(f"{fp}|{_full_hash(row[0])}", []).append(row)
+    return out
+
+
+def _full_hash(path: str) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError:
+        return "unreadable:" + path  # never grouped with anything by content
+    return digest.hexdigest()
+
+
+def _near_pairs(values: np.ndarray, max_bits: int):
+    """(i, j, differing bits) for i < j with hashes at most max_bits apart; blocked brute force."""
+    n = len(values)
+    for start in range(0, n, _HASH_BLOCK):
+        block = values[start : start + _HASH_BLOCK]
+        bits = phash.popcount64(block[:, None] ^ values[None, start:])  # the upper triangle only
+        ii, jj = np.nonzero(bits <= max_bits)
+        for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
+            if i < j:
+                yield start + i, start + j, int(bits[i, j])
+
+
+def _similar_pairs(store: Store, model_id: str, keys: list[str], threshold: float):
+    wanted = {_fingerprint(k): k for k in keys}
+    rows = store.query("SELECT fingerprint, vector FROM embeddings WHERE model_id = ? ORDER BY id", (model_id,))
+    rows = [(fp, blob) for fp, blob in rows if fp in wanted]
+    if len(rows) < 2:
+        return
+    dim = len(rows[0][1]) // 2
+    vectors = blob_to_vectors([b for _, b in rows], dim).astype(np.float32)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    names = [wanted[fp] for fp, _ in rows]
+    for start in range(0, len(rows), _BLOCK):
+        sims = vectors[start : start + _BLOCK] @ vectors.T
+        ii, jj = np.nonzero(sims >= threshold)
+        for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
+            if start + i < j:
+                yield names[start + i], names[j], float(sims[i, j])
+
+
+def _with_keep(rows: list[tuple]) -> tuple[DuplicatePhoto, ...]:
+    photos = []
+    for path, _, width, height, size, taken, mtime_ns in rows:
+        when = taken if taken else mtime_ns / 1e9
+        photos.append(
+            DuplicatePhoto(path, int(width or 0), int(height or 0), int(size), _iso(when), False, float(when))
+        )
+    # Largest resolution first, then the oldest; the path breaks ties so the choice is stable.
+    photos.sort(key=lambda p: (-(p.width * p.height), p.timestamp, p.path))
+    best = photos[0]
+    return tuple(DuplicatePhoto(**{**p.__dict__, "keep": p is best}) for p in photos)
+
+
+def _iso(timestamp: float) -> str:
+    try:
+        return datetime.fromtimestamp(timestamp).isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):
+        return ""
+
+
+def trash(paths: list[str], watched: list[str]) -> list[tuple[str, str]]:
+    """Move files to the system trash (never a permanent delete). Only files inside a watched folder
+    are touched. Returns (path, problem) for each file that was not moved."""
+    from send2trash import send2trash
+
+    problems = []
+    roots = [os.path.realpath(w).rstrip(os.sep) + os.sep for w in watched]
+    for path in paths:
+        real = os.path.realpath(path)
+        if not any(real.startswith(root) for root in roots):
+            problems.append((path, "not inside a watched folder"))
+            continue
+        try:
+            send2trash(path)
+        except Exception as exc:  # send2trash raises OSError or its own TrashPermissionError
+            problems.append((path, f"{type(exc).__name__}: {exc}"))
+    return problems

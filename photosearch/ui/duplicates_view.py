@@ -1,0 +1,193 @@
+"""The Duplicates window: groups of copies with size, resolution and date, the proposed copy to keep,
+Show in folder, and Move to trash (asks first; the system trash, never a permanent delete).
+
+Finding groups only reads the library, so it runs here; trashing is a write, so it goes to the index
+worker (the single writer) and the list refreshes when the worker reports back.
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photosearch.core.errors import PhotoSearchError
+from photosearch.ui.dialogs import human_size
+
+PATH_ROLE = Qt.ItemDataRole.UserRole
+KIND_LABELS = {"exact": "Exact copies", "near": "Near-identical", "similar": "Similar shots"}
+
+
+class DuplicatesDialog(QDialog):
+    trashRequested = Signal(list)  # paths, confirmed by the user
+    revealRequested = Signal(str)
+
+    def __init__(self, library_getter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._library = library_getter
+        self.groups: list = []
+        self.setWindowTitle("Duplicates")
+        self.resize(980, 640)
+        layout = QVBoxLayout(self)
+        options = QHBoxLayout()
+        self.include_similar = QCheckBox("Also group similar shots, CLIP similarity at least")
+        self.similarity = QDoubleSpinBox()
+        self.similarity.setRange(0.5, 1.0)
+        self.similarity.setSingleStep(0.01)
+        self.similarity.setDecimals(2)
+        self.similarity.setValue(0.92)
+        refresh = QPushButton("Find again")
+        refresh.clicked.connect(self.refresh)
+        options.addWidget(self.include_similar)
+        options.addWidget(self.similarity)
+        options.addStretch(1)
+        options.addWidget(refresh)
+        layout.addLayout(options)
+        self.summary = QLabel()
+        layout.addWidget(self.summary)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Photo", "Resolution", "Size", "Date", ""])
+        self.tree.setColumnWidth(0, 480)
+        self.tree.itemDoubleClicked.connect(lambda item, _col: self._reveal(item))
+        layout.addWidget(self.tree, 1)
+        buttons = QHBoxLayout()
+        self.reveal_button = QPushButton("Show in folder")
+        self.reveal_button.clicked.connect(lambda: self._reveal(self.tree.currentItem()))
+        self.trash_button = QPushButton("Move checked to trash…")
+        self.trash_button.clicked.connect(self.trash_checked)
+        close = QPushButton("Close")
+        close.clicked.connect(self.reject)
+        buttons.addWidget(self.reveal_button)
+        buttons.addWidget(self.trash_button)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+        layout.addLayout(buttons)
+
+    # -- groups ------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        similarity = self.similarity.value() if self.include_similar.isChecked() else None
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            self.groups = self._library().duplicates(similarity=similarity)
+        except PhotoSearchError as exc:
+            self.groups = []
+            self.summary.setText(str(exc))
+            return
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        self._fill()
+
+    def _fill(self) -> None:
+        self.tree.clear()
+        extra = sum(len(g.photos) - 1 for g in self.groups)
+        spare = sum(p.bytes for g in self.groups for p in g.photos if not p.keep)
+        self.summary.setText(
+            f"{len(self.groups)} groups, {extra} photos beyond the one proposed to keep ({human_size(spare)})"
+            if self.groups
+            else "No duplicates found"
+        )
+        for group in self.groups:
+            head = QTreeWidgetItem([f"{KIND_LABELS[group.kind]} · {len(group.photos)} photos · {group.score:.3f}"])
+            head.setFirstColumnSpanned(False)
+            self.tree.addTopLevelItem(head)
+            for photo in group.photos:
+                item = QTreeWidgetItem(
+                    [
+                        photo.path,
+                        f"{photo.width} × {photo.height}",
+                        human_size(photo.bytes),
+                        photo.date.replace("T", " "),
+                        "keep" if photo.keep else "",
+                    ]
+                )
+                item.setData(0, PATH_ROLE, photo.path)
+                item.setToolTip(0, photo.path)
+                # Proposed for the trash: every copy but the one to keep, except merely similar shots.
+                wanted = not photo.keep and group.kind != "similar"
+                item.setCheckState(0, Qt.CheckState.Checked if wanted else Qt.CheckState.Unchecked)
+                head.addChild(item)
+            head.setExpanded(True)
+
+    def checked_paths(self) -> list[str]:
+        paths = []
+        for i in range(self.tree.topLevelItemCount()):
+            head = self.tree.topLevelItem(i)
+            for j in range(head.childCount()):
+                item = head.child(j)
+                if item.checkState(0) == Qt.CheckState.Checked:
+                    paths.append(item.data(0, PATH_ROLE))
+        return paths
+
+    # -- actions -----------------------------------------------------------------------------------
+    def _reveal(self, item: QTreeWidgetItem | None) -> None:
+        path = item.data(0, PATH_ROLE) if item is not None else None
+        if path:
+            self.revealRequested.emit(path)
+
+    def trash_checked(self) -> bool:
+        paths = self.checked_paths()
+        if not paths:
+            self.summary.setText("Check the photos to move to the trash first")
+            return False
+        if not self.confirm(paths):
+            return False
+        self.trash_button.setEnabled(False)
+        self.trashRequested.emit(paths)
+        return True
+
+    def confirm(self, paths: list[str]) -> bool:
+        names = "\n".join(os.path.basename(p) for p in paths[:8]) + ("\n…" if len(paths) > 8 else "")
+        answer = QMessageBox.question(
+            self,
+            "Move to trash",
+            f"Move {len(paths)} photo(s) to the trash?\n\n{names}\n\nYou can restore them from the system trash.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def on_trashed(self, paths: list, problems: list) -> None:
+        self.trash_button.setEnabled(True)
+        self.refresh()
+        moved = len(paths) - len(problems)
+        text = f"Moved {moved} photo(s) to the trash"
+        if problems:
+            text += "; not moved: " + "; ".join(f"{os.path.basename(p)} ({why})" for p, why in problems[:3])
+        self.summary.setText(text)
+
+
+def open_duplicates(window) -> DuplicatesDialog:
+    """Open the Duplicates window for the main window's library and wire it to its worker."""
+    dialog = DuplicatesDialog(window.ref.get, window)
+    dialog.revealRequested.connect(window.reveal)
+    dialog.trashRequested.connect(window.worker.move_to_trash)  # queued: the worker's thread writes
+    window.worker.trashed.connect(dialog.on_trashed)
+    dialog.finished.connect(lambda _=0: window.worker.trashed.disconnect(dialog.on_trashed))
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.refresh()
+    dialog.show()
+    window.duplicates_dialog = dialog
+    return dialog
+
+
+def duplicates_button(window) -> QToolButton:
+    button = QToolButton()
+    button.setText("Duplicates")
+    button.setToolTip("Find copies and near-identical photos to clean up")
+    button.clicked.connect(lambda: open_duplicates(window))
+    return button

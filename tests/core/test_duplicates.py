@@ -1,0 +1,166 @@
+"""Duplicate groups on real photos copied the way people copy them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from photosearch.core import duplicates
+from photosearch.core.errors import PhotoSearchError
+from photosearch.core.library import Library
+from tests.conftest import TINY_MODEL
+from tests.fixtures.copies import COPY_KINDS, save_copy, save_original, skimage_photo
+from tests.fixtures.trash import trash_in
+
+pytest.importorskip("skimage")
+
+ORIGINALS = ("astronaut", "coffee", "chelsea")
+DISTINCT = ("camera", "rocket", "coins", "moon", "retina", "hubble_deep_field")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dup-photos")
+    folder = root / "photos"
+    for name in ORIGINALS:
+        image = skimage_photo(name)
+        save_original(image, folder / f"{name}.jpg")
+        for kind in COPY_KINDS:
+            save_copy(image, kind, folder / "copies", name)
+    for name in DISTINCT:
+        save_original(skimage_photo(name), folder / f"{name}.jpg")
+    shutil.copyfile(folder / "camera.jpg", folder / "copies" / "camera (1).jpg")
+    library = Library(root / "library", model=TINY_MODEL, pretrained="random")
+    library.add_folder(folder)
+    library.index(read_text=False)
+    yield library, folder
+    library.close()
+
+
+def _stem(path: str) -> str:
+    return os.path.basename(path).split("_")[0].split(".")[0].split(" ")[0]
+
+
+def test_transformed_copies_group_with_their_original_and_distinct_photos_stay_apart(corpus):
+    library, _ = corpus
+    groups = library.duplicates()
+    by_name = {}
+    for group in groups:
+        names = {_stem(p.path) for p in group.photos}
+        assert len(names) == 1, f"distinct photos grouped together: {[p.path for p in group.photos]}"
+        by_name[names.pop()] = group
+    assert set(by_name) == {*ORIGINALS, "camera"}
+    for name in ORIGINALS:
+        assert len(by_name[name].photos) == 1 + len(COPY_KINDS)
+        assert by_name[name].kind == "near"
+    assert by_name["camera"].kind == "exact" and by_name["camera"].score == 1.0
+
+
+def test_keep_is_the_largest_resolution_then_the_oldest(corpus):
+    library, folder = corpus
+    groups = {_stem(g.photos[0].path): g for g in library.duplicates()}
+    astronaut = groups["astronaut"]
+    kept = [p for p in astronaut.photos if p.keep]
+    assert len(kept) == 1
+    assert kept[0].width * kept[0].height == max(p.width * p.height for p in astronaut.photos)
+    # The full-size copies (original, q60, exif-rotated, png) tie on resolution: the oldest one wins.
+    older = folder / "copies" / "camera (1).jpg"
+    os.utime(older, (1_000_000_000, 1_000_000_000))
+    library.index(read_text=False)
+    camera = {_stem(g.photos[0].path): g for g in library.duplicates()}["camera"]
+    assert [p.path for p in camera.photos if p.keep] == [str(older)]
+    assert camera.photos[0].keep  # the proposed copy is listed first
+
+
+def test_json_shape_is_the_documented_one(corpus):
+    library, _ = corpus
+    data = [g.to_json() for g in library.duplicates()]
+    assert data and all(set(g) == {"kind", "score", "photos"} for g in data)
+    for group in data:
+        assert group["kind"] in {"exact", "near", "similar"}
+        for photo in group["photos"]:
+            assert set(photo) == {"path", "width", "height", "bytes", "date", "keep"}
+            assert photo["width"] > 0 and photo["bytes"] > 0 and photo["date"][:2] in {"19", "20"}
+        assert sum(p["keep"] for p in group["photos"]) == 1
+
+
+def test_similar_shots_only_when_asked(corpus):
+    library, _ = corpus
+    without = library.duplicates()
+    everything = library.duplicates(similarity=-1.0)  # every photo is "similar" to every other
+    assert not any(g.kind == "similar" for g in without)
+    assert len(everything) == 1 and everything[0].kind == "similar"
+    assert len(everything[0].photos) == sum(1 for _ in library.store.query("SELECT 1 FROM photos"))
+    with pytest.raises(PhotoSearchError):
+        library.duplicates(similarity=2.0)
+
+
+def test_same_fingerprint_but_different_bytes_is_not_an_exact_copy(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    a, b = folder / "a.bmp", folder / "b.bmp"
+    Image.new("RGB", (700, 700), (10, 20, 30)).save(a)
+    data = bytearray(a.read_bytes())
+    data[1_200_000] ^= 0xFF  # past the first MiB and before the last KiB: unseen by the fingerprint
+    b.write_bytes(bytes(data))
+    library = Library(tmp_path / "library", model=TINY_MODEL, pretrained="random")
+    library.add_folder(folder)
+    library.index(read_text=False)
+    fps = {fp for (fp,) in library.store.query("SELECT fingerprint FROM photos")}
+    assert len(fps) == 1  # the cheap fingerprint cannot tell them apart...
+    assert [g.kind for g in library.duplicates()] == ["near"]  # ...the whole-file check can
+    library.close()
+
+
+def test_move_to_trash_uses_the_system_trash_and_only_inside_watched_folders(tmp_path, monkeypatch):
+    trash = trash_in(monkeypatch, tmp_path / "data")
+    folder = tmp_path / "photos"
+    image = skimage_photo("coffee")
+    original = save_original(image, folder / "coffee.jpg")
+    copy = save_copy(image, "half", folder, "coffee")
+    outside = save_original(image, tmp_path / "elsewhere" / "coffee.jpg")
+    library = Library(tmp_path / "library", model=TINY_MODEL, pretrained="random")
+    library.add_folder(folder)
+    library.index(read_text=False)
+    problems = library.move_to_trash([str(copy), str(outside)])
+    assert problems == [(str(outside), "not inside a watched folder")]
+    assert not copy.exists() and outside.exists() and original.exists()
+    assert (trash / copy.name).exists()  # recoverable, not deleted
+    assert [p for (p,) in library.store.query("SELECT path FROM photos")] == [str(original)]
+    assert library.duplicates() == []
+    library.close()
+
+
+def test_near_pairs_blocked_search_matches_brute_force():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 2**63, 300, dtype=np.uint64)
+    values[7] = values[3] ^ np.uint64(0b1011)  # 3 bits apart
+    found = {(i, j) for i, j, _ in duplicates._near_pairs(values, 3)}
+    brute = {
+        (i, j)
+        for i in range(300)
+        for j in range(i + 1, 300)
+        if bin(int(values[i]) ^ int(values[j])).count("1") <= 3
+    }
+    assert found == brute and (3, 7) in found
+
+
+def test_a_read_only_library_trashes_nothing(tmp_path, monkeypatch):
+    trash = trash_in(monkeypatch, tmp_path / "data")
+    folder = tmp_path / "photos"
+    photo = save_original(skimage_photo("coffee"), folder / "coffee.jpg")
+    library = Library(tmp_path / "library", model=TINY_MODEL, pretrained="random")
+    library.add_folder(folder)
+    library.index(read_text=False)
+    library.close()
+    readonly = Library(tmp_path / "library", readonly=True)
+    with pytest.raises(PhotoSearchError, match="read-only"):
+        readonly.move_to_trash([str(photo)])
+    assert photo.exists() and not trash.exists()
+    readonly.close()
