@@ -15,7 +15,7 @@ from photosearch.core.types import CaptionResult, SearchResult
 
 # Which caption a result shows first; keywords (a list of words) and unknown sources come last.
 CAPTION_SOURCE_ORDER = ("csv", "sidecar", "xmp", "iptc", "exif", "png", "comment")
-HIDDEN_SOURCES = ("keyword",)  # evidence for search, but not a sentence to show under a photo
+HIDDEN_SOURCES = ("keyword", "ocr")  # evidence for search (the preview shows OCR text apart), not a caption
 _CAPTION_CHUNK = 65536
 
 
