@@ -42,16 +42,34 @@ class CaptionSearchMixin:
 
     # -- captions ----------------------------------------------------------------------------
     def _refresh_captions(self) -> None:
+        """Append caption vectors committed since the last look (fetched in chunks, so the peak stays
+        near the array itself); reload them all only when some at or below the last id went away."""
         version = self.store.data_version()
         if version == self._captions_version:
             return
-        rows = self.store.query(
-            "SELECT caption_id, vector FROM caption_embeddings WHERE model_id = ? ORDER BY caption_id",
-            (self.model_id,),
+        ids, vectors = self._caption_ids, self._caption_vectors
+        last = int(ids[-1]) if len(ids) else 0
+        if len(ids):
+            (still_there,) = self.store.query(
+                "SELECT COUNT(*) FROM caption_embeddings WHERE model_id = ? AND caption_id <= ?", (self.model_id, last)
+            )[0]
+            if still_there != len(ids):
+                ids, vectors, last = np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float16), 0
+        new_ids, new_vectors = [ids], [vectors] if len(ids) else []
+        cursor = self.store.conn.execute(
+            "SELECT caption_id, vector FROM caption_embeddings WHERE model_id = ? AND caption_id > ? "
+            "ORDER BY caption_id",
+            (self.model_id, last),
         )
-        dim = len(rows[0][1]) // 2 if rows else 0
-        self._caption_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        self._caption_vectors = blob_to_vectors([r[1] for r in rows], dim)
+        while rows := cursor.fetchmany(_CAPTION_CHUNK):
+            dim = len(rows[0][1]) // 2
+            new_ids.append(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
+            new_vectors.append(blob_to_vectors([r[1] for r in rows], dim))
+        if len(new_ids) > 1 or not len(ids):
+            self._caption_ids = np.concatenate(new_ids) if len(new_ids) > 1 else new_ids[0]
+            self._caption_vectors = np.concatenate(new_vectors) if new_vectors else np.zeros((0, 0), np.float16)
+        else:
+            self._caption_ids, self._caption_vectors = ids, vectors
         self._captions_version = version
 
     def caption_similarities(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,12 +87,12 @@ class CaptionSearchMixin:
     ) -> list[CaptionResult]:
         """Captions by CLIP similarity, plus up to +1.0 for the query's words found verbatim (IDF-weighted)."""
         ids, sims = self.caption_similarities(query_vector)
-        similarity = dict(zip(ids.tolist(), sims.tolist(), strict=True))
         lexical, matched = self._lexical(parsed) if parsed else ({}, {})
         banned = self._excluded(parsed) if parsed else set()
-        wide = max(k * 5, 50)
-        top = ids[np.argsort(-sims)[:wide]].tolist() if len(ids) else []
+        wide = min(max(k * 5, 50), len(ids))
+        top = ids[np.argpartition(-sims, wide - 1)[:wide]].tolist() if wide else []
         candidates = (set(top) | set(lexical)) - banned
+        similarity = _lookup(ids, sims, candidates)  # only the candidates', not a dict of every caption
         scored = sorted(((similarity.get(c, 0.0) + lexical.get(c, 0.0), c) for c in candidates), key=lambda t: -t[0])
         results = self._caption_results(scored, similarity, lexical, matched, folder, k)
         return results
@@ -135,6 +153,16 @@ class CaptionSearchMixin:
         for term in parsed.excluded:
             banned |= self._term_hits(term)
         return banned
+
+
+def _lookup(ids: np.ndarray, values: np.ndarray, wanted: set[int]) -> dict[int, float]:
+    """{id: value} for the wanted ids found in the sorted array ids."""
+    if not wanted or not len(ids):
+        return {}
+    keys = np.fromiter(wanted, dtype=np.int64, count=len(wanted))
+    pos = np.minimum(np.searchsorted(ids, keys), len(ids) - 1)
+    found = ids[pos] == keys
+    return dict(zip(keys[found].tolist(), values[pos[found]].tolist(), strict=True))
 
 
 def _under(path: str, folder: str) -> bool:

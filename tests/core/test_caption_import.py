@@ -52,3 +52,27 @@ def test_import_streams_in_batches_and_reports_progress(library, tmp_path, monke
     assert importing == [100, 200, 300, 400, 450]
     embedded = [p for p in seen if p.phase == "captions"]
     assert embedded[-1].done == embedded[-1].total == 450
+
+
+def test_caption_vectors_are_appended_incrementally_and_reloaded_after_a_delete(library, tmp_path):
+    from photosearch.core.search import SearchEngine
+
+    photos = make_photos(tmp_path / "photos", 2)
+    library.add_folder(tmp_path / "photos")
+    library.index()
+    first = _csv(tmp_path / "photos" / "a.csv", [(photos[0].name, f"first caption {i}") for i in range(30)])
+    library.import_captions(first)
+    engine = library.engine()
+    query = library.text_vector("first caption 7")
+    assert engine.search_captions(query, k=3)
+    loaded = engine._caption_ids.copy()
+    second = _csv(tmp_path / "photos" / "b.csv", [(photos[1].name, f"second caption {i}") for i in range(20)])
+    library.import_captions(second)
+    engine.search_captions(query, k=3)
+    assert list(engine._caption_ids[: len(loaded)]) == list(loaded) and len(engine._caption_ids) == 50
+    with library.store.write() as conn:
+        conn.execute("DELETE FROM captions WHERE text = 'first caption 3'")
+    results = engine.search_captions(query, k=50)
+    fresh = SearchEngine(library.store, library.model_id).search_captions(query, k=50)
+    assert [(r.caption, round(r.score, 4)) for r in results] == [(r.caption, round(r.score, 4)) for r in fresh]
+    assert "first caption 3" not in {r.caption for r in results} and len(engine._caption_ids) == 49
