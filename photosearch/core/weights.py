@@ -51,9 +51,22 @@ def hub_unreachable(timeout: float = REACH_TIMEOUT_S) -> str | None:
     return outcome["reason"]
 
 
+def _offline_already() -> bool:
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    try:
+        import huggingface_hub.constants as hf_constants
+    except ImportError:
+        return False
+    return bool(hf_constants.HF_HUB_OFFLINE)
+
+
 @contextlib.contextmanager
 def cache_only_when_unreachable(timeout: float = REACH_TIMEOUT_S) -> Iterator[str | None]:
     """Inside: the hub's offline mode when it cannot be reached (yields the reason), else unchanged."""
+    if _offline_already():  # --offline / HF_HUB_OFFLINE: not even a connection attempt
+        yield None
+        return
     reason = hub_unreachable(timeout)
     if reason is None:
         yield None

@@ -51,6 +51,7 @@ class IndexFeedback:
         if pending:
             text += f" · {pending:,} to index"
         self.count_label.setText(text)
+        self.sidebar.set_summary(text)
         if status.get("device") and self.ref.get().model_loaded:
             self.device_label.setText(str(status["device"]).upper())
         self._update_page()

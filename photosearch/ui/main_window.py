@@ -555,6 +555,7 @@ class MainWindow(DesktopActions, IndexFeedback, QMainWindow):
         mime.setText("\n".join(paths))
         mime.setUrls([QUrl.fromLocalFile(p) for p in paths])
         QGuiApplication.clipboard().setMimeData(mime)
+        self._clipboard_mime = mime
         self._note("Copied " + (paths[0] if len(paths) == 1 else f"{len(paths)} paths"), 4000)
 
     def find_similar(self, path: str) -> None:
@@ -656,6 +657,16 @@ class MainWindow(DesktopActions, IndexFeedback, QMainWindow):
         self.worker_thread.wait(30000)
         self.searcher.wait(5000)
         self.thumbs.wait_idle(5000)
+        self._release_clipboard()
+
+    def _release_clipboard(self) -> None:
+        """Hand copied paths to a clipboard object Qt made: PySide (6.10, 6.11) segfaults at exit when
+        the clipboard still holds a QMimeData created from Python. The text survives; the URL list goes."""
+        clipboard = QGuiApplication.clipboard()
+        mime = getattr(self, "_clipboard_mime", None)
+        if mime is not None and clipboard.mimeData() is mime:
+            clipboard.setText(mime.text())
+        self._clipboard_mime = None
 
     def closeEvent(self, event) -> None:
         self.settings.window_geometry = bytes(self.saveGeometry().toHex()).decode()

@@ -1,8 +1,9 @@
 """Before Qt starts on Linux/X11: name every system library its xcb platform plugin lacks.
 
 Qt itself reports only xcb-cursor0 and then aborts the process; the plugin's other dependencies
-(libxcb-icccm4, libxcb-keysyms1, ...) show up one at a time after each install. `ldd` on the
-plugin lists them all at once, and each maps to its Debian/Ubuntu package by the usual naming rule.
+(libxcb-icccm4, libxcb-keysyms1, ...) show up one at a time after each install. Trying to load each
+library the plugin links (the list below, read from `ldd` on Qt 6's libqxcb.so and libQt6XcbQpa.so)
+names them all at once (no subprocess), and each maps to its Debian/Ubuntu package by the naming rule.
 Also runnable: `python -m photosearch.ui.platform_check` prints the packages to install (for CI).
 """
 
@@ -11,25 +12,28 @@ from __future__ import annotations
 import ctypes
 import os
 import re
-import shutil
-import subprocess
 import sys
-from pathlib import Path
 
-# Loaded by the plugin at run time (dlopen), so ldd cannot see it.
-DLOPENED = ("libxcb-cursor.so.0",)
-_NOT_FOUND = re.compile(r"^\s*(\S+)\s+=>\s+not found", re.MULTILINE)
-
-
-def _plugin_files() -> list[Path]:
-    import PySide6
-
-    qt = Path(PySide6.__file__).parent / "Qt"
-    return [p for p in (qt / "plugins" / "platforms" / "libqxcb.so", qt / "lib" / "libQt6XcbQpa.so.6") if p.exists()]
-
-
-def parse_ldd(output: str) -> list[str]:
-    return _NOT_FOUND.findall(output)
+XCB_LIBRARIES = (
+    "libX11-xcb.so.1",
+    "libX11.so.6",
+    "libxcb-cursor.so.0",  # dlopened by the plugin at run time
+    "libxcb-icccm.so.4",
+    "libxcb-image.so.0",
+    "libxcb-keysyms.so.1",
+    "libxcb-randr.so.0",
+    "libxcb-render-util.so.0",
+    "libxcb-render.so.0",
+    "libxcb-shape.so.0",
+    "libxcb-shm.so.0",
+    "libxcb-sync.so.1",
+    "libxcb-util.so.1",
+    "libxcb-xfixes.so.0",
+    "libxcb-xkb.so.1",
+    "libxcb.so.1",
+    "libxkbcommon-x11.so.0",
+    "libxkbcommon.so.0",
+)
 
 
 def _loadable(soname: str) -> bool:
@@ -41,13 +45,7 @@ def _loadable(soname: str) -> bool:
 
 
 def missing_libraries() -> list[str]:
-    missing: set[str] = set()
-    ldd = shutil.which("ldd")
-    for path in _plugin_files() if ldd else []:
-        done = subprocess.run([ldd, str(path)], capture_output=True, text=True, timeout=30, check=False)
-        missing.update(parse_ldd(done.stdout))
-    missing.update(name for name in DLOPENED if not _loadable(name))
-    return sorted(missing)
+    return sorted(name for name in XCB_LIBRARIES if not _loadable(name))
 
 
 def debian_package(soname: str) -> str:

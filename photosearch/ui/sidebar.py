@@ -53,6 +53,7 @@ class FolderSidebar(QFrame):
         side.addWidget(self.folder_list, 1)
         side.addLayout(buttons)
         self.filter = ""
+        self.summary = ""  # the status bar's count, shown on the "All folders" row too (they must agree)
         self.menu: QMenu | None = None
 
     def selected_folder(self) -> str | None:
@@ -98,12 +99,19 @@ class FolderSidebar(QFrame):
         menu.addAction("Remove…", lambda: self.removeRequested.emit(path))
         return menu
 
+    def set_summary(self, text: str) -> None:
+        """The library's count as the status bar shows it ("120 photos · 180 to index")."""
+        self.summary = text
+        first = self.folder_list.item(0)
+        if first is not None and not first.data(Qt.ItemDataRole.UserRole):
+            first.setText(f"{ALL_FOLDERS}\n{text}")
+
     def set_folders(self, folders: list) -> None:
         """folders: [Folder] from the library (path, photos, online)."""
         self.folder_list.clear()
         if folders:
             total = sum(f.photos for f in folders)
-            everything = QListWidgetItem(f"{ALL_FOLDERS}\n{total:,} photos")
+            everything = QListWidgetItem(f"{ALL_FOLDERS}\n{self.summary or f'{total:,} photos'}")
             everything.setData(Qt.ItemDataRole.UserRole, "")
             self.folder_list.addItem(everything)
         for folder in folders:

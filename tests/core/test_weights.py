@@ -57,6 +57,8 @@ def test_without_network_the_download_runs_cache_only_and_says_why(monkeypatch) 
     import huggingface_hub.constants as hf_constants
     import open_clip
 
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # online mode: the case the quick check is for
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(weights, "hub_unreachable", lambda timeout=3.0: "cannot connect to huggingface.co (test)")
     modes = []
 
@@ -70,3 +72,10 @@ def test_without_network_the_download_runs_cache_only_and_says_why(monkeypatch) 
         load_encoder(ModelSpec("ViT-B-32", "laion2b_s34b_b79k"), device="cpu", backend="torch")
     assert modes == [True]  # no retries against a network that is not there
     assert before == hf_constants.HF_HUB_OFFLINE  # and the mode is not left on for later loads
+
+
+def test_offline_mode_makes_no_connection_attempt(monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(weights, "hub_unreachable", lambda timeout=3.0: pytest.fail("connected while offline"))
+    with weights.cache_only_when_unreachable() as reason:
+        assert reason is None

@@ -192,3 +192,25 @@ def test_after_cancel_a_resume_button_carries_on(qtbot, window) -> None:
     window.status_panel.resume_button.click()
     assert not window.status_panel.resume_button.isVisibleTo(window)
     qtbot.waitUntil(lambda: window.jobs_done > done, timeout=WAIT)
+
+
+def test_sidebar_and_status_bar_counts_agree_after_cancel(qtbot, tmp_path) -> None:
+    from photosearch.core.library import Library
+    from tests.ui.conftest import TINY, gui_args, open_window
+
+    photos = tmp_path / "many"
+    write_photos(photos, 120)
+    root = tmp_path / "library"
+    library = Library(root, model=TINY, pretrained="random", offline=True)
+    library.add_folder(photos)
+    library.close()
+    window = open_window(qtbot, gui_args(root), start_worker=False)
+    with qtbot.waitSignal(window.worker.finished, timeout=120000) as finished:
+        window._start.emit()
+        qtbot.waitUntil(lambda: window.pause_button.isVisible(), timeout=WAIT)
+        window.pause_button.click()  # paused between batches: the cancel below lands before the end
+        window.cancel_button.click()
+    assert finished.args[1].cancelled
+    qtbot.waitUntil(lambda: "to index" in window.count_label.text(), timeout=WAIT)
+    assert window.folder_list.item(0).text().split("\n")[1] == window.count_label.text()
+    assert window.status_panel.resume_button.isVisibleTo(window)
