@@ -85,3 +85,20 @@ def test_install_desktop_entry_writes_the_absolute_program_path(tmp_path: Path) 
     entry = _desktop_entry(tmp_path / "data" / "applications" / "photosearch.desktop")
     assert entry["Exec"] == f'"{program}"'  # quoted: the path has a space
     assert (tmp_path / "data" / "icons" / "hicolor" / "scalable" / "apps" / "photosearch.svg").is_file()
+
+
+def test_frozen_launcher_turns_cudnn_off_even_after_a_plain_lookup() -> None:
+    # The bundle ships no cuDNN engines; the device check looks torch up before importing it.
+    code = f"""
+import importlib.util, sys
+src = open({str(ROOT / "packaging" / "pyinstaller" / "launch.py")!r}, encoding="utf-8").read()
+namespace = {{}}
+exec(compile(src[: src.index("if getattr(sys, 'frozen'".replace("'", '"'))], "launch.py", "exec"), namespace)
+sys.meta_path.insert(0, namespace["_TorchWithoutCuDNN"]())
+assert importlib.util.find_spec("torch") is not None
+import torch
+print(torch.backends.cudnn.enabled)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -93,5 +93,5 @@ du -sh "$app" | sed 's/$/ (folder)/'
 echo "files in the folder: $(find "$app" -type f | wc -l)"
 ls -l "$deb" "$tarball" | awk '{printf "%s %.2f GB\n", $9, $5 / 1e9}'
 echo "largest parts of the folder:"
-du -s --block-size=1M "$app"/_internal/* "$app"/_internal/nvidia/* 2>/dev/null | sort -rn | head -20
+du -s --block-size=1M "$app"/_internal/* "$app"/_internal/nvidia/* 2>/dev/null | sort -rn | sed -n 1,20p  # sed reads it all: head would SIGPIPE sort under pipefail
 step "done"

@@ -7,7 +7,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-deb=${1:-$(ls -t dist/photosearch_*_amd64.deb | head -1)}
+deb=${1:-$(ls -t dist/photosearch_*_amd64.deb | sed -n 1p)}
 py=${PHOTOSEARCH_SMOKE_PYTHON:-$root/.venv/bin/python}
 [ "$(id -u)" = 0 ] || { echo "smoke.sh: run as root (it installs the .deb)" >&2; exit 1; }
 

@@ -9,6 +9,7 @@ import importlib.abc
 import importlib.util
 import os
 import sys
+import threading
 from pathlib import Path
 
 GUI_PROGRAMS = {"PhotoSearch", "PhotoSearchApp"}
@@ -21,12 +22,19 @@ class _TorchWithoutCuDNN(importlib.abc.MetaPathFinder):
     torch runs the CLIP models' single convolution (the patch embedding) with its own CUDA kernels.
     """
 
+    def __init__(self) -> None:
+        self._busy = threading.local()
+
     def find_spec(self, name, path=None, target=None):  # type: ignore[no-untyped-def]
-        if name != "torch":
+        # Stays installed: a plain lookup (importlib.util.find_spec("torch")) may come before the import.
+        if name != "torch" or getattr(self._busy, "on", False):
             return None
-        sys.meta_path.remove(self)  # once, and so that the lookup below skips this finder
-        spec = importlib.util.find_spec(name)
-        if spec is not None and spec.loader is not None:
+        self._busy.on = True  # the lookup below asks the other finders, not this one again
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            self._busy.on = False
+        if spec is not None and spec.loader is not None and not isinstance(spec.loader, _ThenDisableCuDNN):
             spec.loader = _ThenDisableCuDNN(spec.loader)
         return spec
 
