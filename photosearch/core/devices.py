@@ -82,3 +82,30 @@ def cpu_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+# --------------------------------------------------------------------------- offering devices (issue 8)
+
+DEVICE_WORDS = {"auto": "Automatic", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (Metal)"}
+
+
+def _gpu_driver_present() -> bool:
+    """Without a GPU driver, torch cannot find a device: skip importing it (seconds) to learn that."""
+    return "torch" in sys.modules or gpu_possible()
+
+
+def available_devices() -> list[str]:
+    """'auto' and 'cpu' always, then 'cuda' and 'mps' where torch can use them here."""
+    found = ["auto", "cpu"]
+    if not _gpu_driver_present():
+        return found
+    try:
+        import torch
+    except ImportError:
+        return found
+    if torch.cuda.is_available():
+        found.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return found
