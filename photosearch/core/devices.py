@@ -84,6 +84,8 @@ def cpu_cores() -> int:
         return os.cpu_count() or 1
 
 
+# --------------------------------------------------------------------------- offering devices (issue 8)
+
 DEVICE_WORDS = {"auto": "Automatic", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (Metal)"}
 
 

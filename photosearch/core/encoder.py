@@ -272,12 +272,13 @@ def load_encoder(
 
     name, pp_override = register_model(spec.model)
     check_tag(name, spec.pretrained)
-    weights = resolve_weights(name, spec)
     tokenizer = open_clip_tokenizer(name)
     built: list[torch.nn.Module] = []  # the torch model, built at most once
 
     def build() -> torch.nn.Module:
+        # Only when there is no cached export: finding (or downloading) the weights can take a while.
         if not built:
+            weights = resolve_weights(name, spec)
             say(f"Loading {spec.describe()}")
             built.append(build_model(name, spec, pp_override, weights))
         return built[0]

@@ -79,6 +79,9 @@ def test_auto_without_torch_and_without_gpu_is_cpu(no_gpu_signs, monkeypatch) ->
         devices.resolve_device("cuda")  # an explicit GPU still asks torch
 
 
+# --------------------------------------------------------------------------- offered devices (from issue 8)
+
+
 def test_no_driver_means_cpu_only_without_importing_torch(monkeypatch) -> None:
     monkeypatch.setattr(devices, "_gpu_driver_present", lambda: False)
     monkeypatch.setitem(sys.modules, "torch", None)  # importing it would raise: it must not be tried

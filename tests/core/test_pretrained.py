@@ -124,3 +124,17 @@ def test_the_tag_is_remembered_with_the_library(tmp_path, tiny_tag) -> None:
     again = Library(tmp_path / "lib", backend="torch")
     assert again.spec.tag == "squash_qg" and again.model_id == first.model_id
     again.close()
+
+
+def test_a_cached_export_never_looks_for_the_weights(monkeypatch) -> None:
+    from photosearch.core.backends.export import FAST_FILE
+    from tests.core.onnx_helpers import SPEC, _export_dir
+
+    load_encoder(SPEC, backend="onnx", quantize="never")
+    (_export_dir() / FAST_FILE).unlink()  # the full path, on a complete export
+
+    def no_lookup(*_args):
+        raise AssertionError("weights looked up (a hub check, a download) although the export is cached")
+
+    monkeypatch.setattr(pretrained, "resolve_weights", no_lookup)
+    assert load_encoder(SPEC, backend="onnx", quantize="never").backend == "onnx-fp32"
