@@ -56,7 +56,9 @@ class _ThenDisableCuDNN(importlib.abc.Loader):
 
 def _report_imports() -> None:
     report = os.environ.get("PHOTOSEARCH_IMPORTS_REPORT")
-    if not report:
+    # Child processes of this executable (the text reader, multiprocessing's helpers) inherit the
+    # variable: only the process that was started with it reports.
+    if not report or os.environ.get("PHOTOSEARCH_IMPORTS_REPORT_PID") != str(os.getpid()):
         return
     lines = sorted(sys.modules)
     torch = sys.modules.get("torch")
@@ -67,6 +69,7 @@ def _report_imports() -> None:
 
 if getattr(sys, "frozen", False):
     sys.meta_path.insert(0, _TorchWithoutCuDNN())
+os.environ.setdefault("PHOTOSEARCH_IMPORTS_REPORT_PID", str(os.getpid()))
 
 if Path(sys.executable).stem in GUI_PROGRAMS:
     from photosearch.ui.app import main
