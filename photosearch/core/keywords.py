@@ -6,12 +6,11 @@ All of a photo's keywords go into one row of the captions table with source 'key
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from typing import Any
 
 from PIL import Image, IptcImagePlugin
 
-from photosearch.core.metadata import clean_caption, to_text
+from photosearch.core.metadata import clean_caption, parse_xmp, to_text
 
 KEYWORD_SOURCE = "keyword"
 MAX_KEYWORDS = 200
@@ -59,19 +58,8 @@ def _xmp_keywords(img: Image.Image) -> list[str]:
 
 def parse_xmp_keywords(packet: Any) -> list[str]:
     """dc:subject items of an XMP packet; [] for anything unparsable (DTDs are refused outright)."""
-    data = packet.encode("utf-8", errors="replace") if isinstance(packet, str) else packet
-    if not isinstance(data, (bytes, bytearray)):
-        return []
-    data = bytes(data)
-    lowered = data.lower()
-    if b"<!doctype" in lowered or b"<!entity" in lowered:
-        return []
-    start, end = data.find(b"<"), data.rfind(b">")
-    if start < 0 or end < start:
-        return []
-    try:
-        root = ET.fromstring(data[start : end + 1])
-    except (ET.ParseError, ValueError, RecursionError):
+    root = parse_xmp(packet)
+    if root is None:
         return []
     words: list[str] = []
     for subject in root.iter(_NS_DC + "subject"):

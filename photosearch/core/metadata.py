@@ -263,6 +263,27 @@ def decode_xp(value: Any) -> str | None:
     return data[: len(data) // 2 * 2].decode("utf-16-le", errors="replace")
 
 
+def parse_xmp(packet: Any) -> ET.Element | None:
+    """The root element of an XMP packet (str or bytes); None for anything unparsable."""
+    if isinstance(packet, str):
+        data = packet.encode("utf-8", errors="replace")
+    elif isinstance(packet, (bytes, bytearray)):
+        data = bytes(packet)
+    else:
+        return None
+    lowered = data.lower()
+    # Refuse DTDs outright: no entity expansion (billion laughs) or external entities.
+    if b"<!doctype" in lowered or b"<!entity" in lowered:
+        return None
+    start, end = data.find(b"<"), data.rfind(b">")
+    if start < 0 or end < start:
+        return None
+    try:
+        return ET.fromstring(data[start : end + 1])
+    except (ET.ParseError, ValueError, RecursionError):
+        return None
+
+
 def _xmp_texts(img: Image.Image) -> list[str]:
     packet = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
     return parse_xmp_captions(packet) if packet else []
@@ -270,22 +291,8 @@ def _xmp_texts(img: Image.Image) -> list[str]:
 
 def parse_xmp_captions(packet: Any) -> list[str]:
     """dc:description and dc:title texts of an XMP packet; [] for anything unparsable."""
-    if isinstance(packet, str):
-        data = packet.encode("utf-8", errors="replace")
-    elif isinstance(packet, (bytes, bytearray)):
-        data = bytes(packet)
-    else:
-        return []
-    lowered = data.lower()
-    # Refuse DTDs outright: no entity expansion (billion laughs) or external entities.
-    if b"<!doctype" in lowered or b"<!entity" in lowered:
-        return []
-    start, end = data.find(b"<"), data.rfind(b">")
-    if start < 0 or end < start:
-        return []
-    try:
-        root = ET.fromstring(data[start : end + 1])
-    except (ET.ParseError, ValueError, RecursionError):
+    root = parse_xmp(packet)
+    if root is None:
         return []
     texts: list[str] = []
     for tag in ("description", "title"):
