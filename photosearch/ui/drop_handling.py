@@ -1,0 +1,69 @@
+"""Image queries from outside the window: a drop, a paste, or the file dialog."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QMimeData
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFileDialog
+
+from photosearch.ui.desktop_actions import caption_csv_from_mime
+from photosearch.ui.drops import image_query_from_mime
+from photosearch.ui.worker import ImageQuery
+
+
+class DropHandling:
+    """A mixin of MainWindow: its drag-and-drop event handlers and paste."""
+
+    def dragEnterEvent(self, event) -> None:
+        mime = event.mimeData()
+        if image_query_from_mime(mime) is not None or caption_csv_from_mime(mime) is not None:
+            event.acceptProposedAction()
+            self.set_drop_highlight(True)
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dragLeaveEvent(self, event) -> None:
+        self.set_drop_highlight(False)
+        super().dragLeaveEvent(event)
+
+    def dropEvent(self, event) -> None:
+        self.set_drop_highlight(False)
+        csv = caption_csv_from_mime(event.mimeData())
+        if csv is not None:
+            self.import_captions(csv)
+            event.acceptProposedAction()
+        elif self.handle_drop(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def handle_drop(self, mime: QMimeData | None) -> bool:
+        query = image_query_from_mime(mime)
+        if query is None:
+            self._note("Drop an image file (or image data) to find similar photos", 5000)
+            return False
+        self.set_image_query(query)
+        return True
+
+    def paste_query(self) -> None:
+        mime = QGuiApplication.clipboard().mimeData()
+        if not self.handle_drop(mime) and mime is not None and mime.hasText() and not self.search_bar.edit.hasFocus():
+            self.search_bar.set_text(mime.text().strip())
+
+    def choose_query_image(self) -> None:
+        start = (
+            os.path.dirname(self.search_bar.last_image.path)
+            if self.search_bar.last_image and self.search_bar.last_image.path
+            else os.path.expanduser("~")
+        )
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Search by image", start, "Images (*.jpg *.jpeg *.png *.webp *.bmp *.gif *.tif *.tiff *.heic *.heif)"
+        )
+        if path:
+            self.set_image_query(ImageQuery(path=path, label=os.path.basename(path)))
+

@@ -1,0 +1,150 @@
+"""What the user does with results: keys and Ctrl+wheel on the grid, selection, the context menu,
+the preview (with Left/Right through the results), open, reveal, copy and Find similar."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QEvent, QItemSelectionModel, QMimeData, QObject, Qt, QUrl
+from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QAbstractItemView, QMenu
+
+from photosearch.ui.preview import PreviewDialog
+from photosearch.ui.results_model import PathRole
+from photosearch.ui.worker import ImageQuery
+
+
+class GridActions:
+    """A mixin of MainWindow (plain Python)."""
+
+    def _set_tile_size(self, size: int) -> None:
+        self.grid.set_tile_size(size)
+        self.settings.thumb_size = size
+        if getattr(self, "timeline", None) is not None:  # built after the grid
+            self.timeline.set_tile(size)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        is_wheel = watched is self.grid.viewport() and event.type() == QEvent.Type.Wheel
+        if is_wheel and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            step = 16 if event.angleDelta().y() > 0 else -16
+            self.size_slider.setValue(self.size_slider.value() + step)
+            return True
+        if watched is self.grid and event.type() == QEvent.Type.KeyPress:
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+                self.open_preview(self.grid.currentIndex().row())
+                return True
+            if event.matches(QKeySequence.StandardKey.Copy):
+                self.copy_paths(self.selected_paths())
+                return True
+        return super().eventFilter(watched, event)
+
+    def _focus_grid(self) -> None:
+        if self.results_model.rowCount():
+            self.grid.setFocus()
+            if not self.grid.currentIndex().isValid():
+                self.grid.setCurrentIndex(self.results_model.index(0))
+
+    def focus_search(self) -> None:
+        self.search_bar.edit.setFocus()
+        self.search_bar.edit.selectAll()
+
+    def selected_paths(self) -> list[str]:
+        rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
+        return [p for p in (self.results_model.data(self.results_model.index(r), PathRole) for r in rows) if p]
+
+    def _caption_selected(self, current, _previous) -> None:
+        path = current.data(PathRole) if current.isValid() else None
+        if not path:
+            return
+        row = self.results_model.row_of(path)
+        if row < 0:
+            self._note("That photo is not among the image results; double-click the caption to preview it", 5000)
+            return
+        index = self.results_model.index(row)
+        self.grid.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.grid.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+
+    def _caption_activated(self, index) -> None:
+        path = index.data(PathRole)
+        if path:
+            self.open_preview_path(path)
+
+    def _grid_menu(self, pos) -> None:
+        index = self.grid.indexAt(pos)
+        if not index.isValid():
+            return
+        path = index.data(PathRole)
+        paths = self.selected_paths() or [path]
+        menu = QMenu(self)
+        menu.addAction("Preview", lambda: self.open_preview(index.row()))
+        menu.addAction("Open", lambda: self.open_file(path))
+        menu.addAction("Show in folder", lambda: self.reveal(path))
+        menu.addAction("Copy path" if len(paths) == 1 else f"Copy {len(paths)} paths", lambda: self.copy_paths(paths))
+        menu.addSeparator()
+        menu.addAction("Find similar", lambda: self.find_similar(path))
+        menu.exec(self.grid.viewport().mapToGlobal(pos))
+
+    # -- actions --------------------------------------------------------------------------------------
+    def open_preview(self, row: int) -> PreviewDialog | None:
+        result = self.results_model.result(row)
+        return self.open_preview_path(result.path) if result else None
+
+    def open_preview_path(self, path: str) -> PreviewDialog:
+        details = self.ref.get().photo_details(path)  # one indexed row: a few ms at most
+        dialog = PreviewDialog(path, details, self.thumbs.pixmap(path), self)
+        dialog.openRequested.connect(self.open_file)
+        dialog.revealRequested.connect(self.reveal)
+        dialog.copyRequested.connect(lambda p: self.copy_paths([p]))
+        dialog.similarRequested.connect(self.find_similar)
+        dialog.stepRequested.connect(self._preview_step)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show() if not self.interactive else dialog.open()
+        self.preview = dialog
+        return dialog
+
+    def _preview_step(self, step: int) -> None:
+        """Left/Right in the preview: the previous/next result, selected in the grid too."""
+        dialog = self.preview
+        row = self.results_model.row_of(dialog.path) + step
+        result = self.results_model.result(row)
+        if result is None:
+            return
+        dialog.show_photo(result.path, self.ref.get().photo_details(result.path), self.thumbs.pixmap(result.path))
+        index = self.results_model.index(row)
+        self.grid.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+
+    def open_file(self, path: str) -> None:
+        self._open_url(path, "Could not open")  # the platform's viewer; never a shell
+
+    def reveal(self, path: str) -> None:
+        self._open_url(os.path.dirname(path), "Could not show the folder")
+
+    def copy_paths(self, paths: list[str]) -> None:
+        if not paths:
+            return
+        mime = QMimeData()
+        mime.setText("\n".join(paths))
+        mime.setUrls([QUrl.fromLocalFile(p) for p in paths])
+        QGuiApplication.clipboard().setMimeData(mime)
+        self._clipboard_mime = mime
+        self._note("Copied " + (paths[0] if len(paths) == 1 else f"{len(paths)} paths"), 4000)
+
+    def find_similar(self, path: str) -> None:
+        self.set_image_query(ImageQuery(path=path, label=os.path.basename(path)))
+
+
+    # -- state for tests and screenshot mode ----------------------------------------------------------
+    def thumbnails_settled(self) -> bool:
+        """Every tile on screen (grid and captions) shows its picture or its 'no preview' mark."""
+        for view, model in ((self.grid, self.results_model), (self.caption_view, self.caption_model)):
+            rect = view.viewport().rect()
+            for row in range(model.rowCount()):
+                index = model.index(row)
+                if not view.visualRect(index).intersects(rect):
+                    continue
+                path = index.data(PathRole)
+                if not self.thumbs.settled(path):
+                    self.thumbs.pixmap(path)  # make sure it is on its way
+                    return False
+        return True
+

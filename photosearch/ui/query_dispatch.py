@@ -1,0 +1,143 @@
+"""Query dispatch for the main window: text and image queries to the search runner, their answers into
+the grid, and which page (empty state, hint, results, timeline) shows."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QItemSelectionModel, Slot
+
+from photosearch.ui.search_options import SearchOptions
+from photosearch.ui.worker import ImageQuery
+
+PAGE_EMPTY, PAGE_HINT, PAGE_RESULTS, PAGE_TIMELINE = 0, 1, 2, 3
+
+
+class QueryDispatch:
+    """A mixin of MainWindow (plain Python, no signals of its own)."""
+
+    def search_options(self) -> SearchOptions:
+        """The chips' filters, plus the words and weight of an image query (issue 11)."""
+        options = self.filter_chips.options()
+        folder = options.folder or self.folder_filter  # a sidebar click limits the search in the core too
+        return SearchOptions(
+            **{**options.__dict__, "folder": folder, "plus": self.weight_control.plus(),
+               "weight": self.weight_control.weight()}
+        )
+
+    def _on_options_changed(self) -> None:
+        self.timeline.loaded_key = None  # filters changed: the timeline reloads when shown
+        if self.has_query():
+            self.refresh_query()
+        else:
+            self._update_page()
+
+    def _load_timeline(self) -> None:
+        options = self.search_options()
+        library = self.ref.get()
+        # Rebuilt when the filters change or a job finishes, not on every batch (it would jump to the top).
+        key = (id(library), self.jobs_done, options.after, options.before, options.folder)
+        if self.timeline.loaded_key == key:
+            return
+        try:
+            filters = options.filters()
+            fetch = lambda offset, k: self.ref.get().browse(k, offset, filters=filters)  # noqa: E731
+            self.timeline.load(fetch, lambda: library.months(filters), key)
+        except Exception as exc:  # a library going away mid-switch: say so, keep the window
+            self._note(f"cannot browse: {exc}", 8000)
+
+    @Slot(str)
+    def run_text_query(self, text: str) -> None:
+        self._text_query, self._image_query = text, None
+        self._scroll_top = True
+        self.weight_control.hide()
+        self.searcher.submit(text=text, k=self._k(), options=self.search_options())
+        self._note(f"Searching “{text}”…")
+
+    @Slot(object)
+    def run_image_query(self, query: ImageQuery) -> None:
+        self._image_query, self._text_query = query, ""
+        self._scroll_top = True
+        self.weight_control.show()
+        self.searcher.submit(image=query, k=self._k(), options=self.search_options())
+        self._note(f"Searching photos like {query.label or 'the image'}…")
+
+    def set_image_query(self, query: ImageQuery) -> None:
+        """Show the chip and search (drop, paste, file dialog, Find similar all come here)."""
+        self.search_bar.set_image(query)
+
+    def refresh_query(self) -> None:
+        """Re-run the current query (the index changed under it)."""
+        options = self.search_options()
+        if self._image_query is not None:
+            self.searcher.submit(image=self._image_query, k=self._k(), options=options)
+        elif self._text_query:
+            self.searcher.submit(text=self._text_query, k=self._k(), options=options)
+
+    def _k(self) -> int:
+        # Limited to one folder, ask for more so the folder still fills a page.
+        per_page = self.settings.results_per_page
+        return per_page * 5 if self.folder_filter else per_page
+
+    def has_query(self) -> bool:
+        return bool(self._text_query) or self._image_query is not None
+
+    @Slot(list, list, float)
+    def _show_results(self, results: list, captions: list, seconds: float) -> None:
+        selected = self.selected_paths()
+        if self.folder_filter:
+            results = [r for r in results if self.in_filter(r.path)][: self.settings.results_per_page]
+            captions = [c for c in captions if self.in_filter(c.path)]
+        self.results_model.set_results(results)
+        self.caption_model.set_captions(captions)
+        if self._scroll_top:
+            self._scroll_top = False
+            self.grid.scrollToTop()
+        self.caption_panel.set_count(len(captions))
+        for path in selected:  # a refresh keeps what the user had picked
+            row = self.results_model.row_of(path)
+            if row >= 0:
+                self.grid.selectionModel().select(
+                    self.results_model.index(row), QItemSelectionModel.SelectionFlag.Select
+                )
+        if self.has_query() and not self.searcher.failed:  # a failure's message stays up
+            what = "image" if self._image_query is not None else f"“{self._text_query}”"
+            where = f" in {os.path.basename(self.folder_filter.rstrip(os.sep))}" if self.folder_filter else ""
+            self._note(f"{len(results)} photos for {what}{where} in {seconds * 1000:.0f} ms", 8000)
+        self._update_page()
+        self.resultsShown.emit(len(results))
+
+    def _clear_results(self) -> None:
+        self._text_query, self._image_query = "", None
+        self.weight_control.hide()
+        self.searcher.latest += 1  # drop any answer still on its way
+        self.results_model.set_results([])
+        self.caption_model.set_captions([])
+        self._update_page()
+
+    def clear_query(self) -> None:
+        self.search_bar.clear()
+
+    def _on_search_failed(self, message: str) -> None:
+        self.last_error = message
+        self._note(message, 10000)
+
+    def _update_page(self) -> None:
+        if not self._folders:
+            self.stack.setCurrentIndex(PAGE_EMPTY)
+        elif self.results_model.rowCount() > 0:
+            self.stack.setCurrentIndex(PAGE_RESULTS)
+        elif not self.has_query() and self._indexed_count:  # issue 11: an empty box browses the timeline
+            self._load_timeline()
+            self.stack.setCurrentIndex(PAGE_TIMELINE)
+        else:
+            count = f"{self._indexed_count:,} photos" if self._indexed_count else "your photos"
+            if self.has_query() and self.searcher.idle:
+                self.hint.setText("No matches yet.\nTry other words, or drop a photo to find similar ones.")
+            else:
+                self.hint.setText(
+                    f"Search {count} by describing them\n“dog on a beach”, “receipts”, “red car -toy”\n\n"
+                    "or drop a photo anywhere to find similar ones"
+                )
+            self.stack.setCurrentIndex(PAGE_HINT)
+

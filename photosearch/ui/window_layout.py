@@ -1,0 +1,149 @@
+"""How the main window is put together: the top bar with chips and weight, the folder sidebar, the
+stacked centre (empty state, hint, grid, timeline), the caption panel, the status bar and shortcuts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget
+
+from photosearch.ui.caption_panel import CaptionPanel
+from photosearch.ui.duplicates_view import duplicates_button
+from photosearch.ui.empty_state import EmptyState
+from photosearch.ui.grid import ResultsGrid
+from photosearch.ui.menus import build_menus
+from photosearch.ui.search_options import FilterChips, WeightControl
+from photosearch.ui.sidebar import FolderSidebar
+from photosearch.ui.status_panel import StatusPanel
+from photosearch.ui.timeline import TimelinePanel
+from photosearch.ui.top_bar import TopBar
+
+if TYPE_CHECKING:
+    from photosearch.ui.main_window import MainWindow
+
+
+def build_ui(window: MainWindow) -> None:
+    """Create the window's widgets and connect them to its slots."""
+    top = TopBar(window.settings.thumb_size)
+    window.top_bar = top
+    window.search_bar, window.image_button, window.size_slider = top.search_bar, top.image_button, top.size_slider
+    window.search_bar.textSearch.connect(window.run_text_query)
+    window.search_bar.imageSearch.connect(window.run_image_query)
+    window.search_bar.cleared.connect(window._clear_results)
+    window.search_bar.pasteRequested.connect(window.paste_query)
+    window.search_bar.moveToResults.connect(window._focus_grid)
+    window.image_button.clicked.connect(window.choose_query_image)
+    window.size_slider.valueChanged.connect(window._set_tile_size)
+    top.settings_button.clicked.connect(lambda: window.open_settings())
+    # issue 11: filter chips, and words + weight for image queries (shown while one is on)
+    window.filter_chips = FilterChips()
+    window.filter_chips.changed.connect(window._on_options_changed)
+    window.weight_control = WeightControl()
+    window.weight_control.changed.connect(window._on_options_changed)
+    window.weight_control.hide()
+    top.layout().insertWidget(1, window.weight_control)
+    top.layout().insertWidget(2, window.filter_chips)
+    top.layout().insertWidget(top.layout().indexOf(top.settings_button), duplicates_button(window))
+
+    # Sidebar: watched folders.
+    sidebar = FolderSidebar()
+    sidebar.addRequested.connect(window.choose_folder)
+    sidebar.removeRequested.connect(window._confirm_remove_folder)
+    sidebar.filterChanged.connect(window._on_folder_filter)
+    sidebar.rescanRequested.connect(window.rescan_folder)
+    sidebar.revealRequested.connect(window.open_folder)
+    window.sidebar = sidebar
+    window.folder_list, window.remove_button = sidebar.folder_list, sidebar.remove_button
+
+    # Centre: empty state / hint / grid.
+    window.grid = ResultsGrid(window.settings.thumb_size)
+    window.tile_delegate = window.grid.tile_delegate
+    window.grid.setModel(window.results_model)
+    window.grid.doubleClicked.connect(lambda index: window.open_preview(index.row()))
+    window.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+    window.grid.customContextMenuRequested.connect(window._grid_menu)
+    window.grid.installEventFilter(window)
+    window.grid.viewport().installEventFilter(window)
+    window._set_tile_size(window.settings.thumb_size)
+
+    window.hint = QLabel()
+    window.hint.setObjectName("hint")
+    window.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    window.hint.setWordWrap(True)
+    window.empty_state = EmptyState()
+    window.empty_state.addFolder.connect(window.add_folder)
+    window.empty_state.chooseFolder.connect(window.choose_folder)
+    window.stack = QStackedWidget()
+    window.stack.addWidget(window.empty_state)
+    window.stack.addWidget(window.hint)
+    window.stack.addWidget(window.grid)
+    window.timeline = TimelinePanel(window.thumbs, window.settings.thumb_size)  # issue 11: browse with no query
+    window.timeline.activated.connect(lambda result: window.open_preview_path(result.path))
+    window.stack.addWidget(window.timeline)
+
+    # Right: caption matches.
+    captions_panel = CaptionPanel(window.caption_model)
+    window.caption_panel = captions_panel
+    window.caption_heading, window.caption_view = captions_panel.heading, captions_panel.view
+    window.caption_view.selectionModel().currentChanged.connect(window._caption_selected)
+    window.caption_view.doubleClicked.connect(window._caption_activated)
+
+    splitter = QSplitter()
+    splitter.addWidget(sidebar)
+    centre = QWidget()
+    centre_layout = QVBoxLayout(centre)
+    centre_layout.setContentsMargins(0, 0, 0, 0)
+    centre_layout.setSpacing(0)
+    filter_row = QHBoxLayout()
+    filter_row.setContentsMargins(10, 4, 10, 0)
+    window.filter_label = QLabel()
+    window.filter_label.setObjectName("filterLabel")
+    window.filter_clear = QPushButton("Show all folders")
+    window.filter_clear.clicked.connect(window.show_all_folders)
+    filter_row.addWidget(window.filter_label)
+    filter_row.addWidget(window.filter_clear)
+    filter_row.addStretch(1)
+    window.filter_label.hide()
+    window.filter_clear.hide()
+    centre_layout.addLayout(filter_row)
+    centre_layout.addWidget(window.stack, 1)
+    splitter.addWidget(centre)
+    splitter.addWidget(captions_panel)
+    splitter.setStretchFactor(1, 1)
+    splitter.setSizes([220, 740, 320])
+    splitter.setChildrenCollapsible(False)
+
+    central = QWidget()
+    central.setObjectName("central")
+    layout = QVBoxLayout(central)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(0)
+    layout.addWidget(top)
+    layout.addWidget(splitter, 1)
+    window.setCentralWidget(central)
+
+    # Status bar: progress + controls, device, count.
+    window.status_panel = StatusPanel(window.statusBar())
+    window.status_panel.pauseToggled.connect(window._toggle_pause)
+    window.status_panel.cancelRequested.connect(window.cancel_indexing)
+    window.progress, window.pause_button = window.status_panel.progress, window.status_panel.pause_button
+    window.cancel_button = window.status_panel.cancel_button
+    window.device_label, window.count_label = window.status_panel.device_label, window.status_panel.count_label
+    window.status_panel.resumeRequested.connect(window._index)
+    window.menu_actions = build_menus(window)
+    window._update_page()
+
+
+def build_shortcuts(window: MainWindow) -> None:
+    """Find, Open, Esc, Paste and Refresh."""
+    QShortcut(QKeySequence.StandardKey.Find, window, window.focus_search)
+    QShortcut(QKeySequence.StandardKey.Open, window, window.choose_query_image)
+    QShortcut(QKeySequence(Qt.Key.Key_Escape), window, window.clear_query)
+    paste = QShortcut(QKeySequence.StandardKey.Paste, window, window.paste_query)
+    paste.setContext(Qt.ShortcutContext.WindowShortcut)
+    refresh = QAction("Re-index", window)
+    refresh.setShortcut(QKeySequence.StandardKey.Refresh)
+    refresh.triggered.connect(window._index)
+    window.addAction(refresh)
