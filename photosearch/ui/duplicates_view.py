@@ -33,6 +33,17 @@ PATH_ROLE = Qt.ItemDataRole.UserRole
 KIND_LABELS = {"exact": "Exact copies", "near": "Near-identical", "similar": "Similar shots"}
 
 
+def _row(*widgets: QWidget | None) -> QHBoxLayout:
+    """A row of widgets; None stands for the stretch that pushes the rest to the right."""
+    row = QHBoxLayout()
+    for widget in widgets:
+        if widget is None:
+            row.addStretch(1)
+        else:
+            row.addWidget(widget)
+    return row
+
+
 class DuplicatesDialog(QDialog):
     trashRequested = Signal(list)  # paths, confirmed by the user
     revealRequested = Signal(str)
@@ -44,7 +55,6 @@ class DuplicatesDialog(QDialog):
         self.setWindowTitle("Duplicates")
         self.resize(980, 640)
         layout = QVBoxLayout(self)
-        options = QHBoxLayout()
         self.include_similar = QCheckBox("Also group similar shots, CLIP similarity at least")
         self.similarity = QDoubleSpinBox()
         self.similarity.setRange(0.5, 1.0)
@@ -53,11 +63,7 @@ class DuplicatesDialog(QDialog):
         self.similarity.setValue(0.92)
         refresh = QPushButton("Find again")
         refresh.clicked.connect(self.refresh)
-        options.addWidget(self.include_similar)
-        options.addWidget(self.similarity)
-        options.addStretch(1)
-        options.addWidget(refresh)
-        layout.addLayout(options)
+        layout.addLayout(_row(self.include_similar, self.similarity, None, refresh))
         self.summary = QLabel()
         layout.addWidget(self.summary)
         self.tree = QTreeWidget()
@@ -65,18 +71,13 @@ class DuplicatesDialog(QDialog):
         self.tree.setColumnWidth(0, 480)
         self.tree.itemDoubleClicked.connect(lambda item, _col: self._reveal(item))
         layout.addWidget(self.tree, 1)
-        buttons = QHBoxLayout()
         self.reveal_button = QPushButton("Show in folder")
         self.reveal_button.clicked.connect(lambda: self._reveal(self.tree.currentItem()))
         self.trash_button = QPushButton("Move checked to trash…")
         self.trash_button.clicked.connect(self.trash_checked)
         close = QPushButton("Close")
         close.clicked.connect(self.reject)
-        buttons.addWidget(self.reveal_button)
-        buttons.addWidget(self.trash_button)
-        buttons.addStretch(1)
-        buttons.addWidget(close)
-        layout.addLayout(buttons)
+        layout.addLayout(_row(self.reveal_button, self.trash_button, None, close))
 
     # -- groups ------------------------------------------------------------------------------------
     def refresh(self) -> None:
