@@ -201,6 +201,7 @@ class MainWindow(QueryDispatch, DropHandling, GridActions, DesktopActions, Index
         self.worker_thread.quit()
         self.worker_thread.wait(30000)
         self.searcher.wait(5000)
+        self.timeline.reads.wait(5000)  # a timeline page being read
         self.thumbs.wait_idle(5000)
         self._release_clipboard()
 

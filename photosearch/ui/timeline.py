@@ -1,61 +1,63 @@
 """The browse timeline shown when the search box is empty: every photo newest first by date taken,
 with a header at each new month, loaded a page at a time as the view scrolls (Qt's fetchMore), and a
-year list that jumps to a year's newest photo."""
+date scrubber on the right edge that jumps through time.
+
+Pages and the month list are read on a pool thread (BackgroundReads); the GUI thread only inserts
+the rows that come back, so scrolling never waits on SQLite.
+"""
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
 import os
 from collections.abc import Callable
 
-from PySide6.QtCore import QModelIndex, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QPainter, QPalette
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHBoxLayout,
-    QListView,
-    QListWidget,
-    QListWidgetItem,
-    QStyleOptionViewItem,
-    QWidget,
-)
+from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QListView, QStyleOptionViewItem, QWidget
 
 from photosearch.core.browse import Month
 from photosearch.core.types import SearchResult
+from photosearch.ui.background_reads import BackgroundReads
+from photosearch.ui.date_scrubber import DateScrubber
 from photosearch.ui.delegates import TileDelegate
+from photosearch.ui.month_headers import HEADER_H, HeaderRole, month_label, paint_header, with_month_headers
 from photosearch.ui.results_model import _ThumbModel
 
 PAGE = 200
-HeaderRole = Qt.ItemDataRole.UserRole + 20  # the month label on a header row, None on a photo
-HEADER_H = 34
+__all__ = ["HEADER_H", "PAGE", "HeaderRole", "TimelineModel", "TimelinePanel", "month_label"]
 
 Fetch = Callable[[int, int], list[SearchResult]]  # (offset, count) -> photos in browse order
 
 
-def month_label(stamp: float | None) -> str:
-    if stamp is None:
-        return "Undated"
-    when = dt.datetime.fromtimestamp(stamp, dt.UTC)
-    return f"{calendar.month_name[when.month]} {when.year}"
-
-
 class TimelineModel(_ThumbModel):
-    """Header rows (a month's name) and photo rows, in browse order; only fetched pages are held."""
+    """Header rows (a month's name) and photo rows, in browse order; only fetched pages are held.
 
-    def __init__(self, loader, parent=None) -> None:
+    With `reads`, pages are fetched on its pool thread and inserted when they arrive; without, at once.
+    """
+
+    pageFailed = Signal(str)
+
+    def __init__(self, loader, parent=None, reads: BackgroundReads | None = None) -> None:
         super().__init__(loader, parent)
+        self._reads = reads
         self._fetch: Fetch | None = None
         self._rows: list[SearchResult | str] = []
+        self._positions: list[int] = []  # browse position of each row (a header: its first photo's)
         self._next = 0  # browse position of the next photo to fetch
         self._done = True
+        self._loading = False
+        self._generation = 0  # bumped by reset: a page asked for before it is dropped
         self._last_month = ""
+        self.start = 0  # browse position of the first row
         self.fetches = 0  # pages fetched since the last reset (tests count lazy loading with it)
 
     def reset(self, fetch: Fetch | None, start: int = 0) -> None:
         """Start over from browse position `start` (0: the newest photo)."""
         self.beginResetModel()
-        self._fetch, self._rows, self._next, self._done = fetch, [], max(start, 0), fetch is None
+        self._fetch, self._rows, self._positions = fetch, [], []
+        self._next = self.start = max(start, 0)
+        self._done, self._loading = fetch is None, False
+        self._generation += 1
         self._last_month, self.fetches = "", 0
         self._reindex([])
         self.endResetModel()
@@ -63,37 +65,59 @@ class TimelineModel(_ThumbModel):
             self.fetchMore(QModelIndex())
 
     @property
-    def start(self) -> int:
-        return self._next - self.photo_count()
+    def loading(self) -> bool:
+        return self._loading
 
     def photo_count(self) -> int:
-        return sum(1 for r in self._rows if not isinstance(r, str))
+        return len(self._rows) - sum(1 for r in self._rows if isinstance(r, str))
+
+    def position(self, row: int) -> int:
+        return self._positions[row] if 0 <= row < len(self._positions) else self._next
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
         return 0 if parent.isValid() else len(self._rows)
 
     def canFetchMore(self, parent=QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and not self._done
+        return not parent.isValid() and not self._done and not self._loading
 
     def fetchMore(self, parent=QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid() or self._done or self._fetch is None:
+        if parent.isValid() or self._done or self._loading or self._fetch is None:
             return
-        page = self._fetch(self._next, PAGE)
+        fetch, offset, generation = self._fetch, self._next, self._generation
+        if self._reads is None:
+            self._add_page(generation, fetch(offset, PAGE))
+            return
+        self._loading = True
+        self._reads.submit(
+            lambda: fetch(offset, PAGE),
+            lambda page: self._add_page(generation, page),
+            lambda error: self._page_failed(generation, error),
+        )
+
+    def _page_failed(self, generation: int, error: str) -> None:
+        if generation == self._generation:
+            self._loading, self._done = False, True
+            self.pageFailed.emit(error)
+
+    def _add_page(self, generation: int, page: list[SearchResult]) -> None:
+        if generation != self._generation:
+            return  # reset meanwhile (a jump, new filters): this page belongs to the old timeline
+        self._loading = False
         self.fetches += 1
+        position = self._next
         self._next += len(page)
         self._done = len(page) < PAGE
-        added: list[SearchResult | str] = []
-        for result in page:
-            label = month_label(result.date)
-            if label != self._last_month:
-                added.append(label)
-                self._last_month = label
-            added.append(result)
+        added = with_month_headers(page, self._last_month)
         if not added:
             return
+        self._last_month = month_label(page[-1].date)
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(added) - 1)
         self._rows.extend(added)
+        for item in added:
+            self._positions.append(position)
+            if not isinstance(item, str):
+                position += 1
         self.endInsertRows()
         for row, item in enumerate(added, start=first):
             if not isinstance(item, str):
@@ -134,117 +158,97 @@ class TimelineDelegate(TileDelegate):
         self.view = view
 
     def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
-        if index.data(HeaderRole):
+        if index is not None and index.data(HeaderRole):
             return QSize(max(self.view.viewport().width() - 8, 100), HEADER_H)
         return super().sizeHint(option, index)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
         label = index.data(HeaderRole)
-        if not label:
+        if label:
+            paint_header(painter, option, label)
+        else:
             super().paint(painter, option, index)
-            return
-        painter.save()
-        font = QFont(option.font)
-        font.setPointSizeF(option.font.pointSizeF() * 1.25)
-        font.setBold(True)
-        painter.setFont(font)
-        painter.setPen(option.palette.color(QPalette.ColorRole.Text))
-        painter.drawText(option.rect.adjusted(8, 6, -8, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         label)
-        painter.restore()
 
 
-class YearList(QListWidget):
-    """"Newest" then each year with its photo count; choosing one emits the browse position to start at."""
-
-    jump = Signal(int)
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setObjectName("yearList")
-        self.setFixedWidth(110)
-        self.setStyleSheet(
-            "#yearList { border: none; border-left: 1px solid #e3e6eb; background: #fbfbfc; padding-top: 6px; }"
-            "#yearList::item { padding: 5px 10px; border-radius: 6px; color: #374151; }"
-            "#yearList::item:selected, #yearList::item:hover { background: #dbe7ff; color: #111827; }"
-        )
-        self.itemClicked.connect(lambda item: self.jump.emit(int(item.data(Qt.ItemDataRole.UserRole))))
-
-    def set_months(self, months: list[Month]) -> None:
-        self.clear()
-        if not months:
-            return
-        newest = QListWidgetItem("Newest")
-        newest.setData(Qt.ItemDataRole.UserRole, 0)
-        self.addItem(newest)
-        years: dict[int, list[Month]] = {}
-        for m in months:
-            years.setdefault(m.year, []).append(m)
-        for year, ms in years.items():  # months come newest first, so each year's first is its newest
-            item = QListWidgetItem(f"{year}  ({sum(m.count for m in ms):,})")
-            item.setData(Qt.ItemDataRole.UserRole, ms[0].start)
-            self.addItem(item)
-
-    def years(self) -> list[str]:
-        return [self.item(i).text() for i in range(self.count())]
+def make_sectioned_view(name: str) -> QListView:
+    """An icon-mode list whose rows may be month headers (a row wide), tiles otherwise."""
+    view = QListView()
+    view.setObjectName(name)
+    view.setViewMode(QListView.ViewMode.IconMode)
+    view.setResizeMode(QListView.ResizeMode.Adjust)
+    view.setMovement(QListView.Movement.Static)
+    view.setUniformItemSizes(False)  # headers are a row wide
+    view.setLayoutMode(QListView.LayoutMode.Batched)
+    view.setBatchSize(256)
+    view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    view.verticalScrollBar().setSingleStep(24)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    view.setSpacing(2)
+    return view
 
 
 class TimelinePanel(QWidget):
-    """The timeline view and its year list, fed by a library's browse()."""
+    """The timeline view and its date scrubber, fed by a library's browse() and months()."""
 
     activated = Signal(object)  # the SearchResult of a double-clicked photo
+    failed = Signal(str)  # a page or the month list could not be read
 
     def __init__(self, loader, tile: int = 180, parent=None) -> None:
         super().__init__(parent)
-        self.model = TimelineModel(loader, self)
-        self.view = QListView()
-        self.view.setObjectName("timeline")
+        self.reads = BackgroundReads(self)
+        self.model = TimelineModel(loader, self, reads=self.reads)
+        self.model.pageFailed.connect(self.failed)
+        self.view = make_sectioned_view("timeline")
         self.view.setStyleSheet("#timeline { border: none; background: #f6f7f9; }")
-        self.view.setViewMode(QListView.ViewMode.IconMode)
-        self.view.setResizeMode(QListView.ResizeMode.Adjust)
-        self.view.setMovement(QListView.Movement.Static)
-        self.view.setUniformItemSizes(False)  # headers are a row wide
-        self.view.setLayoutMode(QListView.LayoutMode.Batched)
-        self.view.setBatchSize(256)
-        self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.view.verticalScrollBar().setSingleStep(24)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.view.setSpacing(2)
         self.delegate = TimelineDelegate(self.view, tile)
         self.view.setItemDelegate(self.delegate)
         self.view.setModel(self.model)
         self.view.doubleClicked.connect(self._activated)
-        self.years = YearList()
-        self.years.jump.connect(self.jump_to)
+        self.view.verticalScrollBar().valueChanged.connect(self._follow_scroll)
+        self.model.rowsInserted.connect(self._follow_scroll)
+        self.scrubber = DateScrubber(self)
+        self.scrubber.jump.connect(self.jump_to)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
         row.addWidget(self.view, 1)
-        row.addWidget(self.years)
+        row.addWidget(self.scrubber)
         self._fetch: Fetch | None = None
         self.loaded_key: object = None  # what the shown timeline was built from (library version, filters)
 
     def load(self, fetch: Fetch, months: list[Month] | Callable[[], list[Month]], key: object = None) -> None:
-        """Show the timeline from its newest photo; `months` may be a callable, then the year list is
-        built right after the first screen is painted rather than before it."""
+        """Show the timeline from its newest photo; `months` may be a callable, then the month list is
+        read on the pool thread after the first page (the first screen does not wait for it)."""
         self._fetch = fetch
         self.loaded_key = key
         self.model.reset(fetch)
+        self.scrubber.set_position(0)
         if callable(months):
-            self.years.clear()
-            QTimer.singleShot(0, lambda: self._set_months(months, key))
+            self.scrubber.set_months([])
+            self.reads.submit(months, lambda found: self._set_months(found, key), self.failed.emit)
         else:
-            self.years.set_months(months)
+            self.scrubber.set_months(months)
 
-    def _set_months(self, months: Callable[[], list[Month]], key: object) -> None:
+    def _set_months(self, months: list[Month], key: object) -> None:
         if key == self.loaded_key:  # not reloaded meanwhile
-            try:
-                self.years.set_months(months())
-            except Exception:  # the library went away (a model switch): the next load fills it
-                self.years.clear()
+            self.scrubber.set_months(months)
 
     def jump_to(self, start: int) -> None:
         self.model.reset(self._fetch, start)
         self.view.scrollToTop()
+        self.scrubber.set_position(start)
+
+    def top_position(self) -> int:
+        """Browse position of the first photo at the top of the view."""
+        for y in (4, 20, 40, HEADER_H + 8):
+            index = self.view.indexAt(QPoint(12, y))
+            if index.isValid():
+                return self.model.position(index.row())
+        return self.model.start
+
+    def _follow_scroll(self, *_args) -> None:
+        if not self.scrubber.dragging:
+            self.scrubber.set_position(self.top_position())
 
     def set_tile(self, size: int) -> None:
         self.delegate.tile = size

@@ -81,6 +81,7 @@ def build_ui(window: MainWindow) -> None:
     window.stack.addWidget(window.grid)
     window.timeline = TimelinePanel(window.thumbs, window.settings.thumb_size)  # issue 11: browse with no query
     window.timeline.activated.connect(lambda result: window.open_preview_path(result.path))
+    window.timeline.failed.connect(lambda message: window._note(f"cannot browse: {message}", 8000))
     window.stack.addWidget(window.timeline)
 
     # Right: caption matches.

@@ -1,15 +1,20 @@
-"""The browse timeline: month headers, lazy pages, the year list, and the window showing it for an empty box."""
+"""The browse timeline: month headers, lazy pages read off the GUI thread, the date scrubber, and the
+window showing it for an empty box."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QPoint, Qt, Signal
 
+from photosearch.core.browse import Month
 from photosearch.core.types import SearchResult
-from photosearch.ui.timeline import PAGE, HeaderRole, TimelineModel, TimelinePanel, YearList, month_label
+from photosearch.ui.background_reads import BackgroundReads
+from photosearch.ui.date_scrubber import DateScrubber
+from photosearch.ui.timeline import PAGE, HeaderRole, TimelineModel, TimelinePanel, month_label
 from tests.core.photo_meta import write_photo
 from tests.ui.conftest import TINY, gui_args, open_window
 
@@ -80,31 +85,148 @@ def test_scrolling_the_view_fetches_more_pages(qtbot):
     panel.show()
     panel.load(fetch, [])
     qtbot.waitUntil(lambda: panel.model.rowCount() > 0)
+    qtbot.waitUntil(lambda: not panel.model.loading)
     first = len(calls)
     bar = panel.view.verticalScrollBar()
-    for _ in range(30):
+
+    def scrolled_for_more() -> bool:
         bar.setValue(bar.maximum())
-        qtbot.wait(20)
-        if len(calls) > first + 1:
-            break
-    assert len(calls) > first  # the view asked for more once scrolled to the end
+        return len(calls) > first
+
+    qtbot.waitUntil(scrolled_for_more)  # the view asked for more once scrolled to the end
     assert panel.model.photo_count() < 10 * PAGE or not panel.model.canFetchMore()
 
 
-def test_year_list_jumps_to_a_years_newest_photo(qtbot):
-    from photosearch.core.browse import Month
+def test_pages_are_read_off_the_gui_thread_and_a_stale_page_is_dropped(qtbot):
+    photos, _, _ = _fake_library(3 * PAGE)
+    threads: list[int] = []
+    release = threading.Event()
 
+    def slow_fetch(offset: int, k: int) -> list[SearchResult]:
+        threads.append(threading.get_ident())
+        if offset == 0 and len(threads) == 1:
+            release.wait(10)  # the first page is still being read when the user jumps
+        return photos[offset : offset + k]
+
+    reads = BackgroundReads()
+    model = TimelineModel(_Loader(), reads=reads)
+    model.reset(slow_fetch)
+    assert model.rowCount() == 0 and model.loading  # nothing read on the GUI thread
+    model.reset(slow_fetch, 2 * PAGE)  # a jump while the first page is on its way
+    release.set()
+    qtbot.waitUntil(lambda: reads.delivered == 2)
+    assert threading.get_ident() not in threads
+    assert model.start == 2 * PAGE and model.result(1).path == photos[2 * PAGE].path  # the old page never landed
+    assert model.photo_count() == PAGE and model.canFetchMore()
+    model.fetchMore()  # past the last photo: an empty page ends it
+    qtbot.waitUntil(lambda: reads.delivered == 3)
+    assert model.photo_count() == PAGE and not model.canFetchMore()
+
+
+def test_a_failed_page_is_reported_not_raised(qtbot):
+    def broken(offset: int, k: int) -> list[SearchResult]:
+        raise OSError("disk went away")
+
+    model = TimelineModel(_Loader(), reads=BackgroundReads())
+    with qtbot.waitSignal(model.pageFailed) as failed:
+        model.reset(broken)
+    assert "disk went away" in failed.args[0] and model.rowCount() == 0 and not model.canFetchMore()
+
+
+def _months_of(photos: list[SearchResult]) -> list[Month]:
+    months: list[Month] = []
+    for i, p in enumerate(photos):
+        when = dt.datetime.fromtimestamp(p.date, dt.UTC)
+        if months and (months[-1].year, months[-1].month) == (when.year, when.month):
+            last = months[-1]
+            months[-1] = Month(last.year, last.month, last.count + 1, last.start)
+        else:
+            months.append(Month(when.year, when.month, 1, i))
+    return months
+
+
+def _drag(qtbot, scrubber: DateScrubber, y_from: int, y_to: int) -> None:
+    qtbot.mousePress(scrubber, Qt.MouseButton.LeftButton, pos=QPoint(30, y_from))
+    qtbot.mouseMove(scrubber, QPoint(30, (y_from + y_to) // 2))
+    qtbot.mouseMove(scrubber, QPoint(30, y_to))
+
+
+def test_scrubber_names_the_month_under_the_cursor_and_jumps_on_release(qtbot):
     photos, fetch, calls = _fake_library(400)
+    months = _months_of(photos)
     panel = TimelinePanel(_Loader(), tile=64)
     qtbot.addWidget(panel)
-    months = [Month(2024, 12, 3, 0), Month(2024, 11, 3, 3), Month(2023, 12, 3, 40), Month(2022, 5, 2, 90)]
+    panel.resize(800, 600)
+    panel.show()
     panel.load(fetch, months)
-    assert panel.years.years() == ["Newest", "2024  (6)", "2023  (3)", "2022  (2)"]
-    panel.years.itemClicked.emit(panel.years.item(2))
-    assert calls[-1] == (40, PAGE)
-    assert panel.model.result(1).path == photos[40].path and panel.model.start == 40
-    panel.years.itemClicked.emit(panel.years.item(0))
-    assert calls[-1] == (0, PAGE)
+    qtbot.waitUntil(lambda: panel.model.photo_count() == PAGE)
+    scrubber = panel.scrubber
+    assert scrubber.years() == [str(year) for year in range(2024, 2013, -1)]  # a photo every 10 days
+    target = next(m for m in months if (m.year, m.month) == (2022, 6))
+    y = int(scrubber.y_of(target.start + target.count // 2))
+    _drag(qtbot, scrubber, 20, y)
+    assert scrubber.bubble.isVisible() and scrubber.bubble.text() == "June 2022"
+    assert calls == [(0, PAGE)]  # dragging alone reads nothing
+    with qtbot.waitSignal(scrubber.jump) as jumped:
+        qtbot.mouseRelease(scrubber, Qt.MouseButton.LeftButton, pos=QPoint(30, y))
+    assert jumped.args == [target.start]
+    qtbot.waitUntil(lambda: panel.model.photo_count() > 0)
+    assert calls[-1] == (target.start, PAGE) and panel.model.headers()[0] == "June 2022"
+    assert panel.model.result(1).path == photos[target.start].path and scrubber.position == target.start
+    # the top of the strip is the newest photo again
+    _drag(qtbot, scrubber, y, 0)
+    qtbot.mouseRelease(scrubber, Qt.MouseButton.LeftButton, pos=QPoint(30, 0))
+    qtbot.waitUntil(lambda: calls[-1] == (0, PAGE) and panel.model.photo_count() > 0)
+
+
+def test_scrubber_reaches_every_month_at_100000_photos(qtbot):
+    """A strip of 600 px over 100,000 photos in 120 months: each month a band, the oldest reachable, and a
+    jump reads one page at that month's position (never the photos before it)."""
+    day = 86400
+    start = _stamp(2024, 12, 31)
+    photos = [SearchResult(path=f"/p/{i:06d}.jpg", score=None, date=start - i * (3650 * day / 100_000))
+              for i in range(100_000)]
+    months = _months_of(photos)
+    assert 119 <= len(months) <= 122
+    calls: list[tuple[int, int]] = []
+
+    def fetch(offset: int, k: int) -> list[SearchResult]:
+        calls.append((offset, k))
+        return photos[offset : offset + k]
+
+    panel = TimelinePanel(_Loader(), tile=64)
+    qtbot.addWidget(panel)
+    panel.resize(900, 640)
+    panel.show()
+    panel.load(fetch, months)
+    qtbot.waitUntil(lambda: panel.model.photo_count() == PAGE)
+    scrubber = panel.scrubber
+    for month in months:
+        middle = scrubber.y_of(month.start + month.count / 2)
+        assert scrubber.month_at(middle) == month
+    oldest = months[-1]
+    _drag(qtbot, scrubber, 10, scrubber.height() - 1)
+    assert scrubber.bubble.text() == f"{dt.date(oldest.year, oldest.month, 1):%B %Y}"
+    qtbot.mouseRelease(scrubber, Qt.MouseButton.LeftButton, pos=QPoint(30, scrubber.height() - 1))
+    qtbot.waitUntil(lambda: panel.model.start == oldest.start and panel.model.photo_count() > 0)
+    assert calls[-1] == (oldest.start, PAGE) and len(calls) == 2
+    assert panel.model.result(1).path == photos[oldest.start].path
+
+
+def test_scrubber_marker_follows_the_scrolled_view(qtbot):
+    photos, fetch, _ = _fake_library(3 * PAGE)
+    panel = TimelinePanel(_Loader(), tile=64)
+    qtbot.addWidget(panel)
+    panel.resize(700, 400)
+    panel.show()
+    panel.load(fetch, _months_of(photos))
+    qtbot.waitUntil(lambda: panel.model.photo_count() >= PAGE and not panel.model.loading)
+    assert panel.scrubber.position == 0
+    bar = panel.view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)
+    bar.setValue(bar.maximum() // 2)
+    qtbot.waitUntil(lambda: panel.scrubber.position > 0)
+    assert panel.scrubber.position == panel.top_position() and panel.top_position() < panel.model.photo_count()
 
 
 @pytest.fixture
@@ -129,12 +251,12 @@ def test_window_browses_the_timeline_when_the_box_is_empty(qtbot, dated_library)
     qtbot.waitUntil(lambda: window.jobs_done >= 1, timeout=WAIT)
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.timeline, timeout=WAIT)
     model = window.timeline.model
-    assert model.headers() == ["March 2021", "August 2019", "January 2018"]
+    qtbot.waitUntil(lambda: model.headers() == ["March 2021", "August 2019", "January 2018"], timeout=WAIT)
     assert [Path(model.result(r).path).name for r in range(model.rowCount()) if model.result(r)] == [
         "d1.jpg", "d0.jpg", "d2.jpg", "lighthouse-coast.jpg"
     ]
-    # the year list follows just after the first screen
-    qtbot.waitUntil(lambda: window.timeline.years.years() == ["Newest", "2021  (2)", "2019  (1)", "2018  (1)"])
+    # the scrubber's months follow just after the first screen
+    qtbot.waitUntil(lambda: window.timeline.scrubber.years() == ["2021", "2019", "2018"])
     # a date chip filters the timeline too
     window.filter_chips.set_dates("2019", "2020")
     qtbot.waitUntil(lambda: model.headers() == ["August 2019"], timeout=WAIT)
@@ -147,8 +269,11 @@ def test_window_browses_the_timeline_when_the_box_is_empty(qtbot, dated_library)
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.timeline, timeout=WAIT)
 
 
-def test_year_list_widget_alone(qtbot):
-    years = YearList()
-    qtbot.addWidget(years)
-    years.set_months([])
-    assert years.years() == []
+def test_scrubber_alone_with_no_months(qtbot):
+    scrubber = DateScrubber()
+    qtbot.addWidget(scrubber)
+    scrubber.set_months([])
+    assert scrubber.years() == [] and scrubber.month_at(10) is None
+    qtbot.mousePress(scrubber, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
+    qtbot.mouseRelease(scrubber, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
+    assert not scrubber.dragging and not scrubber.bubble.isVisible()
