@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QMimeData
+from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
 from photosearch.ui.desktop_actions import caption_csv_from_mime
-from photosearch.ui.drops import image_query_from_mime
+from photosearch.ui.drops import image_queries_from_mime, image_query_from_mime
 from photosearch.ui.worker import ImageQuery
+
+ADD_MODIFIERS = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 
 
 class DropHandling:
@@ -37,17 +39,23 @@ class DropHandling:
         if csv is not None:
             self.import_captions(csv)
             event.acceptProposedAction()
-        elif self.handle_drop(event.mimeData()):
+        elif self.handle_drop(event.mimeData(), add=bool(event.modifiers() & ADD_MODIFIERS)):
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def handle_drop(self, mime: QMimeData | None) -> bool:
-        query = image_query_from_mime(mime)
-        if query is None:
+    def handle_drop(self, mime: QMimeData | None, add: bool = False) -> bool:
+        """Several images query together; with `add` (Ctrl or Shift held) they join the image query on
+        screen instead of replacing it."""
+        queries = image_queries_from_mime(mime)
+        if not queries:
             self._note("Drop an image file (or image data) to find similar photos", 5000)
             return False
-        self.set_image_query(query)
+        if add and self.search_bar.image_query is not None:
+            for query in queries:
+                self.search_bar.add_image(query)
+        else:
+            self.search_bar.set_images(queries)
         return True
 
     def paste_query(self) -> None:

@@ -18,6 +18,17 @@ def is_image_file(path: str) -> bool:
     return os.path.isfile(path) and (suffix in readable or suffix in _EXTRA_IMAGE_SUFFIXES or suffix == "jpg")
 
 
+def image_queries_from_mime(mime: QMimeData | None) -> list[ImageQuery]:
+    """Every image file a drop carries (several photos query together), else its raw image, else []."""
+    if mime is None:
+        return []
+    files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and is_image_file(u.toLocalFile())]
+    if files:
+        return [ImageQuery(path=p, label=os.path.basename(p)) for p in files]
+    single = image_query_from_mime(mime)
+    return [single] if single is not None else []
+
+
 def image_query_from_mime(mime: QMimeData | None) -> ImageQuery | None:
     """A dropped/pasted image file (local URL) or raw image data; None for anything else."""
     if mime is None:

@@ -70,10 +70,15 @@ class GridActions:
             self.open_preview_path(path)
 
     def _grid_menu(self, pos) -> None:
-        index = self.grid.indexAt(pos)
-        if not index.isValid():
-            return
-        path = index.data(PathRole)
+        menu = self.grid_menu(self.grid.indexAt(pos))
+        if menu is not None:
+            menu.exec(self.grid.viewport().mapToGlobal(pos))
+
+    def grid_menu(self, index) -> QMenu | None:
+        """The context menu of a result tile (tests trigger its actions without showing it)."""
+        path = index.data(PathRole) if index.isValid() else None
+        if not path:
+            return None
         paths = self.selected_paths() or [path]
         menu = QMenu(self)
         menu.addAction("Preview", lambda: self.open_preview(index.row()))
@@ -81,8 +86,16 @@ class GridActions:
         menu.addAction("Show in folder", lambda: self.reveal(path))
         menu.addAction("Copy path" if len(paths) == 1 else f"Copy {len(paths)} paths", lambda: self.copy_paths(paths))
         menu.addSeparator()
-        menu.addAction("Find similar", lambda: self.find_similar(path))
-        menu.exec(self.grid.viewport().mapToGlobal(pos))
+        if len(paths) > 1:
+            menu.addAction(f"Find similar to these {len(paths)}", lambda: self.find_similar_to_all(paths))
+        else:
+            menu.addAction("Find similar", lambda: self.find_similar(path))
+        # issue 11: refine the image query on screen with this photo, either way
+        more = menu.addAction("More like this too", lambda: self.add_to_image_query(path))
+        less = menu.addAction("Less like this", lambda: self.add_to_image_query(path, minus=True))
+        for action in (more, less):
+            action.setEnabled(self.search_bar.image_query is not None)
+        return menu
 
     # -- actions --------------------------------------------------------------------------------------
     def open_preview(self, row: int) -> PreviewDialog | None:
@@ -131,6 +144,17 @@ class GridActions:
 
     def find_similar(self, path: str) -> None:
         self.set_image_query(ImageQuery(path=path, label=os.path.basename(path)))
+
+    def find_similar_to_all(self, paths: list[str]) -> None:
+        self.search_bar.set_images([ImageQuery(path=p, label=os.path.basename(p)) for p in paths])
+
+    def add_to_image_query(self, path: str, minus: bool = False) -> bool:
+        """A result joins the image query on screen: like it too, or (minus) less like it."""
+        query = ImageQuery(path=path, label=os.path.basename(path))
+        if not self.search_bar.add_image(query, minus=minus):
+            self._note("Search by an image first; then a photo can be taken away from it", 5000)
+            return False
+        return True
 
 
     # -- state for tests and screenshot mode ----------------------------------------------------------

@@ -13,6 +13,16 @@ from photosearch.ui.worker import ImageQuery
 PAGE_EMPTY, PAGE_HINT, PAGE_RESULTS, PAGE_TIMELINE = 0, 1, 2, 3
 
 
+def describe_image_query(query: ImageQuery, bar) -> str:
+    """"a.jpg", "a.jpg + 2 more, less like 1" for the status line."""
+    text = query.label or "the image"
+    if bar.more_images:
+        text += f" + {len(bar.more_images)} more"
+    if bar.minus_images:
+        text += f", less like {len(bar.minus_images)}"
+    return text
+
+
 class QueryDispatch:
     """A mixin of MainWindow (plain Python, no signals of its own)."""
 
@@ -20,10 +30,15 @@ class QueryDispatch:
         """The chips' filters, plus the words and weight of an image query (issue 11)."""
         options = self.filter_chips.options()
         folder = options.folder or self.folder_filter  # a sidebar click limits the search in the core too
-        return SearchOptions(
-            **{**options.__dict__, "folder": folder, "plus": self.weight_control.plus(),
-               "weight": self.weight_control.weight()}
-        )
+        bar, words = self.search_bar, self.weight_control
+        combined = {
+            "plus": words.plus(),
+            "minus": words.minus(),
+            "weight": words.weight(),
+            "more_images": tuple(q.source for q in bar.more_images),
+            "minus_images": tuple(q.source for q in bar.minus_images),
+        }
+        return SearchOptions(**{**options.__dict__, "folder": folder, **combined})
 
     def _on_options_changed(self) -> None:
         self.timeline.loaded_key = None  # filters changed: the timeline reloads when shown
@@ -60,7 +75,7 @@ class QueryDispatch:
         self._scroll_top = True
         self.weight_control.show()
         self.searcher.submit(image=query, k=self._k(), options=self.search_options())
-        self._note(f"Searching photos like {query.label or 'the image'}…")
+        self._note(f"Searching photos like {describe_image_query(query, self.search_bar)}…")
 
     def set_image_query(self, query: ImageQuery) -> None:
         """Show the chip and search (drop, paste, file dialog, Find similar all come here)."""

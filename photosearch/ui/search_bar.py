@@ -56,7 +56,8 @@ class ImageChip(QFrame):
         layout.addWidget(self.close_button)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
 
-    def show_query(self, query: ImageQuery, restore: bool = False) -> None:
+    def show_query(self, query: ImageQuery, restore: bool = False, role: str = "") -> None:
+        """role: "" for the first query image, "more" for another one, "minus" for one taken away."""
         image = QImage()
         if query.path:
             image.load(query.path)
@@ -69,10 +70,14 @@ class ImageChip(QFrame):
             self.thumb.clear()
             self.thumb.setText("?")
         name = query.label or "image"
-        self.label.setText(f"↺ {name}" if restore else name)
+        prefix = {"more": "+ ", "minus": "− "}.get(role, "")
+        self.label.setText(f"↺ {name}" if restore else prefix + name)
         self.close_button.setVisible(not restore)
-        self.setToolTip("Search by this image again" if restore else (query.path or "pasted image"))
+        self.close_button.setToolTip("Remove this image from the query" if role else "Clear the image query")
+        tip = "Less like this image" if role == "minus" else (query.path or "pasted image")
+        self.setToolTip("Search by this image again" if restore else tip)
         self.setProperty("restore", restore)
+        self.setProperty("minus", role == "minus")
         self.style().unpolish(self)
         self.style().polish(self)
         self.show()
@@ -108,12 +113,19 @@ class SearchBar(QFrame):
         self.edit.setClearButtonEnabled(True)
         self.edit.setFrame(False)
         self.edit.setAcceptDrops(False)  # dropped files go to the window: they are image queries
+        self.extra_row = QHBoxLayout()  # chips of further query images and of images taken away
+        self.extra_row.setContentsMargins(0, 0, 0, 0)
+        self.extra_row.setSpacing(4)
         layout.addWidget(icon)
         layout.addWidget(self.chip)
+        layout.addLayout(self.extra_row)
         layout.addWidget(self.edit, 1)
 
         self.image_query: ImageQuery | None = None
         self.last_image: ImageQuery | None = None
+        self.more_images: list[ImageQuery] = []  # issue 11: several images query together
+        self.minus_images: list[ImageQuery] = []  # and images to take away
+        self.extra_chips: list[ImageChip] = []
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
@@ -156,35 +168,92 @@ class SearchBar(QFrame):
 
     # -- image --------------------------------------------------------------------------------------
     def set_image(self, query: ImageQuery) -> None:
+        """One image replaces the whole image query (more and minus images included)."""
+        self.set_images([query])
+
+    def set_images(self, queries: list[ImageQuery]) -> None:
+        """Photos like all of these (several dropped at once, or Find similar on a selection)."""
+        self.more_images, self.minus_images = list(queries[1:]), []
+        self._activate(queries[0])
+
+    def add_image(self, query: ImageQuery, minus: bool = False) -> bool:
+        """Add to the image query on screen ("more like this too" or "less like this"); without one, a
+        plus image starts one and a minus image is refused (False)."""
+        if self.image_query is None:
+            if minus:
+                return False
+            self.set_image(query)
+            return True
+        (self.minus_images if minus else self.more_images).append(query)
+        self._activate(self.image_query)
+        return True
+
+    def remove_image(self, role: str, index: int) -> None:
+        """✕ on a further ("more") or taken-away ("minus") image's chip."""
+        images = self.minus_images if role == "minus" else self.more_images
+        if 0 <= index < len(images):
+            del images[index]
+            self._activate(self.image_query)
+
+    def _activate(self, query: ImageQuery) -> None:
         self._debounce.stop()
         self.image_query = query
         self.last_image = query
         self.edit.clear()
         self.edit.setPlaceholderText("Searching by image — type to search by text instead")
         self.chip.show_query(query)
+        self._show_extra_chips(True)
         self.imageSearch.emit(query)
+
+    def _show_extra_chips(self, visible: bool) -> None:
+        for chip in self.extra_chips:
+            self.extra_row.removeWidget(chip)
+            chip.deleteLater()
+        self.extra_chips = []
+        if not visible:
+            return
+        for role, images in (("more", self.more_images), ("minus", self.minus_images)):
+            for i, image in enumerate(images):
+                chip = ImageChip()
+                chip.show_query(image, role=role)
+                chip.cleared.connect(lambda r=role, n=i: self.remove_image(r, n))
+                chip.setCursor(Qt.CursorShape.ArrowCursor)
+                self.extra_row.addWidget(chip)
+                self.extra_chips.append(chip)
+
+    def query_images(self) -> list[ImageQuery]:
+        """Every image of the image query on screen, first one first (empty without one)."""
+        return [self.image_query, *self.more_images] if self.image_query is not None else []
 
     def _park_image(self) -> None:
         self.image_query = None
+        self._show_extra_chips(False)  # kept: the restore chip brings the whole image query back
         if self.last_image is not None:
             self.chip.show_query(self.last_image, restore=True)
         self.edit.setPlaceholderText("Describe a photo… (e.g. a cat on a sofa), or drop an image here")
 
     def clear_image(self) -> None:
+        """✕ on the first image's chip: the next image takes its place, or the image query ends."""
+        if self.more_images:
+            self._activate(self.more_images.pop(0))
+            return
         self.image_query = None
+        self.minus_images = []
+        self._show_extra_chips(False)
         self.chip.hide()
         self.edit.setPlaceholderText("Describe a photo… (e.g. a cat on a sofa), or drop an image here")
         self._emit_text()
 
     def _on_chip_clicked(self) -> None:
         if self.image_query is None and self.last_image is not None:
-            self.set_image(self.last_image)  # swap back to the last image query
+            self._activate(self.last_image)  # swap back to the last image query (its other images too)
 
     def clear(self) -> None:
         """Esc: forget the current query (text and image); the last image stays restorable."""
         self._debounce.stop()
         self.edit.clear()
         self.image_query = None
+        self._show_extra_chips(False)
         if self.last_image is not None:
             self.chip.show_query(self.last_image, restore=True)
         else:

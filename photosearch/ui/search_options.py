@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.filters import Filters
+from photosearch.core.query import parse_query
 
 WEIGHT_STEPS = 100
 
@@ -37,6 +38,9 @@ class SearchOptions:
     best: bool = False
     plus: str = ""
     weight: float = 0.5
+    more_images: tuple = ()  # further query images (paths or bytes) beside the first one
+    minus: tuple[str, ...] = ()  # words to take away ("-word" in the words box)
+    minus_images: tuple = ()  # images to take away ("Less like this")
 
     def filters(self) -> Filters:
         return Filters.from_text(folder=self.folder or None, after=self.after or None, before=self.before or None)
@@ -45,7 +49,10 @@ class SearchOptions:
         return {"filters": self.filters(), "sort": self.sort, "best": self.best}
 
     def image_kwargs(self) -> dict:
-        return {**self.text_kwargs(), "plus": self.plus or None, "weight": self.weight}
+        """Library.search_image's keywords, as the CLI's `similar` passes them; more_images goes with the
+        first image into its list of sources."""
+        return {**self.text_kwargs(), "plus": self.plus or None, "weight": self.weight, "minus": list(self.minus),
+                "minus_images": list(self.minus_images), "more_images": list(self.more_images)}
 
 
 class DateDialog(QDialog):
@@ -188,8 +195,8 @@ class WeightControl(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         self.plus_edit = QLineEdit()
-        self.plus_edit.setPlaceholderText("+ words (“at night”)")
-        self.plus_edit.setToolTip("Refine the image query with words")
+        self.plus_edit.setPlaceholderText("+ words (“at night -people”)")
+        self.plus_edit.setToolTip("Refine the image query with words; -word takes a word away")
         self.plus_edit.setClearButtonEnabled(True)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, WEIGHT_STEPS)
@@ -214,7 +221,12 @@ class WeightControl(QWidget):
         return self.slider.value() / WEIGHT_STEPS
 
     def plus(self) -> str:
-        return self.plus_edit.text().strip()
+        """The words to add: the box without its -excluded terms (those are minus())."""
+        return parse_query(self.plus_edit.text()).text
+
+    def minus(self) -> tuple[str, ...]:
+        """-word and -"a phrase" in the words box: taken away from the image query."""
+        return parse_query(self.plus_edit.text()).excluded
 
     def _on_slider(self, value: int, emit: bool = True) -> None:
         self.value_label.setText(f"{value / WEIGHT_STEPS:.2f}")

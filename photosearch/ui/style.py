@@ -14,6 +14,7 @@ QMainWindow { background: #f6f7f9; }
 #searchIcon { color: #6b7280; font-size: 14px; }
 #imageChip { background: #dbe7ff; border-radius: 8px; }
 #imageChip[restore="true"] { background: #eceff3; }
+#imageChip[minus="true"] { background: #fde2e2; }
 #imageChip QLabel { color: #1e3a8a; }
 #sidebar { background: #fbfbfc; border-right: 1px solid #e3e6eb; }
 #captionPanel { background: #fbfbfc; border-left: 1px solid #e3e6eb; }

@@ -344,7 +344,8 @@ class _SearchJob(QRunnable):
             if request.image is not None:
                 source = request.image.source
                 extra = request.options.image_kwargs() if request.options is not None else {}
-                results = library.search_image(source, k=request.k, **extra)
+                sources = [source, *extra.pop("more_images", ())]  # issue 11: several images query together
+                results = library.search_image(sources, k=request.k, **extra)
                 captions = library.search_captions(image=source, k=20)
             elif request.text.strip():
                 extra = request.options.text_kwargs() if request.options is not None else {}
