@@ -13,9 +13,10 @@ from PySide6.QtGui import (
     QPixmap,
     QTextDocument,
 )
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from photosearch.ui.badges import paint_why_badges
+from photosearch.ui.month_headers import HEADER_H, HeaderRole, paint_header
 from photosearch.ui.results_model import HtmlRole, ScoreRole, ThumbStateRole, WhyRole, format_score
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -50,7 +51,8 @@ def draw_thumbnail(painter: QPainter, rect: QRect, pixmap: QPixmap | None, state
 
 
 class TileDelegate(QStyledItemDelegate):
-    """A square thumbnail, its file name below, the score in a badge on the corner."""
+    """A square thumbnail, its file name below, the score in a badge on the corner; or a month header
+    (a row wide) where the model gives one (the timeline, date-sorted results)."""
 
     MARGIN = 6
     LABEL_H = 20
@@ -60,9 +62,17 @@ class TileDelegate(QStyledItemDelegate):
         self.tile = tile
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
+        if index is not None and index.data(HeaderRole):  # a month header spans the view's width
+            view = self.parent()
+            width = view.viewport().width() - 8 if isinstance(view, QAbstractItemView) else 0
+            return QSize(max(width, 100), HEADER_H)
         return QSize(self.tile + 2 * self.MARGIN, self.tile + self.LABEL_H + 2 * self.MARGIN)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        label = index.data(HeaderRole)
+        if label:
+            paint_header(painter, option, label)
+            return
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         cell = option.rect

@@ -42,7 +42,8 @@ class GridActions:
         if self.results_model.rowCount():
             self.grid.setFocus()
             if not self.grid.currentIndex().isValid():
-                self.grid.setCurrentIndex(self.results_model.index(0))
+                first = 0 if self.results_model.result(0) is not None else 1  # past a month header
+                self.grid.setCurrentIndex(self.results_model.index(first))
 
     def focus_search(self) -> None:
         self.search_bar.edit.setFocus()
@@ -119,6 +120,8 @@ class GridActions:
         """Left/Right in the preview: the previous/next result, selected in the grid too."""
         dialog = self.preview
         row = self.results_model.row_of(dialog.path) + step
+        if self.results_model.result(row) is None:  # a month header between the two
+            row += step
         result = self.results_model.result(row)
         if result is None:
             return
@@ -167,7 +170,7 @@ class GridActions:
                 if not view.visualRect(index).intersects(rect):
                     continue
                 path = index.data(PathRole)
-                if not self.thumbs.settled(path):
+                if path and not self.thumbs.settled(path):  # (a month header has none)
                     self.thumbs.pixmap(path)  # make sure it is on its way
                     return False
         return True

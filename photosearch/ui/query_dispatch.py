@@ -103,7 +103,9 @@ class QueryDispatch:
         if self.folder_filter:
             results = [r for r in results if self.in_filter(r.path)][: self.settings.results_per_page]
             captions = [c for c in captions if self.in_filter(c.path)]
-        self.results_model.set_results(results)
+        by_date = self.search_options().sort == "date"  # issue 11: month headers, as in the timeline
+        self.grid.set_sectioned(by_date)
+        self.results_model.set_results(results, headers=by_date)
         self.caption_model.set_captions(captions)
         if self._scroll_top:
             self._scroll_top = False

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, QUrl, Slot
 
 from photosearch.core.types import CaptionResult, SearchResult
+from photosearch.ui.month_headers import HeaderRole, with_month_headers
 from photosearch.ui.thumbnails import ThumbnailLoader
 
 PathRole = Qt.ItemDataRole.UserRole + 1
@@ -96,29 +97,39 @@ class _ThumbModel(QAbstractListModel):
 
 
 class ResultsModel(_ThumbModel):
+    """The ranked grid's rows; sorted by date, a month header (a str row) goes before each new month."""
+
     def __init__(self, loader: ThumbnailLoader, parent=None) -> None:
         super().__init__(loader, parent)
         self._results: list[SearchResult] = []
+        self._rows: list[SearchResult | str] = []
 
-    def set_results(self, results: Sequence[SearchResult]) -> None:
+    def set_results(self, results: Sequence[SearchResult], headers: bool = False) -> None:
         self.beginResetModel()
         self._results = list(results)
-        self._reindex([r.path for r in self._results])
+        self._rows = with_month_headers(self._results) if headers else list(self._results)
+        self._reindex(["" if isinstance(r, str) else r.path for r in self._rows])
         self.endResetModel()
 
     def results(self) -> list[SearchResult]:
         return list(self._results)
 
+    def headers(self) -> list[str]:
+        return [r for r in self._rows if isinstance(r, str)]
+
     def result(self, row: int) -> SearchResult | None:
-        return self._results[row] if 0 <= row < len(self._results) else None
+        item = self._rows[row] if 0 <= row < len(self._rows) else None
+        return None if isinstance(item, str) else item
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
-        return 0 if parent.isValid() else len(self._results)
+        return 0 if parent.isValid() else len(self._rows)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._results):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
-        item = self._results[index.row()]
+        item = self._rows[index.row()]
+        if isinstance(item, str):  # a month header
+            return item if role in (HeaderRole, Qt.ItemDataRole.DisplayRole) else None
         if role == Qt.ItemDataRole.DisplayRole:
             return os.path.basename(item.path)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -133,6 +144,8 @@ class ResultsModel(_ThumbModel):
         return self._shared_data(item, role)
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
+        if index.isValid() and self.result(index.row()) is None:
+            return Qt.ItemFlag.ItemIsEnabled  # a header: not selectable, not dragged
         base = super().flags(index)
         return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
 
@@ -141,7 +154,8 @@ class ResultsModel(_ThumbModel):
 
     def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
         """File URLs, so a drop into a file manager, mail or chat app gets the real files."""
-        paths = [self._results[i.row()].path for i in indexes if i.isValid() and i.row() < len(self._results)]
+        picked = [self.result(i.row()) for i in indexes if i.isValid()]
+        paths = [r.path for r in picked if r is not None]
         mime = QMimeData()
         mime.setUrls([QUrl.fromLocalFile(p) for p in paths])
         mime.setText("\n".join(paths))

@@ -11,16 +11,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QListView, QStyleOptionViewItem, QWidget
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QListView, QWidget
 
 from photosearch.core.browse import Month
 from photosearch.core.types import SearchResult
 from photosearch.ui.background_reads import BackgroundReads
 from photosearch.ui.date_scrubber import DateScrubber
 from photosearch.ui.delegates import TileDelegate
-from photosearch.ui.month_headers import HEADER_H, HeaderRole, month_label, paint_header, with_month_headers
+from photosearch.ui.month_headers import HEADER_H, HeaderRole, month_label, with_month_headers
 from photosearch.ui.results_model import _ThumbModel
 
 PAGE = 200
@@ -150,26 +149,6 @@ class TimelineModel(_ThumbModel):
         return super().flags(index)
 
 
-class TimelineDelegate(TileDelegate):
-    """Photo tiles as in the results grid; a month header spans the whole row."""
-
-    def __init__(self, view: QListView, tile: int = 180) -> None:
-        super().__init__(tile, view)
-        self.view = view
-
-    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
-        if index is not None and index.data(HeaderRole):
-            return QSize(max(self.view.viewport().width() - 8, 100), HEADER_H)
-        return super().sizeHint(option, index)
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
-        label = index.data(HeaderRole)
-        if label:
-            paint_header(painter, option, label)
-        else:
-            super().paint(painter, option, index)
-
-
 def make_sectioned_view(name: str) -> QListView:
     """An icon-mode list whose rows may be month headers (a row wide), tiles otherwise."""
     view = QListView()
@@ -200,7 +179,7 @@ class TimelinePanel(QWidget):
         self.model.pageFailed.connect(self.failed)
         self.view = make_sectioned_view("timeline")
         self.view.setStyleSheet("#timeline { border: none; background: #f6f7f9; }")
-        self.delegate = TimelineDelegate(self.view, tile)
+        self.delegate = TileDelegate(tile, self.view)  # paints the month headers too
         self.view.setItemDelegate(self.delegate)
         self.view.setModel(self.model)
         self.view.doubleClicked.connect(self._activated)
