@@ -65,7 +65,7 @@ class QueryDispatch:
     def run_text_query(self, text: str) -> None:
         self._text_query, self._image_query = text, None
         self._scroll_top = True
-        self.weight_control.hide()
+        self.refine_bar.hide()
         self.searcher.submit(text=text, k=self._k(), options=self.search_options())
         self._note(f"Searching “{text}”…")
 
@@ -73,7 +73,7 @@ class QueryDispatch:
     def run_image_query(self, query: ImageQuery) -> None:
         self._image_query, self._text_query = query, ""
         self._scroll_top = True
-        self.weight_control.show()
+        self.refine_bar.show()
         self.searcher.submit(image=query, k=self._k(), options=self.search_options())
         self._note(f"Searching photos like {describe_image_query(query, self.search_bar)}…")
 
@@ -118,7 +118,11 @@ class QueryDispatch:
                     self.results_model.index(row), QItemSelectionModel.SelectionFlag.Select
                 )
         if self.has_query() and not self.searcher.failed:  # a failure's message stays up
-            what = "image" if self._image_query is not None else f"“{self._text_query}”"
+            what = (
+                describe_image_query(self._image_query, self.search_bar)
+                if self._image_query is not None
+                else f"“{self._text_query}”"
+            )
             where = f" in {os.path.basename(self.folder_filter.rstrip(os.sep))}" if self.folder_filter else ""
             self._note(f"{len(results)} photos for {what}{where} in {seconds * 1000:.0f} ms", 8000)
         self._update_page()
@@ -126,10 +130,11 @@ class QueryDispatch:
 
     def _clear_results(self) -> None:
         self._text_query, self._image_query = "", None
-        self.weight_control.hide()
+        self.refine_bar.hide()
         self.searcher.latest += 1  # drop any answer still on its way
         self.results_model.set_results([])
         self.caption_model.set_captions([])
+        self.caption_panel.set_count(0)  # not the last query's count over an empty panel
         self._update_page()
 
     def clear_query(self) -> None:

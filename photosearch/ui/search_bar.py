@@ -113,12 +113,13 @@ class SearchBar(QFrame):
         self.edit.setClearButtonEnabled(True)
         self.edit.setFrame(False)
         self.edit.setAcceptDrops(False)  # dropped files go to the window: they are image queries
-        self.extra_row = QHBoxLayout()  # chips of further query images and of images taken away
+        # Chips of further query images and of images taken away: the window shows them in its refine row.
+        self.extra_box = QWidget()
+        self.extra_row = QHBoxLayout(self.extra_box)
         self.extra_row.setContentsMargins(0, 0, 0, 0)
         self.extra_row.setSpacing(4)
         layout.addWidget(icon)
         layout.addWidget(self.chip)
-        layout.addLayout(self.extra_row)
         layout.addWidget(self.edit, 1)
 
         self.image_query: ImageQuery | None = None

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QApplication
 STYLESHEET = """
 QMainWindow { background: #f6f7f9; }
 #topBar { background: #ffffff; border-bottom: 1px solid #e3e6eb; }
+#refineBar { background: #ffffff; border-bottom: 1px solid #e3e6eb; }
 #searchBar { background: #f1f3f6; border: 1px solid #dde1e7; border-radius: 10px; min-height: 36px; }
 #searchBar:focus-within { border-color: #2563eb; }
 #searchEdit { background: transparent; font-size: 15px; padding: 4px 2px; }

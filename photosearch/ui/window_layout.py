@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from photosearch.ui.caption_panel import CaptionPanel
 from photosearch.ui.duplicates_view import duplicates_button
@@ -42,9 +42,19 @@ def build_ui(window: MainWindow) -> None:
     window.filter_chips.changed.connect(window._on_options_changed)
     window.weight_control = WeightControl()
     window.weight_control.changed.connect(window._on_options_changed)
-    window.weight_control.hide()
-    top.layout().insertWidget(1, window.weight_control)
-    top.layout().insertWidget(2, window.filter_chips)
+    top.layout().insertWidget(1, window.filter_chips)
+    # A second row while an image query is on: its further and taken-away images, then words + weight.
+    window.refine_bar = QFrame()
+    window.refine_bar.setObjectName("refineBar")
+    refine = QHBoxLayout(window.refine_bar)
+    refine.setContentsMargins(12, 0, 12, 8)
+    refine.setSpacing(8)
+    hint = QLabel("Refine:")
+    hint.setToolTip("Ctrl-drop more photos to add them; right-click a result for More / Less like this")
+    refine.addWidget(hint)
+    refine.addWidget(window.search_bar.extra_box)
+    refine.addWidget(window.weight_control, 1)
+    window.refine_bar.hide()
     top.layout().insertWidget(top.layout().indexOf(top.settings_button), duplicates_button(window))
 
     # Sidebar: watched folders.
@@ -122,6 +132,7 @@ def build_ui(window: MainWindow) -> None:
     layout.setContentsMargins(0, 0, 0, 0)
     layout.setSpacing(0)
     layout.addWidget(top)
+    layout.addWidget(window.refine_bar)
     layout.addWidget(splitter, 1)
     window.setCentralWidget(central)
 
