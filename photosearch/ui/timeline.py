@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QListView, QWidget
 
 from photosearch.core.browse import Month
@@ -35,6 +35,7 @@ class TimelineModel(_ThumbModel):
     """
 
     pageFailed = Signal(str)
+    prepended = Signal(int, int)  # rows put before the first one, headers merged away (the view keeps its place)
 
     def __init__(self, loader, parent=None, reads: BackgroundReads | None = None) -> None:
         super().__init__(loader, parent)
@@ -122,6 +123,54 @@ class TimelineModel(_ThumbModel):
             if not isinstance(item, str):
                 self._rows_by_path.setdefault(item.path, []).append(row)
 
+    # -- scrolling up from a jump: the page before the first row ---------------------------------
+    def can_fetch_earlier(self) -> bool:
+        return self._fetch is not None and self.start > 0 and not self._loading
+
+    def fetch_earlier(self) -> None:
+        """Read the photos just before the first row (after a jump, the user scrolls back up)."""
+        if not self.can_fetch_earlier():
+            return
+        fetch, offset, generation = self._fetch, max(self.start - PAGE, 0), self._generation
+        count = self.start - offset
+        if self._reads is None:
+            self._prepend_page(generation, offset, fetch(offset, count))
+            return
+        self._loading = True
+        self._reads.submit(
+            lambda: fetch(offset, count),
+            lambda page: self._prepend_page(generation, offset, page),
+            lambda error: self._page_failed(generation, error),
+        )
+
+    def _prepend_page(self, generation: int, offset: int, page: list[SearchResult]) -> None:
+        if generation != self._generation:
+            return
+        self._loading = False
+        self.fetches += 1
+        added = with_month_headers(page)
+        if not added:
+            self.start = 0  # nothing before after all (photos went away meanwhile)
+            return
+        removed = 0
+        if self._rows and isinstance(self._rows[0], str) and self._rows[0] == month_label(page[-1].date):
+            removed = 1
+            self.beginRemoveRows(QModelIndex(), 0, 0)  # the month goes on: one header for it, the earlier one
+            del self._rows[0], self._positions[0]
+            self.endRemoveRows()
+        positions, position = [], offset
+        for item in added:
+            positions.append(position)
+            if not isinstance(item, str):
+                position += 1
+        self.beginInsertRows(QModelIndex(), 0, len(added) - 1)
+        self._rows[:0] = added
+        self._positions[:0] = positions
+        self.start = offset
+        self.endInsertRows()
+        self._reindex(["" if isinstance(r, str) else r.path for r in self._rows])
+        self.prepended.emit(len(added), removed)
+
     def result(self, row: int) -> SearchResult | None:
         item = self._rows[row] if 0 <= row < len(self._rows) else None
         return None if isinstance(item, str) else item
@@ -158,7 +207,7 @@ def make_sectioned_view(name: str) -> QListView:
     view.setMovement(QListView.Movement.Static)
     view.setUniformItemSizes(False)  # headers are a row wide
     view.setLayoutMode(QListView.LayoutMode.Batched)
-    view.setBatchSize(256)
+    view.setBatchSize(512)  # a page and its headers in one layout batch (the view keeps its place)
     view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
     view.verticalScrollBar().setSingleStep(24)
     view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -184,7 +233,11 @@ class TimelinePanel(QWidget):
         self.view.setModel(self.model)
         self.view.doubleClicked.connect(self._activated)
         self.view.verticalScrollBar().valueChanged.connect(self._follow_scroll)
+        self.view.verticalScrollBar().valueChanged.connect(self._scrolled)
+        self.view.viewport().installEventFilter(self)
         self.model.rowsInserted.connect(self._follow_scroll)
+        self.model.prepended.connect(self._keep_place)
+        self._anchor = -1  # the row at the top while earlier rows load
         self.scrubber = DateScrubber(self)
         self.scrubber.jump.connect(self.jump_to)
         row = QHBoxLayout(self)
@@ -217,17 +270,46 @@ class TimelinePanel(QWidget):
         self.view.scrollToTop()
         self.scrubber.set_position(start)
 
-    def top_position(self) -> int:
-        """Browse position of the first photo at the top of the view."""
+    def top_row(self) -> int:
+        """The row at the top of the view (0 when none is there yet)."""
         for y in (4, 20, 40, HEADER_H + 8):
             index = self.view.indexAt(QPoint(12, y))
             if index.isValid():
-                return self.model.position(index.row())
-        return self.model.start
+                return index.row()
+        return 0
+
+    def top_position(self) -> int:
+        """Browse position of the first photo at the top of the view."""
+        return self.model.position(self.top_row()) if self.model.rowCount() else self.model.start
 
     def _follow_scroll(self, *_args) -> None:
         if not self.scrubber.dragging:
             self.scrubber.set_position(self.top_position())
+
+    def _scrolled(self, value: int) -> None:
+        if value == self.view.verticalScrollBar().minimum():
+            self._load_earlier()
+
+    def eventFilter(self, watched, event) -> bool:
+        """A wheel turned up at the top (no scroll value changes then): read the page before."""
+        if watched is self.view.viewport() and event.type() == QEvent.Type.Wheel and event.angleDelta().y() > 0:
+            bar = self.view.verticalScrollBar()
+            if bar.value() == bar.minimum():
+                self._load_earlier()
+        return super().eventFilter(watched, event)
+
+    def _load_earlier(self) -> None:
+        if self.model.can_fetch_earlier():
+            self._anchor = self.top_row()
+            self.model.fetch_earlier()
+
+    def _keep_place(self, added: int, removed: int) -> None:
+        """Earlier rows went in above: the row that was at the top stays there (its month's header, when
+        the page before ends in the same month, moved up to the earlier rows)."""
+        anchor, self._anchor = self._anchor, -1
+        if anchor >= 0:
+            row = max(anchor - removed, 0) + added
+            self.view.scrollTo(self.model.index(row), QAbstractItemView.ScrollHint.PositionAtTop)
 
     def set_tile(self, size: int) -> None:
         self.delegate.tile = size

@@ -213,6 +213,50 @@ def test_scrubber_reaches_every_month_at_100000_photos(qtbot):
     assert panel.model.result(1).path == photos[oldest.start].path
 
 
+def test_scrolling_up_after_a_jump_reads_the_newer_photos_and_keeps_the_place(qtbot):
+    photos, fetch, calls = _fake_library(5 * PAGE)
+    panel = TimelinePanel(_Loader(), tile=64)
+    qtbot.addWidget(panel)
+    panel.resize(700, 500)
+    panel.show()
+    panel.load(fetch, _months_of(photos))
+    qtbot.waitUntil(lambda: panel.model.photo_count() == PAGE)
+    panel.jump_to(3 * PAGE + 50)
+    qtbot.waitUntil(lambda: panel.model.photo_count() > 0 and not panel.model.loading)
+    assert calls[-1] == (3 * PAGE + 50, PAGE) and panel.model.start == 3 * PAGE + 50
+    top_photo = panel.model.result(panel.top_row() + 1) or panel.model.result(panel.top_row())
+    wheel_up(qtbot, panel.view)  # at the top already: the wheel asks for the photos before
+    qtbot.waitUntil(lambda: panel.model.start == 2 * PAGE + 50 and not panel.model.loading)
+    assert calls[-1] == (2 * PAGE + 50, PAGE)
+    qtbot.waitUntil(lambda: panel.view.verticalScrollBar().value() > 0)  # the same photo is still in view
+    visible = panel.view.viewport().rect()
+    assert panel.view.visualRect(panel.model.index(panel.model.row_of(top_photo.path))).intersects(visible)
+    # up to the newest photo, each month with one header, every row at its browse position
+    while panel.model.start > 0:
+        before = panel.model.start
+        panel.view.verticalScrollBar().setValue(0)
+        wheel_up(qtbot, panel.view)
+        qtbot.waitUntil(lambda b=before: panel.model.start < b and not panel.model.loading)
+    model = panel.model
+    headers = model.headers()
+    assert len(headers) == len(set(headers)) and headers[0] == "December 2024"
+    shown = [model.result(r) for r in range(model.rowCount()) if model.result(r) is not None]
+    assert [r.path for r in shown] == [p.path for p in photos[: len(shown)]]
+    assert all(model.position(r) == photos.index(model.result(r)) for r in range(0, model.rowCount(), 37)
+               if model.result(r) is not None)
+
+
+def wheel_up(qtbot, view) -> None:
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    centre = QPointF(view.viewport().rect().center())
+    event = QWheelEvent(centre, view.viewport().mapToGlobal(centre), QPoint(0, 0), QPoint(0, 120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(view.viewport(), event)
+
+
 def test_scrubber_marker_follows_the_scrolled_view(qtbot):
     photos, fetch, _ = _fake_library(3 * PAGE)
     panel = TimelinePanel(_Loader(), tile=64)
