@@ -53,6 +53,15 @@ def _fake_library(n: int):
     return photos, fetch, calls
 
 
+def _shown_panel(qtbot, fetch, months, size: tuple[int, int]) -> TimelinePanel:
+    panel = TimelinePanel(_Loader(), tile=64)
+    qtbot.addWidget(panel)
+    panel.resize(*size)
+    panel.show()
+    panel.load(fetch, months)
+    return panel
+
+
 def test_month_headers_go_before_each_new_month(qtbot):
     photos, fetch, _ = _fake_library(40)
     model = TimelineModel(_Loader())
@@ -79,11 +88,7 @@ def test_pages_load_only_as_the_view_asks(qtbot):
 
 def test_scrolling_the_view_fetches_more_pages(qtbot):
     _, fetch, calls = _fake_library(10 * PAGE)
-    panel = TimelinePanel(_Loader(), tile=64)
-    qtbot.addWidget(panel)
-    panel.resize(800, 600)
-    panel.show()
-    panel.load(fetch, [])
+    panel = _shown_panel(qtbot, fetch, [], (800, 600))
     qtbot.waitUntil(lambda: panel.model.rowCount() > 0)
     qtbot.waitUntil(lambda: not panel.model.loading)
     first = len(calls)
@@ -154,11 +159,7 @@ def _drag(qtbot, scrubber: DateScrubber, y_from: int, y_to: int) -> None:
 def test_scrubber_names_the_month_under_the_cursor_and_jumps_on_release(qtbot):
     photos, fetch, calls = _fake_library(400)
     months = _months_of(photos)
-    panel = TimelinePanel(_Loader(), tile=64)
-    qtbot.addWidget(panel)
-    panel.resize(800, 600)
-    panel.show()
-    panel.load(fetch, months)
+    panel = _shown_panel(qtbot, fetch, months, (800, 600))
     qtbot.waitUntil(lambda: panel.model.photo_count() == PAGE)
     scrubber = panel.scrubber
     assert scrubber.years() == [str(year) for year in range(2024, 2013, -1)]  # a photo every 10 days
@@ -194,11 +195,7 @@ def test_scrubber_reaches_every_month_at_100000_photos(qtbot):
         calls.append((offset, k))
         return photos[offset : offset + k]
 
-    panel = TimelinePanel(_Loader(), tile=64)
-    qtbot.addWidget(panel)
-    panel.resize(900, 640)
-    panel.show()
-    panel.load(fetch, months)
+    panel = _shown_panel(qtbot, fetch, months, (900, 640))
     qtbot.waitUntil(lambda: panel.model.photo_count() == PAGE)
     scrubber = panel.scrubber
     for month in months:
@@ -215,11 +212,7 @@ def test_scrubber_reaches_every_month_at_100000_photos(qtbot):
 
 def test_scrolling_up_after_a_jump_reads_the_newer_photos_and_keeps_the_place(qtbot):
     photos, fetch, calls = _fake_library(5 * PAGE)
-    panel = TimelinePanel(_Loader(), tile=64)
-    qtbot.addWidget(panel)
-    panel.resize(700, 500)
-    panel.show()
-    panel.load(fetch, _months_of(photos))
+    panel = _shown_panel(qtbot, fetch, _months_of(photos), (700, 500))
     qtbot.waitUntil(lambda: panel.model.photo_count() == PAGE)
     panel.jump_to(3 * PAGE + 50)
     qtbot.waitUntil(lambda: panel.model.photo_count() > 0 and not panel.model.loading)
@@ -259,11 +252,7 @@ def wheel_up(qtbot, view) -> None:
 
 def test_scrubber_marker_follows_the_scrolled_view(qtbot):
     photos, fetch, _ = _fake_library(3 * PAGE)
-    panel = TimelinePanel(_Loader(), tile=64)
-    qtbot.addWidget(panel)
-    panel.resize(700, 400)
-    panel.show()
-    panel.load(fetch, _months_of(photos))
+    panel = _shown_panel(qtbot, fetch, _months_of(photos), (700, 400))
     qtbot.waitUntil(lambda: panel.model.photo_count() >= PAGE and not panel.model.loading)
     assert panel.scrubber.position == 0
     bar = panel.view.verticalScrollBar()
