@@ -90,6 +90,9 @@ class DateScrubber(QWidget):
         if event.button() != Qt.MouseButton.LeftButton or not self.dragging:
             return
         self.dragging = False
+        if not self.rect().contains(event.position().toPoint()):  # let go beside the strip: no hover left
+            self.hover = None
+            self.bubble.hide()
         month = self.month_at(event.position().y())
         if month is not None:
             self.set_position(month.start)
@@ -109,7 +112,9 @@ class DateScrubber(QWidget):
             return
         self.bubble.setText(month_label_of(self.hover.year, self.hover.month))
         self.bubble.adjustSize()
-        corner = self.mapTo(self.parentWidget(), QPoint(0, int(y)))
+        parent = self.parentWidget()  # the bubble's (a top-level label when the strip has none)
+        at = QPoint(0, int(y))
+        corner = self.mapTo(parent, at) if parent is not None else self.mapToGlobal(at)
         self.bubble.move(corner.x() - self.bubble.width() - 6, corner.y() - self.bubble.height() // 2)
         self.bubble.show()
         self.bubble.raise_()

@@ -310,3 +310,17 @@ def test_scrubber_alone_with_no_months(qtbot):
     qtbot.mousePress(scrubber, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
     qtbot.mouseRelease(scrubber, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
     assert not scrubber.dragging and not scrubber.bubble.isVisible()
+
+
+def test_scrubber_let_go_beside_the_strip_hides_the_bubble_and_still_jumps(qtbot):
+    months = [Month(2024, 12, 10, 0), Month(2024, 11, 10, 10)]
+    scrubber = DateScrubber()
+    qtbot.addWidget(scrubber)
+    scrubber.resize(64, 400)
+    scrubber.show()
+    scrubber.set_months(months)
+    _drag(qtbot, scrubber, 20, 390)
+    assert scrubber.bubble.text() == "November 2024"
+    with qtbot.waitSignal(scrubber.jump) as jumped:
+        qtbot.mouseRelease(scrubber, Qt.MouseButton.LeftButton, pos=QPoint(-40, 390))
+    assert jumped.args == [10] and not scrubber.bubble.isVisible() and scrubber.hover is None
