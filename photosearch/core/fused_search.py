@@ -7,6 +7,7 @@ import numpy as np
 
 from photosearch.core.filters import Filters
 from photosearch.core.fusion import BEST_POOL, best_matches_cut, fused_scores, rank
+from photosearch.core.photo_results import build_results, pixel_hits
 from photosearch.core.query import Query
 from photosearch.core.store import blob_to_vectors
 from photosearch.core.text_evidence import CaptionMap, Evidence, gather, why_names
@@ -44,7 +45,7 @@ class FusedSearchMixin:
             q = np.asarray(query, dtype=np.float32)
             pool = max(k, BEST_POOL)
             evidence = self._evidence(parsed, photos)
-            pixel = self._pixel_hits(photos, index, q, pool, allowed, row_ok)
+            pixel = pixel_hits(photos, index, q, pool, allowed, row_ok)
             rows = np.array([r for r, _ in pixel], dtype=np.int64)
             sims = np.array([s for _, s in pixel], dtype=np.float64)
             image_cut = best_matches_cut(sims)
@@ -73,7 +74,7 @@ class FusedSearchMixin:
                 extras[row] = (sim, why_names(bit, sim >= image_cut))
             if sort == "date":
                 hits.sort(key=lambda h: (-int(photos.dates[h[0]]), -int(photos.ids[h[0]])))
-            results = self._results(photos, hits, extras)
+            results = build_results(self.store, photos, hits, extras)
         return self._with_captions(results)
 
     # -- pieces ------------------------------------------------------------------------------
