@@ -49,19 +49,42 @@ def pixel_hits(
     min_score: float | None = None,
 ) -> list[tuple[int, float]]:
     """(row, cosine) of the k best photos; copies share one vector, so each may give several rows."""
+    rows, scores = pixel_rows(photos, index, query, k, allowed, row_ok, min_score)
+    return list(zip(rows.tolist(), scores.tolist(), strict=True))
+
+
+def pixel_rows(
+    photos: PhotoColumns,
+    index: VectorIndex,
+    query: np.ndarray,
+    k: int,
+    allowed: np.ndarray | None,
+    row_ok: np.ndarray | None,
+    min_score: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """pixel_hits as arrays: photo rows (int64) and their cosines (float64), best first."""
     if allowed is not None and len(allowed) == 0:
-        return []
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
     ids, scores = index.search(np.asarray(query, dtype=np.float32), k, allowed=allowed, min_score=min_score)
-    lo = np.searchsorted(photos.sorted_vector_ids, ids, side="left").tolist()
-    hi = np.searchsorted(photos.sorted_vector_ids, ids, side="right").tolist()
-    hits: list[tuple[int, float]] = []
-    for first, last, score in zip(lo, hi, scores.tolist(), strict=True):
+    scores = scores.astype(np.float64)
+    lo = np.searchsorted(photos.sorted_vector_ids, ids, side="left")
+    hi = np.searchsorted(photos.sorted_vector_ids, ids, side="right")
+    if np.all(hi - lo == 1):  # one photo per vector (no copies): no per-photo Python loop
+        rows = photos.by_vector[lo]
+        if row_ok is not None:
+            keep = row_ok[rows]
+            rows, scores = rows[keep], scores[keep]
+        return rows[:k].astype(np.int64), scores[:k]
+    hits: list[int] = []
+    sims: list[float] = []
+    for first, last, score in zip(lo.tolist(), hi.tolist(), scores.tolist(), strict=True):
         for row in photos.by_vector[first:last].tolist():
             if row_ok is None or row_ok[row]:
-                hits.append((row, score))
+                hits.append(row)
+                sims.append(score)
         if len(hits) >= k:
             break
-    return hits[:k]
+    return np.array(hits[:k], dtype=np.int64), np.array(sims[:k], dtype=np.float64)
 
 
 def build_results(
