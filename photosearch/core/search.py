@@ -63,6 +63,8 @@ class SearchEngine(CaptionSearchMixin, FusedSearchMixin, BrowseMixin):
         self._photos: PhotoColumns | None = None
         self._allowed_cache: dict[Filters, tuple[np.ndarray | None, np.ndarray | None]] = {}
         self._has_names: bool | None = None
+        self._anchors: dict = {}  # browse.py: Filters -> where pages of that order start
+        self._browse_lock = threading.Lock()
         self._captions_version: tuple[int, int] | None = None
         self._caption_ids = np.zeros(0, dtype=np.int64)
         self._caption_vectors = np.zeros((0, 0), dtype=np.float16)
