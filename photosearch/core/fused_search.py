@@ -75,8 +75,7 @@ class FusedSearchMixin:
                 extras[row] = (sim, why_names(bit, sim >= image_cut))
             if sort == "date":
                 hits.sort(key=lambda h: (-int(photos.dates[h[0]]), -int(photos.ids[h[0]])))
-            results = build_results(self.store, photos, hits, extras)
-        return self._with_captions(results)
+            return build_results(self.store, photos, hits, extras, self.best_captions)
 
     # -- pieces ------------------------------------------------------------------------------
     def _evidence(self, parsed: Query | None, photos) -> Evidence:

@@ -6,6 +6,7 @@ Shared by the pixels-only search (search.py) and the fused ranking (fused_search
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,8 +93,12 @@ def build_results(
     photos: PhotoColumns,
     hits: list[tuple[int, float | None]],
     extras: Extras | None = None,
+    captions: Callable[[list[str]], dict[str, str]] | None = None,
 ) -> list[SearchResult]:
-    """SearchResults for (row, score) hits, in their order; paths come from the database."""
+    """SearchResults for (row, score) hits, in their order; paths come from the database.
+
+    captions: paths -> the caption to show for each (the engine's best_captions), looked up once.
+    """
     photo_ids = [int(photos.ids[row]) for row, _ in hits]
     details: dict[int, tuple] = {}
     for start in range(0, len(photo_ids), _ID_CHUNK):
@@ -102,6 +107,8 @@ def build_results(
         sql = f"SELECT id, path, fingerprint, taken, mtime_ns FROM photos WHERE id IN ({marks})"
         for row in store.query(sql, chunk):
             details[row[0]] = row
+    paths = {photo_id: from_db(found[1]) for photo_id, found in details.items()}
+    shown = captions(list(paths.values())) if captions is not None and paths else {}
     results: list[SearchResult] = []
     extras = extras or {}
     for (row, score), photo_id in zip(hits, photo_ids, strict=True):
@@ -111,8 +118,9 @@ def build_results(
         similarity, why = extras.get(row, (None, ()))
         results.append(
             SearchResult(
-                path=from_db(found[1]),
+                path=paths[photo_id],
                 score=None if score is None else float(score),
+                caption=shown.get(paths[photo_id]),
                 photo_id=photo_id,
                 fingerprint=found[2] or "",
                 width=int(photos.width[row]),

@@ -285,8 +285,8 @@ class SearchEngine(CaptionSearchMixin, FusedSearchMixin, BrowseMixin):
                 return []
             allowed, row_ok = self._allowed_vectors(photos, filters)
             hits = pixel_hits(photos, index, query, k, allowed, row_ok, min_score)
-            results = build_results(self.store, photos, hits, {row: (score, ("image",)) for row, score in hits})
-        return self._with_captions(results)
+            extras = {row: (score, ("image",)) for row, score in hits}
+            return build_results(self.store, photos, hits, extras, self.best_captions)
 
     def _allowed_vectors(self, photos: PhotoColumns, filters: Filters) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Vector ids a query may return and the photo rows it may show (None: all of them).
