@@ -6,8 +6,9 @@ engine that has loaded nothing yet, and scrolling further pages once loaded.
 
 First screen = what the app does when it opens with an empty search box: the first page of 200
 photos newest first with their paths, dates and captions (no vectors, no photo table in memory).
-The month list behind the year list is measured on its own (the app builds it right after). The last printed line is
-one JSON object with every figure.
+The month list behind the year list is measured on its own (the app builds it right after), then pages
+at random positions (a jump) and page after page from a deep position (scrolling). The last printed
+line is one JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ def run(n: int, dim: int, repeats: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         engine.browse(PAGE, offset)
         scroll.append((time.perf_counter() - t0) * 1e3)
+    engine = SearchEngine(store, MODEL_ID)  # scrolling on from a deep position, as the timeline does
+    start = int(rng.integers(n // 2, max(n - 51 * PAGE, n // 2 + 1)))
+    engine.browse(PAGE, start)
+    next_page = []
+    for page in range(1, max(2, min(51, (n - start) // PAGE))):  # full pages only
+        t0 = time.perf_counter()
+        engine.browse(PAGE, start + page * PAGE)
+        next_page.append((time.perf_counter() - t0) * 1e3)
     filtered = []
     for year in range(2000, 2020):
         t0 = time.perf_counter()
@@ -58,6 +67,7 @@ def run(n: int, dim: int, repeats: int) -> dict[str, Any]:
         "first_screen_ms": percentiles(first),
         "months_ms": percentiles(months_ms),
         "scroll_page_ms": percentiles(scroll),
+        "next_page_ms": percentiles(next_page),
         "new_date_filter_page_ms": percentiles(filtered),
         "months": len(months),
     }
@@ -77,7 +87,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     say(
         f"browse, {row['photos']:,} photos: first screen ({PAGE} photos, nothing loaded before) "
         f"{row['first_screen_ms']['p50']:.1f} ms p50 / {row['first_screen_ms']['p95']:.1f} p95; "
-        f"month list {row['months_ms']['p50']:.1f} ms p50; scrolling a page {row['scroll_page_ms']['p50']:.1f} ms p50; "
+        f"month list {row['months_ms']['p50']:.1f} ms p50; a page at a random position "
+        f"{row['scroll_page_ms']['p50']:.1f} ms p50; the next page while scrolling "
+        f"{row['next_page_ms']['p50']:.1f} ms p50; "
         f"a new date filter "
         f"{row['new_date_filter_page_ms']['p50']:.1f} ms p50"
         + (f"; load average at start {load[0]:.2f}" if load else "")

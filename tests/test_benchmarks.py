@@ -17,7 +17,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 EXPECTED = {
     "fused_query": {"photos", "captions", "encode_ms", "fused_search_ms", "total_ms", "load_average"},
-    "browse": {"photos", "first_screen_ms", "months_ms", "scroll_page_ms", "new_date_filter_page_ms", "months"},
+    "browse": {
+        "photos",
+        "first_screen_ms",
+        "months_ms",
+        "scroll_page_ms",
+        "next_page_ms",
+        "new_date_filter_page_ms",
+        "months",
+    },
     "index": {
         "baseline_photos_per_s",
         "photosearch_photos_per_s",

@@ -3,11 +3,15 @@ a time, and the months they fall in (for a timeline's year list). Mixed into Sea
 
 Straight from SQLite through the photos_date index (partial: indexed photos only, so skipping rows
 never touches the table): the first screen needs no vectors and no photo table in memory, so it is
-there before the search engine has loaded anything.
+there before the search engine has loaded anything. Pages are asked for by position, but skipping
+100,000 index entries costs milliseconds, so each page and month list leaves anchors (position ->
+the sort key just before it) and the next page starts at the nearest anchor by a keyset range,
+until the library changes.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import os
 from dataclasses import dataclass
@@ -17,6 +21,11 @@ from photosearch.core.fsnames import from_db
 from photosearch.core.types import SearchResult
 
 DATE_SQL = "COALESCE(taken, mtime_ns / 1e9)"  # must match the photos_date index expression exactly
+# Rows after the anchor (date, id) in the newest-first order: the range uses the photos_date index.
+AFTER_SQL = f" AND {DATE_SQL} <= ? AND ({DATE_SQL} < ? OR id < ?)"
+NO_ID = -1  # an anchor at a month boundary: every photo of that date is in the newer month
+MAX_ANCHORED_FILTERS = 8
+MAX_ANCHORS = 5_000
 
 
 @dataclass(frozen=True)
@@ -44,19 +53,56 @@ def _where(filters: Filters) -> tuple[str, list]:
     return " AND ".join(clauses), params
 
 
+class _Anchors:
+    """Known places in one filtered browse order: position p starts right after the key (date, id)."""
+
+    def __init__(self, version: tuple[int, int]) -> None:
+        self.version = version
+        self.positions: list[int] = []
+        self.keys: list[tuple[float, int]] = []
+
+    def before(self, offset: int) -> tuple[int, tuple[float, int]] | None:
+        at = bisect.bisect_right(self.positions, offset) - 1
+        return (self.positions[at], self.keys[at]) if at >= 0 else None
+
+    def add(self, position: int, key: tuple[float, int]) -> None:
+        at = bisect.bisect_left(self.positions, position)
+        if at < len(self.positions) and self.positions[at] == position:
+            return
+        if len(self.positions) >= MAX_ANCHORS:
+            return  # deep enough: skipping from the nearest one stays cheap
+        self.positions.insert(at, position)
+        self.keys.insert(at, key)
+
+
 class BrowseMixin:
     def browse(self, k: int = 100, offset: int = 0, *, filters: Filters | None = None) -> list[SearchResult]:
         """Photos newest first, positions offset .. offset+k of the (filtered) browse order; score None."""
-        where, params = _where(filters or Filters())
+        filters = filters or Filters()
+        where, params = _where(filters)
+        k, offset = max(int(k), 0), max(int(offset), 0)
+        anchors = self._browse_anchors(filters)
+        start = anchors.before(offset)
+        skip = offset
+        if start is not None:
+            position, (date, photo_id) = start
+            where += AFTER_SQL
+            params += [date, date, photo_id]
+            skip = offset - position
         rows = self.store.query(
             f"SELECT id, path, fingerprint, width, height, taken, offline, {DATE_SQL} FROM photos "
             f"WHERE {where} ORDER BY {DATE_SQL} DESC, id DESC LIMIT ? OFFSET ?",
-            [*params, max(int(k), 0), max(int(offset), 0)],
+            [*params, k, skip],
         )
-        results = [
+        if rows:
+            with self._browse_lock:
+                anchors.add(offset + len(rows), (rows[-1][7], rows[-1][0]))
+        captions = self.best_captions([from_db(r[1]) for r in rows]) if rows else {}
+        return [
             SearchResult(
-                path=from_db(r[1]),
+                path=(path := from_db(r[1])),
                 score=None,
+                caption=captions.get(path),
                 photo_id=r[0],
                 fingerprint=r[2] or "",
                 width=r[3] or 0,
@@ -67,7 +113,17 @@ class BrowseMixin:
             )
             for r in rows
         ]
-        return self._with_captions(results)
+
+    def _browse_anchors(self, filters: Filters) -> _Anchors:
+        """This filtered order's anchors, dropped whenever anyone commits to the library."""
+        version = self.store.data_version()
+        with self._browse_lock:
+            anchors = self._anchors.get(filters)
+            if anchors is None or anchors.version != version:
+                if len(self._anchors) >= MAX_ANCHORED_FILTERS:
+                    self._anchors.clear()
+                anchors = self._anchors[filters] = _Anchors(version)
+            return anchors
 
     def browse_count(self, filters: Filters | None = None) -> int:
         where, params = _where(filters or Filters())
@@ -79,7 +135,9 @@ class BrowseMixin:
         Walks the date index a month at a time (the newest photo before the current month, then the
         count of its month): two index lookups per month that has photos, never a pass over the table.
         """
-        where, params = _where(filters or Filters())
+        filters = filters or Filters()
+        where, params = _where(filters)
+        anchors = self._browse_anchors(filters)
         out: list[Month] = []
         position, upper = 0, None
         while True:
@@ -95,5 +153,8 @@ class BrowseMixin:
             sql = f"SELECT COUNT(*) FROM photos WHERE {where} AND {DATE_SQL} >= ? AND {DATE_SQL} < ?"
             (count,) = self.store.query(sql, [*params, start, end])[0]
             out.append(Month(when.year, when.month, count, position))
+            if upper is not None:  # a jump to this month starts here
+                with self._browse_lock:
+                    anchors.add(position, (upper, NO_ID))
             position += count
             upper = start

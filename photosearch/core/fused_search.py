@@ -7,12 +7,16 @@ import numpy as np
 
 from photosearch.core.filters import Filters
 from photosearch.core.fusion import BEST_POOL, best_matches_cut, fused_scores, rank
+from photosearch.core.photo_results import build_results, pixel_rows
 from photosearch.core.query import Query
 from photosearch.core.store import blob_to_vectors
 from photosearch.core.text_evidence import CaptionMap, Evidence, gather, why_names
 from photosearch.core.types import SearchResult
 
 SORTS = ("relevance", "date")
+# The most photos taken from the pixel ranking so that it already holds a large text level's best
+# (see _pixel_depth); a smaller level costs less through its own filtered search.
+PIXEL_DEPTH_MAX = 1_000
 
 
 class FusedSearchMixin:
@@ -44,10 +48,8 @@ class FusedSearchMixin:
             q = np.asarray(query, dtype=np.float32)
             pool = max(k, BEST_POOL)
             evidence = self._evidence(parsed, photos)
-            pixel = self._pixel_hits(photos, index, q, pool, allowed, row_ok)
-            rows = np.array([r for r, _ in pixel], dtype=np.int64)
-            sims = np.array([s for _, s in pixel], dtype=np.float64)
-            image_cut = best_matches_cut(sims)
+            rows, sims = pixel_rows(photos, index, q, _pixel_depth(pool, evidence, row_ok), allowed, row_ok)
+            image_cut = best_matches_cut(sims[:pool])
             if evidence.banned is not None and len(rows):
                 keep_rows = ~evidence.banned[rows]
                 rows, sims = rows[keep_rows], sims[keep_rows]
@@ -73,8 +75,7 @@ class FusedSearchMixin:
                 extras[row] = (sim, why_names(bit, sim >= image_cut))
             if sort == "date":
                 hits.sort(key=lambda h: (-int(photos.dates[h[0]]), -int(photos.ids[h[0]])))
-            results = self._results(photos, hits, extras)
-        return self._with_captions(results)
+            return build_results(self.store, photos, hits, extras, self.best_captions)
 
     # -- pieces ------------------------------------------------------------------------------
     def _evidence(self, parsed: Query | None, photos) -> Evidence:
@@ -119,10 +120,13 @@ class FusedSearchMixin:
             if len(rows) and np.count_nonzero(at_level[rows]) >= pool:
                 continue  # the pixel pool (the best by cosine) already holds this level's best `pool`
             level_rows = np.flatnonzero(at_level)
-            vids = np.unique(photos.vector_ids[level_rows])
-            got_v, got_s = index.search(q, min(len(vids), pool), allowed=vids)
+            vids = photos.vector_ids[level_rows]  # copies repeat a vector id: the index takes that
+            wanted = min(len(vids), pool)
+            got_v, got_s = index.search(q, wanted, allowed=vids)
+            if len(got_v) < wanted:
+                vids = np.unique(vids)  # only now: on a large level it costs as much as the search
             if len(got_v) < min(len(vids), pool):  # an approximate index may miss a few: read them
-                absent = np.setdiff1d(vids, got_v)[: pool]
+                absent = np.setdiff1d(vids, got_v)[:pool]
                 extra_v, extra_s = self._stored_cosines(q, absent)
                 got_v, got_s = np.concatenate([got_v, extra_v]), np.concatenate([got_s, extra_s])
             order = np.argsort(got_v)
@@ -150,3 +154,23 @@ class FusedSearchMixin:
                 ids.extend(f[0] for f in found)
                 scores.extend((vectors @ q).tolist())
         return np.array(ids, dtype=np.int64), np.array(scores, dtype=np.float64)
+
+
+def _pixel_depth(pool: int, evidence: Evidence, row_ok: np.ndarray | None) -> int:
+    """How many photos to take from the pixel ranking (at least `pool`).
+
+    When the top text level is a large share of the photos (a common word), the pixel ranking's
+    best pool / share photos likely hold that level's best `pool` already, and the level then
+    needs no filtered search of its own (_with_text_levels checks, so this is only about speed):
+    taking more from one search costs a bigger heap, while a level search costs a pass over the
+    level. Extra candidates never change the ranking: every candidate gets its exact score.
+    """
+    if evidence.coverage is None:
+        return pool
+    coverage = evidence.coverage if row_ok is None else evidence.coverage[row_ok]
+    if len(coverage) == 0:
+        return pool
+    top = float(coverage.max())
+    share = np.count_nonzero(coverage == top) / len(coverage) if top > 0 else 0.0
+    want = int(np.ceil(1.5 * pool / share)) if share > 0 else PIXEL_DEPTH_MAX + 1
+    return max(pool, want) if want <= PIXEL_DEPTH_MAX else pool

@@ -3,7 +3,8 @@
 The engine keeps the current model's photo vectors in RAM (float16) and reloads only what changed
 since its last look at the database, so searches keep working while the indexer commits batches.
 It is assembled from mixins: caption search (caption_search.py), one fused ranking of pixels and
-words (fused_search.py) and browsing by date (browse.py); filters are in filters.py.
+words (fused_search.py) and browsing by date (browse.py); filters are in filters.py, the photo
+columns and result building shared by both rankings in photo_results.py.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import os
 import re
 import shutil
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +22,14 @@ import numpy as np
 from photosearch.core.browse import BrowseMixin
 from photosearch.core.caption_search import CaptionSearchMixin
 from photosearch.core.filters import Filters
-from photosearch.core.fsnames import from_db
 from photosearch.core.fused_search import FusedSearchMixin
+from photosearch.core.photo_results import PhotoColumns, build_results, pixel_hits
 from photosearch.core.snapshot_files import SnapshotBusy, mismatched
 from photosearch.core.store import Store, blob_to_vectors
 from photosearch.core.types import SearchResult
 from photosearch.core.vector_index import SnapshotError, VectorIndex
 
 EXCLUDE_WEIGHT = 0.5  # how hard a -term pushes the query vector away
-_ID_CHUNK = 500  # ids per "WHERE id IN (...)": well below SQLite's variable limit
 
 # The built vector index is cached in the library folder so a restart skips the SQLite fetch
 # and the IVF training; deleting the folder only costs time. After the first full build a new
@@ -42,24 +41,6 @@ SNAPSHOT_MIN_ADDED = 1_000
 SNAPSHOT_MIN_SHARE = 0.05
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Photos:
-    """Columns of the photos table that search needs, as integer arrays (one row per photo, by id).
-
-    Paths, fingerprints and dates are fetched for the few photos a search returns.
-    """
-
-    ids: np.ndarray
-    offline: np.ndarray
-    vector_ids: np.ndarray  # embeddings.id for the current model, -1 when not encoded yet
-    width: np.ndarray
-    height: np.ndarray
-    dates: np.ndarray  # date taken (EXIF), else the file's time, as whole POSIX seconds
-    by_vector: np.ndarray  # row numbers ordered by vector id (rows of one vector stay in order)
-    sorted_vector_ids: np.ndarray  # vector_ids[by_vector]
-    vector_count: int  # distinct vector ids >= 0
 
 
 def snapshot_folder(root: str | os.PathLike, model_id: str) -> Path:
@@ -79,9 +60,11 @@ class SearchEngine(CaptionSearchMixin, FusedSearchMixin, BrowseMixin):
         self._dim = dim
         self._last_vector_id = 0
         self._vector_count = 0
-        self._photos: _Photos | None = None
+        self._photos: PhotoColumns | None = None
         self._allowed_cache: dict[Filters, tuple[np.ndarray | None, np.ndarray | None]] = {}
         self._has_names: bool | None = None
+        self._anchors: dict = {}  # browse.py: Filters -> where pages of that order start
+        self._browse_lock = threading.Lock()
         self._captions_version: tuple[int, int] | None = None
         self._caption_ids = np.zeros(0, dtype=np.int64)
         self._caption_vectors = np.zeros((0, 0), dtype=np.float16)
@@ -253,7 +236,7 @@ class SearchEngine(CaptionSearchMixin, FusedSearchMixin, BrowseMixin):
         sorted_vids = vector_ids[by_vector]
         encoded = sorted_vids[np.searchsorted(sorted_vids, 0) :]
         distinct = int(np.count_nonzero(np.diff(encoded))) + 1 if len(encoded) else 0
-        self._photos = _Photos(
+        self._photos = PhotoColumns(
             ids=np.ascontiguousarray(cols[0]),
             offline=cols[1].astype(bool),
             vector_ids=vector_ids,
@@ -301,67 +284,11 @@ class SearchEngine(CaptionSearchMixin, FusedSearchMixin, BrowseMixin):
             if photos is None or index is None or len(photos.ids) == 0 or k <= 0:
                 return []
             allowed, row_ok = self._allowed_vectors(photos, filters)
-            hits = self._pixel_hits(photos, index, query, k, allowed, row_ok, min_score)
-            results = self._results(photos, hits, {row: (score, ("image",)) for row, score in hits})
-        return self._with_captions(results)
+            hits = pixel_hits(photos, index, query, k, allowed, row_ok, min_score)
+            extras = {row: (score, ("image",)) for row, score in hits}
+            return build_results(self.store, photos, hits, extras, self.best_captions)
 
-    def _pixel_hits(self, photos, index, query, k, allowed, row_ok, min_score=None) -> list[tuple[int, float]]:
-        """(row, cosine) of the k best photos; copies share one vector, so each may give several rows."""
-        if allowed is not None and len(allowed) == 0:
-            return []
-        ids, scores = index.search(np.asarray(query, dtype=np.float32), k, allowed=allowed, min_score=min_score)
-        lo = np.searchsorted(photos.sorted_vector_ids, ids, side="left").tolist()
-        hi = np.searchsorted(photos.sorted_vector_ids, ids, side="right").tolist()
-        hits: list[tuple[int, float]] = []
-        for first, last, score in zip(lo, hi, scores.tolist(), strict=True):
-            for row in photos.by_vector[first:last].tolist():
-                if row_ok is None or row_ok[row]:
-                    hits.append((row, score))
-            if len(hits) >= k:
-                break
-        return hits[:k]
-
-    def _results(
-        self,
-        photos: _Photos,
-        hits: list[tuple[int, float | None]],
-        extras: dict[int, tuple[float | None, tuple[str, ...]]] | None = None,
-    ) -> list[SearchResult]:
-        """SearchResults for (row, score) hits; extras: row -> (similarity, why). Paths come from the database."""
-        photo_ids = [int(photos.ids[row]) for row, _ in hits]
-        details: dict[int, tuple] = {}
-        for start in range(0, len(photo_ids), _ID_CHUNK):
-            chunk = photo_ids[start : start + _ID_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            for row in self.store.query(
-                f"SELECT id, path, fingerprint, taken, mtime_ns FROM photos WHERE id IN ({marks})", chunk
-            ):
-                details[row[0]] = row
-        results: list[SearchResult] = []
-        extras = extras or {}
-        for (row, score), photo_id in zip(hits, photo_ids, strict=True):
-            found = details.get(photo_id)
-            if found is None:  # deleted since the last refresh
-                continue
-            similarity, why = extras.get(row, (None, ()))
-            results.append(
-                SearchResult(
-                    path=from_db(found[1]),
-                    score=None if score is None else float(score),
-                    photo_id=photo_id,
-                    fingerprint=found[2] or "",
-                    width=int(photos.width[row]),
-                    height=int(photos.height[row]),
-                    taken=found[3],
-                    offline=bool(photos.offline[row]),
-                    date=found[3] if found[3] is not None else found[4] / 1e9,
-                    why=why,
-                    similarity=None if similarity is None else float(similarity),
-                )
-            )
-        return results
-
-    def _allowed_vectors(self, photos: _Photos, filters: Filters) -> tuple[np.ndarray | None, np.ndarray | None]:
+    def _allowed_vectors(self, photos: PhotoColumns, filters: Filters) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Vector ids a query may return and the photo rows it may show (None: all of them).
 
         Cached until the library changes.

@@ -31,26 +31,56 @@ def why_names(bits: int, image: bool) -> tuple[str, ...]:
     return tuple(w for w in WHY_ORDER if w in names or (w == "image" and image))
 
 
+class IdLookup:
+    """Database id -> value for a fixed set of ids: one array index per id when the ids are compact
+    (the usual case: ids are row numbers), a binary search when deletions left them sparse."""
+
+    def __init__(self, ids: np.ndarray, values: np.ndarray, missing: int) -> None:
+        self.missing = missing
+        self.dtype = values.dtype
+        top = int(ids.max()) + 1 if len(ids) else 0
+        if top <= 4 * len(ids) + 1_000_000:
+            self._dense: np.ndarray | None = np.full(top, missing, dtype=values.dtype)
+            self._dense[ids] = values
+        else:
+            order = np.argsort(ids, kind="stable")
+            self._dense, self._ids, self._values = None, ids[order], values[order]
+
+    def __call__(self, wanted: np.ndarray) -> np.ndarray:
+        """The value of each wanted id, `missing` where it is not one of the ids."""
+        if self._dense is not None:
+            if len(wanted) == 0 or (int(wanted.max()) < len(self._dense) and int(wanted.min()) >= 0):
+                return self._dense[wanted]
+            inside = (wanted >= 0) & (wanted < len(self._dense))
+            out = np.full(len(wanted), self.missing, dtype=self.dtype)
+            out[inside] = self._dense[wanted[inside]]
+            return out
+        if len(self._ids) == 0:
+            return np.full(len(wanted), self.missing, dtype=self.dtype)
+        at = np.minimum(np.searchsorted(self._ids, wanted), len(self._ids) - 1)
+        return np.where(self._ids[at] == wanted, self._values[at], self.missing).astype(self.dtype, copy=False)
+
+
 @dataclass
 class CaptionMap:
-    """Caption id -> photo row and kind bit, for captions of indexed photos (sorted by caption id)."""
+    """Where FTS5 rowids land: caption id -> photo row and kind bit (captions of indexed photos
+    only), photo id -> row (the file-name index's rowid is the photo id). Built once per library
+    version, so a query word costs array lookups, not a join."""
 
-    caption_ids: np.ndarray
-    rows: np.ndarray
-    bits: np.ndarray
+    caption_row: IdLookup  # -1: the caption's photo is not in the engine's photo arrays
+    caption_bit: IdLookup
+    photo_row: IdLookup
 
     @classmethod
     def build(cls, store, photo_ids: np.ndarray) -> CaptionMap:
-        found = store.query(
-            "SELECT c.id, p.id, c.source FROM captions c JOIN photos p ON p.path = c.path ORDER BY c.id"
-        )
+        found = store.query("SELECT c.id, p.id, c.source FROM captions c JOIN photos p ON p.path = c.path")
         n = len(found)
         caption_ids = np.fromiter((r[0] for r in found), dtype=np.int64, count=n)
         owners = np.fromiter((r[1] for r in found), dtype=np.int64, count=n)
         bits = np.fromiter((WHY_BITS[why_of_source(r[2])] for r in found), dtype=np.uint8, count=n)
-        rows = _rows_of(photo_ids, owners)
-        keep = rows >= 0
-        return cls(caption_ids[keep], rows[keep], bits[keep])
+        del found
+        photo_row = IdLookup(photo_ids, np.arange(len(photo_ids), dtype=np.int32), -1)
+        return cls(IdLookup(caption_ids, photo_row(owners), -1), IdLookup(caption_ids, bits, 0), photo_row)
 
 
 @dataclass
@@ -68,32 +98,23 @@ class Evidence:
         return self.coverage[rows], self.bits[rows]
 
 
-def _rows_of(photo_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Row of each wanted photo id in the sorted photo_ids, -1 where absent."""
-    if len(photo_ids) == 0 or len(wanted) == 0:
-        return np.full(len(wanted), -1, dtype=np.int64)
-    at = np.minimum(np.searchsorted(photo_ids, wanted), len(photo_ids) - 1)
-    return np.where(photo_ids[at] == wanted, at, -1)
-
-
 def _ids(store, table: str, literal: str) -> np.ndarray:
     """Rowids matching an FTS5 query, as one comma-joined string: ~10x faster than a row per id."""
     (joined,) = store.query(f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH ?", (literal,))[0]
     return np.fromstring(joined, dtype=np.int64, sep=",") if joined else np.zeros(0, dtype=np.int64)
 
 
-def term_bits(store, term: str, photo_ids: np.ndarray, captions: CaptionMap, names: bool) -> np.ndarray:
+def term_bits(store, term: str, photo_count: int, captions: CaptionMap, names: bool) -> np.ndarray:
     """Per photo row, the kinds of text (bits, 0 = none) holding the term (a word or a "phrase")."""
     literal = fts_literal(term)
-    bits = np.zeros(len(photo_ids), dtype=np.uint8)
-    cids = np.sort(_ids(store, "captions_fts", literal))
-    if len(cids) and len(captions.caption_ids):
-        at = np.minimum(np.searchsorted(captions.caption_ids, cids), len(captions.caption_ids) - 1)
-        at = at[captions.caption_ids[at] == cids]
-        np.bitwise_or.at(bits, captions.rows[at], captions.bits[at])
+    bits = np.zeros(photo_count, dtype=np.uint8)
+    cids = _ids(store, "captions_fts", literal)
+    if len(cids):
+        rows, kinds = captions.caption_row(cids), captions.caption_bit(cids)
+        for bit in np.unique(kinds[rows >= 0]).tolist():  # at most four kinds: no ufunc.at needed
+            bits[rows[(kinds == bit) & (rows >= 0)]] |= bit
     if names:
-        named_ids = _ids(store, "photo_names", literal)
-        named = _rows_of(photo_ids, np.sort(named_ids))
+        named = captions.photo_row(_ids(store, "photo_names", literal))
         bits[named[named >= 0]] |= WHY_BITS["filename"]
     return bits
 
@@ -106,7 +127,7 @@ def gather(store, parsed: Query, photo_ids: np.ndarray, captions: CaptionMap, *,
     evidence = Evidence()
     keywords = parsed.keywords
     if keywords:
-        per_term = [term_bits(store, t, photo_ids, captions, names) for t in keywords]
+        per_term = [term_bits(store, t, len(photo_ids), captions, names) for t in keywords]
         # IDF over photos (not caption rows), so a word on every photo counts for almost nothing.
         n = max(len(photo_ids), 1)
         found = [int(np.count_nonzero(b)) for b in per_term]
@@ -126,6 +147,6 @@ def gather(store, parsed: Query, photo_ids: np.ndarray, captions: CaptionMap, *,
     if parsed.excluded:
         banned = np.zeros(len(photo_ids), dtype=bool)
         for term in parsed.excluded:
-            banned |= term_bits(store, term, photo_ids, captions, names) > 0
+            banned |= term_bits(store, term, len(photo_ids), captions, names) > 0
         evidence.banned = banned
     return evidence

@@ -90,3 +90,65 @@ def test_search_and_similar_take_the_same_filters_and_sort_by_date(lib):
     similar = lib.search_image(str(lib.folder_path / "a.jpg"), k=10, filters=dated, sort="date")
     assert _names(similar) == ["d.jpg", "c.jpg", "b.jpg"]
     assert all(r.date is not None for r in similar)
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    """3,000 photos over 25 years, a third of them sharing a few dates (ties go by id)."""
+    from benchmarks.fused_query import MODEL_ID, build_library
+    from photosearch.core.search import SearchEngine
+
+    store = build_library(tmp_path_factory.mktemp("browse") / "lib", 3000, 16)
+    with store.write() as conn:
+        conn.execute("UPDATE photos SET taken = 1e9 + (id % 4) * 86400 WHERE id % 3 = 0")
+    yield SearchEngine(store, MODEL_ID)
+    store.close()
+
+
+def _expected_order(engine, filters: Filters) -> list[int]:
+    rows = engine.store.query("SELECT id, COALESCE(taken, mtime_ns / 1e9), path FROM photos WHERE state = 'indexed'")
+    rows = [r for r in rows if (filters.after is None or r[1] >= filters.after)]
+    rows = [r for r in rows if (filters.before is None or r[1] < filters.before)]
+    rows = [r for r in rows if filters.folder is None or r[2].startswith(filters.folder + "/")]
+    return [r[0] for r in sorted(rows, key=lambda r: (-r[1], -r[0]))]
+
+
+def _ids(results) -> list[int]:
+    return [r.photo_id for r in results]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [Filters(), Filters.from_text(after="2005", before="2016"), Filters(folder="/bench/photos/2010")],
+    ids=["all", "dated", "folder"],
+)
+def test_pages_from_anchors_match_the_full_order(big, filters):
+    """Scrolling page after page, jumping to months and to any position give the same photos as
+    sorting the whole table, while each page starts from where an earlier one ended."""
+    want = _expected_order(big, filters)
+    got = []
+    while page := big.browse(137, len(got), filters=filters):
+        got += _ids(page)
+    assert got == want
+    months = big.months(filters)
+    assert sum(m.count for m in months) == len(want)
+    for month in months[::5]:
+        assert _ids(big.browse(50, month.start, filters=filters)) == want[month.start : month.start + 50]
+    for offset in (3, len(want) // 2 + 7, len(want) - 5, len(want) + 10):
+        assert _ids(big.browse(20, offset, filters=filters)) == want[offset : offset + 20]
+
+
+def test_anchors_are_dropped_when_the_library_changes(big):
+    for offset in range(0, 1000, 200):
+        big.browse(200, offset)
+    (newest,) = big.store.query("SELECT MAX(COALESCE(taken, mtime_ns / 1e9)) FROM photos")[0]
+    with big.store.write() as conn:  # a photo newer than all: every position moves down by one
+        conn.execute(
+            "INSERT INTO photos(id, path, folder_id, size, mtime_ns, fingerprint, taken, state) "
+            "VALUES (99999, '/bench/photos/new.jpg', 1, 1, 0, 'fpnew', ?, 'indexed')",
+            (newest + 10,),
+        )
+    want = _expected_order(big, Filters())
+    assert want[0] == 99999
+    assert _ids(big.browse(200, 600)) == want[600:800]
+    assert _ids(big.browse(5, 0)) == want[:5]

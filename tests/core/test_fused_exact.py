@@ -43,3 +43,18 @@ def test_fused_search_equals_scoring_every_photo(engine, text):
     want = _brute_force(engine, q, text, 50)
     assert [r.score for r in got] == pytest.approx([s for _, s in want], abs=1e-4)
     assert [r.path for r in got][:10] == [p for p, _ in want][:10]
+
+
+def test_a_word_on_most_photos_needs_no_search_of_its_own(engine, monkeypatch):
+    """"dog" is on about half the photos: the pixel ranking, taken deeper, already holds its best."""
+    engine.refresh()
+    calls = []
+    search = engine._index.search
+    monkeypatch.setattr(engine._index, "search", lambda *a, **kw: calls.append(kw) or search(*a, **kw))
+    q = np.random.default_rng(1).standard_normal(16).astype(np.float32)
+    q /= np.linalg.norm(q)
+    got = engine.search_fused(q, parse_query("dog"), 50)
+    assert len(calls) == 1 and calls[0].get("allowed") is None
+    want = _brute_force(engine, q, "dog", 50)
+    assert [r.score for r in got] == pytest.approx([s for _, s in want], abs=1e-4)
+    assert all("filename" in r.why or "caption" in r.why for r in got)
