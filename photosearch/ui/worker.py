@@ -18,7 +18,9 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 from photosearch.core.devices import DEVICE_WORDS, available_devices
 from photosearch.core.errors import LibraryBusyError, PhotoSearchError
 from photosearch.core.library import Library
+from photosearch.core.models import set_offline
 from photosearch.core.types import IndexSummary, Progress
+from photosearch.core.weights import refusal_before_import
 
 BUSY_RETRY_MS = 5000
 
@@ -112,8 +114,27 @@ class IndexWorker(QObject):
         """Report folders and counts, load the model; no rescan (screenshots show the library as it is)."""
         self._emit_folders()
         self._emit_status()
+        if self._refused_early():
+            return False
         self._check_device()
         return self.load_model()
+
+    def _refused_early(self) -> bool:
+        """A first run whose weights can't be had says so in seconds: before torch is imported (to look
+        for GPUs, then to load the model). Devices are looked for once a model file is chosen."""
+        library = self._ref.get()
+        if library.offline:
+            set_offline()
+        try:
+            refusal = refusal_before_import(library.spec)
+        except PhotoSearchError as exc:  # e.g. a missing model config file: the load reports it
+            refusal = str(exc)
+        if not refusal:
+            return False
+        self.model_error = refusal
+        self.modelFailed.emit(refusal)
+        self._emit_status()
+        return True
 
     def _check_device(self) -> None:
         """A saved device this machine does not have (settings from elsewhere) falls back to auto."""
@@ -137,6 +158,7 @@ class IndexWorker(QObject):
         if current is not library:
             current.close()
         self.libraryReplaced.emit(library.model_id)
+        self._check_device()  # not done yet when the first load was refused early
         if self.load_model():
             self.switched.emit(library.spec.model, library.spec.pretrained, device)
             self.index_all()
