@@ -259,6 +259,11 @@ def load_encoder(
     _check_choice(quantize, QUANTIZE_MODES, "quantize mode")
     if offline:
         set_offline()
+    from photosearch.core.weights import refusal_before_import
+
+    refusal = refusal_before_import(spec)  # before torch and open_clip: no weights here, say so in seconds
+    if refusal:
+        raise PhotoSearchError(refusal)
     dev = resolve_device(device)
     if backend in ("onnx", "openvino") and dev != "cpu":
         raise PhotoSearchError(f"The {backend} backend runs on the CPU only; use --device cpu")

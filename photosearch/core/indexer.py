@@ -12,27 +12,27 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from photosearch.core.caption_encoding import encode_pending_captions
 from photosearch.core.caption_files import read_sidecar
+from photosearch.core.caption_rows import EMBEDDED_SOURCES, SIDECAR_SOURCE, replace_captions
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.fsnames import from_db
 from photosearch.core.images import ImageError, decode, make_thumbnail, save_thumbnail
+from photosearch.core.index_plan import record_plan
 from photosearch.core.phash import phash, store_hash
-from photosearch.core.scanner import ScanPlan, Scope, fingerprint, match_moves, scan
+from photosearch.core.scanner import ScanPlan, Scope, fingerprint, scan
 from photosearch.core.store import Store, collect_garbage, vector_to_blob
 from photosearch.core.thumbnails import THUMB_SIZE, ThumbnailCache
 from photosearch.core.types import IndexSummary, Progress, Skipped
 
-EMBEDDED_SOURCES = ("exif", "xmp", "iptc", "png", "comment", "keyword")  # issue 11: + keywords
-SIDECAR_SOURCE = "sidecar"
 DECODE_TIMEOUT_S = 60.0  # a single file may not hold the pipeline longer than this
-CAPTION_BATCH = 64
 DEFAULT_BATCH = 16  # until the encoder, which knows its own best batch size, has loaded
 
 ProgressFn = Callable[[Progress], None]
@@ -134,66 +134,7 @@ class Indexer:
     # -- scan results ------------------------------------------------------------------------
     def apply_plan(self, plan: ScanPlan) -> IndexSummary:
         """Record what the scan found; cheap, no decoding. Moves keep their row, captions and vector."""
-        summary = IndexSummary(skipped=list(plan.problems))
-        moves = match_moves(plan)
-        moved_ids = {old.id for old, _, _ in moves}
-        moved_new = {new.path for _, new, _ in moves}
-        with self.store.write() as conn:
-            for fid in plan.offline_folders:
-                conn.execute("UPDATE folders SET online = 0 WHERE id = ?", (fid,))
-                cur = conn.execute("UPDATE photos SET offline = 1 WHERE folder_id = ? AND offline = 0", (fid,))
-                summary.offline += cur.rowcount
-            for fid in plan.online_folders:
-                conn.execute("UPDATE folders SET online = 1 WHERE id = ?", (fid,))
-                conn.execute("UPDATE photos SET offline = 0 WHERE folder_id = ?", (fid,))
-            # Unreadable for now (permissions, a flaky share) is offline, not deleted: rows, vectors and
-            # captions stay; readable again, the photo is back as it was.
-            conn.executemany("UPDATE photos SET offline = 0 WHERE id = ?", [(i,) for i in plan.reachable])
-            cur = conn.executemany("UPDATE photos SET offline = 1 WHERE id = ?", [(i,) for i in plan.unreachable])
-            summary.offline += max(cur.rowcount, 0)
-            conn.executemany(
-                "UPDATE photos SET state = 'pending', reason = NULL WHERE id = ? AND state = 'skipped'",
-                [(i,) for i in plan.retry],
-            )
-            for old, new, fp in moves:
-                conn.execute(
-                    "UPDATE photos SET path = ?, folder_id = ?, size = ?, mtime_ns = ?, fingerprint = ?, "
-                    "sidecar_mtime_ns = ?, offline = 0 WHERE id = ?",
-                    (new.path, new.folder_id, new.size, new.mtime_ns, fp, new.sidecar_mtime_ns, old.id),
-                )
-                _move_captions(conn, old.path, new.path)
-            for old in plan.removed:
-                if old.id not in moved_ids:
-                    conn.execute("DELETE FROM photos WHERE id = ?", (old.id,))
-                    conn.execute("DELETE FROM captions WHERE path = ?", (old.path,))
-            conn.executemany(
-                "INSERT INTO photos(path, folder_id, size, mtime_ns, state, sidecar_mtime_ns) "
-                "VALUES (?, ?, ?, ?, 'pending', ?)",
-                [
-                    (f.path, f.folder_id, f.size, f.mtime_ns, f.sidecar_mtime_ns)
-                    for f in plan.new
-                    if f.path not in moved_new
-                ],
-            )
-            conn.executemany(
-                "UPDATE photos SET size = ?, mtime_ns = ?, sidecar_mtime_ns = ?, state = 'pending', "
-                "reason = NULL, fingerprint = NULL WHERE id = ?",
-                [(f.size, f.mtime_ns, f.sidecar_mtime_ns, old.id) for old, f in plan.changed],
-            )
-            conn.executemany("DELETE FROM scan_problems WHERE path = ?", [(p,) for p in plan.problems_gone])
-            conn.executemany(
-                "INSERT INTO scan_problems(path, folder_id, reason) VALUES (?, ?, ?) "
-                "ON CONFLICT(path) DO UPDATE SET reason = excluded.reason, folder_id = excluded.folder_id",
-                plan.problems_to_record,
-            )
-            for old, side_mtime in plan.sidecar_changed:
-                conn.execute("UPDATE photos SET sidecar_mtime_ns = ? WHERE id = ?", (side_mtime, old.id))
-                _replace_captions(conn, old.path, (SIDECAR_SOURCE,), _sidecar_captions(old.path, self._inside()))
-        summary.moved = len(moves)
-        summary.added = len(plan.new) - len(moves)
-        summary.removed = len(plan.removed) - len(moves)
-        summary.updated = len(plan.changed)
-        return summary
+        return record_plan(self.store, plan, self._inside)
 
     # -- encoding ----------------------------------------------------------------------------
     def _encode_photos(
@@ -327,50 +268,17 @@ class Indexer:
                 "taken = ? WHERE id = ?",
                 (item.fingerprint, item.width, item.height, item.taken, job.photo_id),
             )
-            _replace_captions(conn, job.path, EMBEDDED_SOURCES, item.captions)
+            replace_captions(conn, job.path, EMBEDDED_SOURCES, item.captions)
             if item.phash is not None:
                 store_hash(conn, item.fingerprint, item.phash)
         else:  # same content as an indexed photo (a copy, a touched file): reuse what it knows
             conn.execute(_REUSE_KNOWN_SQL, {"fp": item.fingerprint, "id": job.photo_id})
-        _replace_captions(conn, job.path, (SIDECAR_SOURCE,), [(SIDECAR_SOURCE, item.sidecar)] if item.sidecar else [])
+        replace_captions(conn, job.path, (SIDECAR_SOURCE,), [(SIDECAR_SOURCE, item.sidecar)] if item.sidecar else [])
 
     # -- captions ----------------------------------------------------------------------------
     def encode_captions(self, progress: ProgressFn | None = None) -> int:
-        """Embed captions that have no vector for this model yet (metadata, sidecars, imported CSVs).
-
-        Walks the captions by id (a keyset, not a rescan from the start per chunk); each chunk commits,
-        so a kill leaves the rest pending for the next run."""
-        pending_sql = (
-            "FROM captions c WHERE c.id > ? AND NOT EXISTS (SELECT 1 FROM caption_embeddings e "
-            "WHERE e.caption_id = c.id AND e.model_id = ?)"
-        )
-        count, last = 0, 0
-        encoder = None
-        total = None
-        started = time.monotonic()
-        while True:
-            rows = self.store.query(
-                f"SELECT c.id, c.text {pending_sql} ORDER BY c.id LIMIT ?", (last, self.model_id, CAPTION_BATCH * 8)
-            )
-            if not rows:
-                return count
-            if total is None and progress:
-                total = self.store.query(f"SELECT COUNT(*) {pending_sql}", (0, self.model_id))[0][0]
-            encoder = encoder or self._encoder_provider()
-            for start in range(0, len(rows), CAPTION_BATCH):
-                chunk = rows[start : start + CAPTION_BATCH]
-                vectors = encoder.encode_texts([text for _, text in chunk])
-                with self.store.write() as conn:
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO caption_embeddings(caption_id, model_id, vector) VALUES (?, ?, ?)",
-                        [(cid, self.model_id, vector_to_blob(v)) for (cid, _), v in zip(chunk, vectors, strict=True)],
-                    )
-                count += len(chunk)
-                if progress:
-                    elapsed = max(time.monotonic() - started, 1e-6)
-                    rate = count / elapsed
-                    progress(Progress("captions", count, total or count, rate, ((total or count) - count) / rate))
-            last = rows[-1][0]
+        """Embed captions that have no vector for this model yet (see caption_encoding)."""
+        return encode_pending_captions(self.store, self.model_id, self._encoder_provider, progress)
 
 
 def _in_background(load: Callable[[], object]) -> Future:
@@ -413,32 +321,3 @@ def _progress(done: int, total: int, started: float, current: str) -> Progress:
 def _wait_if_paused(pause: threading.Event | None, cancel: threading.Event | None) -> None:
     while pause is not None and pause.is_set() and not (cancel and cancel.is_set()):
         time.sleep(0.05)
-
-
-def _sidecar_captions(path: str, inside: tuple[str, ...]) -> list[tuple[str, str]]:
-    text = read_sidecar(path, inside)
-    return [(SIDECAR_SOURCE, text)] if text else []
-
-
-def _replace_captions(
-    conn: sqlite3.Connection, path: str, sources: Iterable[str], captions: list[tuple[str, str]]
-) -> None:
-    sources = tuple(sources)
-    marks = ",".join("?" * len(sources))
-    wanted = {(s, t) for s, t in captions if s in sources and t}
-    existing = {
-        (s, t): cid
-        for cid, s, t in conn.execute(
-            f"SELECT id, source, text FROM captions WHERE path = ? AND source IN ({marks})", (path, *sources)
-        )
-    }
-    for key, cid in existing.items():
-        if key not in wanted:
-            conn.execute("DELETE FROM captions WHERE id = ?", (cid,))
-    for source, text in wanted - existing.keys():
-        conn.execute("INSERT OR IGNORE INTO captions(path, source, text) VALUES (?, ?, ?)", (path, source, text))
-
-
-def _move_captions(conn: sqlite3.Connection, old: str, new: str) -> None:
-    conn.execute("UPDATE OR IGNORE captions SET path = ? WHERE path = ?", (new, old))
-    conn.execute("DELETE FROM captions WHERE path = ?", (old,))

@@ -135,7 +135,7 @@ def _sha256(path: Path) -> str:
 def _download(name: str, tag: str, cfg: dict[str, Any]) -> Path:
     import open_clip
 
-    from photosearch.core.weights import cache_only_when_unreachable
+    from photosearch.core.weights import cache_only_when_unreachable, not_available_message
 
     unreachable = None
     try:
@@ -145,11 +145,7 @@ def _download(name: str, tag: str, cfg: dict[str, Any]) -> Path:
     except Exception:  # network, offline mode, HF errors: all mean "not available here"
         weights = ""
     if not weights or not Path(weights).is_file():
-        why = f" ({unreachable})" if unreachable else ""
-        raise PhotoSearchError(
-            f"The weights for {name} ({tag}) are not on disk and can't be downloaded{why}; "
-            f"use --pretrained PATH --tag {tag} to load a local checkpoint file"
-        )
+        raise PhotoSearchError(not_available_message(name, tag, unreachable))
     return Path(weights)
 
 

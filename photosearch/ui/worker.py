@@ -1,55 +1,29 @@
-"""Background work: the indexing thread (owns the model and all writes) and the search runner.
+"""Background work: the indexing thread, which owns the model and all writes.
 
 All library writes happen on one worker QThread, so the GUI never waits on the model, the disk or
-the writer lock. Searches run on their own one-thread pool: reads are thread-safe in the core, and a
-search must not queue behind an hour of indexing. Signals carry plain data only.
+the writer lock. Searches run on their own pool (search_runner). Signals carry plain data only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from photosearch.core.devices import DEVICE_WORDS, available_devices
 from photosearch.core.errors import LibraryBusyError, PhotoSearchError
 from photosearch.core.library import Library
+from photosearch.core.models import set_offline
 from photosearch.core.types import IndexSummary, Progress
+from photosearch.core.weights import refusal_before_import
+from photosearch.ui.search_runner import ImageQuery, LibraryRef, SearchRunner
+
+# Re-exported: the window and the drop/search-bar widgets import them from here.
+__all__ = ["BUSY_RETRY_MS", "ImageQuery", "IndexWorker", "LibraryRef", "SearchRunner"]
 
 BUSY_RETRY_MS = 5000
-
-
-class LibraryRef:
-    """The library searches use right now; swapped atomically when a new model's index is ready."""
-
-    def __init__(self, library: Library) -> None:
-        self._library = library
-        self._lock = threading.Lock()
-
-    def get(self) -> Library:
-        with self._lock:
-            return self._library
-
-    def set(self, library: Library) -> None:
-        with self._lock:
-            self._library = library
-
-
-@dataclass(frozen=True)
-class ImageQuery:
-    """A query image: a file on disk, or raw bytes (pasted or dropped image data)."""
-
-    path: str | None = None
-    data: bytes | None = None
-    label: str = ""
-
-    @property
-    def source(self) -> str | bytes:
-        return self.path if self.path is not None else (self.data or b"")
 
 
 class IndexWorker(QObject):
@@ -112,8 +86,27 @@ class IndexWorker(QObject):
         """Report folders and counts, load the model; no rescan (screenshots show the library as it is)."""
         self._emit_folders()
         self._emit_status()
+        if self._refused_early():
+            return False
         self._check_device()
         return self.load_model()
+
+    def _refused_early(self) -> bool:
+        """A first run whose weights can't be had says so in seconds: before torch is imported (to look
+        for GPUs, then to load the model). Devices are looked for once a model file is chosen."""
+        library = self._ref.get()
+        if library.offline:
+            set_offline()
+        try:
+            refusal = refusal_before_import(library.spec)
+        except PhotoSearchError as exc:  # e.g. a missing model config file: the load reports it
+            refusal = str(exc)
+        if not refusal:
+            return False
+        self.model_error = refusal
+        self.modelFailed.emit(refusal)
+        self._emit_status()
+        return True
 
     def _check_device(self) -> None:
         """A saved device this machine does not have (settings from elsewhere) falls back to auto."""
@@ -137,6 +130,7 @@ class IndexWorker(QObject):
         if current is not library:
             current.close()
         self.libraryReplaced.emit(library.model_id)
+        self._check_device()  # not done yet when the first load was refused early
         if self.load_model():
             self.switched.emit(library.spec.model, library.spec.pretrained, device)
             self.index_all()
@@ -311,88 +305,3 @@ class IndexWorker(QObject):
             self.foldersChanged.emit(self._ref.get().folders())
         except Exception as exc:
             self.failed.emit(f"cannot read folders: {exc}")
-
-
-# -- searching -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SearchRequest:
-    generation: int
-    text: str = ""
-    image: ImageQuery | None = None
-    k: int = 200
-    options: object = None  # issue 11: a search_options.SearchOptions (filters, sort, plus words, weight)
-
-
-class _SearchSignals(QObject):
-    done = Signal(int, list, list, str, float)  # generation, results, captions, error, seconds
-
-
-class _SearchJob(QRunnable):
-    def __init__(self, runner: SearchRunner, request: SearchRequest) -> None:
-        super().__init__()
-        self._runner = runner
-        self._request = request
-
-    def run(self) -> None:
-        request = self._request
-        if request.generation != self._runner.latest:
-            return  # superseded while queued: latest query wins
-        library = self._runner.ref.get()
-        started = time.perf_counter()
-        results, captions, error = [], [], ""
-        try:
-            if request.image is not None:
-                source = request.image.source
-                extra = request.options.image_kwargs() if request.options is not None else {}
-                sources = [source, *extra.pop("more_images", ())]  # issue 11: several images query together
-                results = library.search_image(sources, k=request.k, **extra)
-                captions = library.search_captions(image=source, k=20)
-            elif request.text.strip():
-                extra = request.options.text_kwargs() if request.options is not None else {}
-                results = library.search_text(request.text, k=request.k, **extra)
-                captions = library.search_captions(text=request.text, k=20)
-        except PhotoSearchError as exc:
-            error = str(exc)
-        except Exception as exc:
-            error = f"search failed: {type(exc).__name__}: {exc}"
-        self._runner.signals.done.emit(request.generation, results, captions, error, time.perf_counter() - started)
-
-
-class SearchRunner(QObject):
-    """Runs searches one at a time off the GUI thread; only the newest request's answer is delivered."""
-
-    resultsReady = Signal(list, list, float)  # [SearchResult], [CaptionResult], seconds
-    searchFailed = Signal(str)
-
-    def __init__(self, ref: LibraryRef, parent=None) -> None:
-        super().__init__(parent)
-        self.ref = ref
-        self.latest = 0
-        self.delivered = 0
-        self.failed = False  # the newest answer was an error (its message must not be replaced by "0 photos")
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self.signals = _SearchSignals()
-        self.signals.done.connect(self._on_done)
-
-    def submit(self, text: str = "", image: ImageQuery | None = None, k: int = 200, options=None) -> int:
-        self.latest += 1
-        self._pool.start(_SearchJob(self, SearchRequest(self.latest, text, image, k, options)))
-        return self.latest
-
-    @property
-    def idle(self) -> bool:
-        return self.delivered == self.latest
-
-    @Slot(int, list, list, str, float)
-    def _on_done(self, generation: int, results: list, captions: list, error: str, seconds: float) -> None:
-        if generation != self.latest:
-            return
-        self.delivered = generation
-        self.failed = bool(error)
-        if error:
-            self.searchFailed.emit(error)
-        self.resultsReady.emit(results, captions, seconds)
-
-    def wait(self, msecs: int = 5000) -> bool:
-        return self._pool.waitForDone(msecs)

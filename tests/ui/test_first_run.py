@@ -66,3 +66,62 @@ def test_settings_model_list_offers_from_a_file(qtbot, window, tmp_path) -> None
     dialog.preset.setCurrentIndex(row)
     dialog.preset.activated.emit(row)
     assert dialog.chosen_model(spec.model) == (spec.model, "/somewhere/weights.safetensors")
+
+
+# The app as launched (`photosearch gui`), in its own process: a timer records, when the first-run dialog
+# is up, which modules were imported, then answers "Not now" and quits.
+_LAUNCH = """
+import json, sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+from photosearch.cli import main
+
+app = QApplication(sys.argv[:1])
+
+def look():
+    for box in app.topLevelWidgets():
+        if isinstance(box, QMessageBox) and box.isVisible():
+            buttons = [b.text() for b in box.buttons()]
+            seen = {"title": box.windowTitle(), "buttons": buttons, "text": box.informativeText(),
+                    "torch": "torch" in sys.modules, "open_clip": "open_clip" in sys.modules}
+            print(json.dumps(seen), flush=True)
+            box.buttons()[buttons.index("Not now")].click()
+            QTimer.singleShot(0, app.quit)
+            return
+    QTimer.singleShot(20, look)
+
+QTimer.singleShot(0, look)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_first_run_without_network_shows_choose_a_model_file_before_importing_torch(tmp_path) -> None:
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: every connection is refused at once
+    env = {k: v for k, v in os.environ.items() if not k.upper().endswith("_PROXY") and k != "HF_HUB_OFFLINE"}
+    env.update(
+        QT_QPA_PLATFORM="offscreen",
+        HTTPS_PROXY=f"http://127.0.0.1:{closed.getsockname()[1]}",
+        HF_HOME=str(tmp_path / "hf"),  # an empty hub cache
+        PHOTOSEARCH_CACHE=str(tmp_path / "cache"),
+        PHOTOSEARCH_CONFIG=str(tmp_path / "config"),
+        HOME=str(tmp_path / "home"),
+    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", _LAUNCH, "--library", str(tmp_path / "library"), "gui"],
+            capture_output=True, text=True, env=env, timeout=300,
+        )  # fmt: skip
+    finally:
+        closed.close()
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout.strip().splitlines()[0])
+    assert seen["title"] == "Model not available" and "Choose a model file…" in seen["buttons"]
+    assert "can't be downloaded" in seen["text"] and "--" not in seen["text"]
+    assert (seen["torch"], seen["open_clip"]) == (False, False)

@@ -1,0 +1,63 @@
+"""What the command line prints: JSON or human lines on stdout, notes and progress bars on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from photosearch.cli.parser import EXIT_OK
+from photosearch.core.dates import iso_date
+from photosearch.core.terminal import json_text, safe
+
+
+def _note(message: str) -> None:
+    print(safe(message), file=sys.stderr)
+
+
+def _emit(args: argparse.Namespace, data: Any, human: str) -> int:
+    print(json_text(data, indent=None if isinstance(data, list) else 2) if args.json else human)
+    return EXIT_OK
+
+
+_UNITS = {"encoding": "photo", "importing": "row", "captions": "caption", "reading text": "photo"}
+
+
+class _ProgressBar:
+    """tqdm on stderr: count, rate and ETA while encoding photos, importing rows or embedding captions."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar = None
+        self._phase = None
+
+    def update(self, progress) -> None:
+        if not self.enabled or progress.phase not in _UNITS:
+            return
+        if self._bar is None or self._phase != progress.phase:
+            from tqdm import tqdm
+
+            self.close()
+            total = progress.total or None
+            unit = _UNITS[progress.phase]
+            self._bar = tqdm(total=total, unit=unit, file=sys.stderr, dynamic_ncols=True)
+            self._phase = progress.phase
+        self._bar.n = progress.done
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _results_text(results) -> str:
+    if not results:
+        return "no matches"
+    lines = []
+    for r in results:
+        score = "       " if r.score is None else f"{r.score:7.4f}"
+        date = (iso_date(r.date) or "")[:10]
+        why = f"  [{', '.join(r.why)}]" if r.why else ""
+        lines.append(f"{score}  {date}  {safe(r.path)}{why}" + (f"  — {safe(r.caption)}" if r.caption else ""))
+    return "\n".join(lines)

@@ -1,0 +1,55 @@
+"""Embed the captions that have no vector for a model yet (metadata, sidecars, imported CSVs, text read
+from photos), chunk by chunk."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from photosearch.core.store import Store, vector_to_blob
+from photosearch.core.types import Progress
+
+CAPTION_BATCH = 64
+
+
+def encode_pending_captions(
+    store: Store,
+    model_id: str,
+    encoder_provider: Callable[[], object],
+    progress: Callable[[Progress], None] | None = None,
+) -> int:
+    """Embed captions that have no vector for this model yet (metadata, sidecars, imported CSVs).
+
+    Walks the captions by id (a keyset, not a rescan from the start per chunk); each chunk commits,
+    so a kill leaves the rest pending for the next run."""
+    pending_sql = (
+        "FROM captions c WHERE c.id > ? AND NOT EXISTS (SELECT 1 FROM caption_embeddings e "
+        "WHERE e.caption_id = c.id AND e.model_id = ?)"
+    )
+    count, last = 0, 0
+    encoder = None
+    total = None
+    started = time.monotonic()
+    while True:
+        rows = store.query(
+            f"SELECT c.id, c.text {pending_sql} ORDER BY c.id LIMIT ?", (last, model_id, CAPTION_BATCH * 8)
+        )
+        if not rows:
+            return count
+        if total is None and progress:
+            total = store.query(f"SELECT COUNT(*) {pending_sql}", (0, model_id))[0][0]
+        encoder = encoder or encoder_provider()
+        for start in range(0, len(rows), CAPTION_BATCH):
+            chunk = rows[start : start + CAPTION_BATCH]
+            vectors = encoder.encode_texts([text for _, text in chunk])
+            with store.write() as conn:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO caption_embeddings(caption_id, model_id, vector) VALUES (?, ?, ?)",
+                    [(cid, model_id, vector_to_blob(v)) for (cid, _), v in zip(chunk, vectors, strict=True)],
+                )
+            count += len(chunk)
+            if progress:
+                elapsed = max(time.monotonic() - started, 1e-6)
+                rate = count / elapsed
+                progress(Progress("captions", count, total or count, rate, ((total or count) - count) / rate))
+        last = rows[-1][0]
