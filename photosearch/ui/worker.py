@@ -73,7 +73,15 @@ class IndexWorker(QObject):
         self._emit_status()
         status = self._last_status or {}
         self.modelReady.emit(str(status.get("device", "")), library.spec.describe())
+        self._warm_up(library)
         return True
+
+    @staticmethod
+    def _warm_up(library: Library) -> None:
+        # A backend's first inference (OpenVINO's especially) costs several later ones: pay it here, on
+        # the worker thread, so the person's first query does not.
+        with contextlib.suppress(Exception):  # only a head start: a real query reports what this hit
+            library.text_vector("a photo")
 
     @Slot()
     def start_up(self) -> None:
