@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from photosearch.core.atomic_files import replace_atomically, write_atomically
 from photosearch.core.snapshot_files import checksum, mismatched
 from photosearch.core.vector_stores import FaissFlatStore, FaissIVFStore, NumpyStore, VectorStore, faiss
 
@@ -40,14 +41,12 @@ def write_snapshot(folder: Path, store: VectorStore, ids: np.ndarray, fields: di
     written: list[Path] = []
     try:
         written.append(folder / ids_name)
-        _atomic_write(folder / ids_name, lambda f: np.save(f, ids))
+        write_atomically(folder / ids_name, lambda f: np.save(f, ids))
         written.append(folder / data_name)
         if kind == "numpy":
-            _atomic_write(folder / data_name, lambda f: np.save(f, store.vectors(rows)))
+            write_atomically(folder / data_name, lambda f: np.save(f, store.vectors(rows)))
         else:
-            tmp = folder / f".{data_name}.tmp"
-            faiss.write_index(store.index, str(tmp))
-            os.replace(tmp, folder / data_name)
+            replace_atomically(folder / data_name, lambda tmp: faiss.write_index(store.index, str(tmp)))
         meta = {
             "version": SNAPSHOT_VERSION,
             "kind": kind,
@@ -56,7 +55,7 @@ def write_snapshot(folder: Path, store: VectorStore, ids: np.ndarray, fields: di
             "data": data_name,
             "checksums": {ids_name: checksum(folder / ids_name), data_name: checksum(folder / data_name)},
         }
-        _atomic_write(folder / _SNAPSHOT_META, lambda f: f.write(json.dumps(meta).encode()))
+        write_atomically(folder / _SNAPSHOT_META, lambda f: f.write(json.dumps(meta).encode()))
     except BaseException:
         for leftover in written:
             with contextlib.suppress(OSError):
@@ -121,18 +120,3 @@ def read_snapshot(folder: Path, with_faiss: bool) -> tuple[dict[str, Any], np.nd
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, EOFError) as exc:
         raise SnapshotError(f"unreadable index snapshot: {exc}") from None
     return meta, ids, store
-
-
-def _atomic_write(target: Path, write: Any) -> None:
-    """Write via a temporary file in the same folder, then rename it over ``target``."""
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
