@@ -62,7 +62,10 @@ class CaptionSearchMixin:
         or MAX_VECTOR_CANDIDATES is reached."""
         index = self._caption_index()
         q = np.asarray(query_vector, dtype=np.float32)
-        words = _Words(self, parsed)
+        version = self.store.data_version()
+        if getattr(self, "_term_counts", (None,))[0] != version:
+            self._term_counts = (version, {})  # a common word's count costs ~0.1 s per million captions
+        words = _Words(self, parsed, self._term_counts[1])
         wide = min(max(k * 5, 50), len(index) if index is not None else 0)
         while True:
             ids, sims = index.search(q, wide) if wide else (np.zeros(0, np.int64), np.zeros(0, np.float32))
@@ -79,7 +82,9 @@ class CaptionSearchMixin:
             exhausted = index is None or wide >= len(index)
             if exhausted or wide >= MAX_VECTOR_CANDIDATES:
                 return results
-            bound = float(sims[-1]) + words.unseen_bonus  # the best a caption left out could score
+            # The best a caption left out could score (one not embedded yet counts as similarity 0).
+            floor = float(sims[-1]) if words.total <= len(index) else max(float(sims[-1]), 0.0)
+            bound = floor + words.unseen_bonus
             if len(results) >= k and results[-1].score >= bound:
                 return results
             wide = min(wide * 4, MAX_VECTOR_CANDIDATES, len(index))
@@ -128,7 +133,7 @@ class _Words:
     A word (or phrase) in at most LEXICAL_CAP captions is fetched whole: those captions become
     candidates. A commoner one is only counted (for its IDF) and then looked up among the candidates."""
 
-    def __init__(self, engine, parsed: Query | None) -> None:
+    def __init__(self, engine, parsed: Query | None, known_counts: dict[str, int]) -> None:
         self.store = engine.store
         self.keywords = tuple(parsed.keywords) if parsed else ()
         self.excluded = tuple(parsed.excluded) if parsed else ()
@@ -136,22 +141,24 @@ class _Words:
         self.big: dict[str, dict[int, bool]] = {}  # term -> caption id -> holds it (those looked up so far)
         counts: dict[str, int] = {}
         for term in dict.fromkeys(self.keywords + self.excluded):
+            literal = fts_literal(term)
             rows = self.store.query(
-                "SELECT rowid FROM captions_fts WHERE captions_fts MATCH ? LIMIT ?",
-                (fts_literal(term), LEXICAL_CAP + 1),
+                "SELECT rowid FROM captions_fts WHERE captions_fts MATCH ? LIMIT ?", (literal, LEXICAL_CAP + 1)
             )
             if len(rows) <= LEXICAL_CAP:
                 self.small[term] = {r[0] for r in rows}
                 counts[term] = len(rows)
             else:
                 self.big[term] = {}
-                if term in self.keywords:
-                    (counts[term],) = self.store.query(
-                        "SELECT COUNT(*) FROM captions_fts WHERE captions_fts MATCH ?", (fts_literal(term),)
+                if term in self.keywords and term not in known_counts:
+                    (known_counts[term],) = self.store.query(
+                        "SELECT COUNT(*) FROM captions_fts WHERE captions_fts MATCH ?", (literal,)
                     )[0]
+                counts[term] = known_counts.get(term, 0)
         self.weight: dict[str, float] = {}
+        (self.total,) = self.store.query("SELECT COUNT(*) FROM captions")[0]
         if self.keywords:
-            (total,) = self.store.query("SELECT COUNT(*) FROM captions")[0]
+            total = self.total
             idf = {t: math.log(1 + (total - counts[t] + 0.5) / (counts[t] + 0.5)) for t in dict.fromkeys(self.keywords)}
             norm = sum(idf.values()) or 1.0
             self.weight = {t: v / norm for t, v in idf.items()}
