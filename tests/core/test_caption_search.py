@@ -132,3 +132,8 @@ def test_the_widening_stops_at_its_limit(captioned, monkeypatch) -> None:
     monkeypatch.setattr(caption_search._Words, "score", lambda self, c: rounds.append(len(c)) or original(self, c))
     results = captioned.search_captions(text="dog cat red car snow river", k=8)
     assert len(results) == 8 and max(rounds) <= 60 + 1  # + the one caption holding a rare word, if any
+
+
+def test_common_words_are_matched_with_the_captions_own_tokenizer(captioned) -> None:
+    (schema,) = captioned.store.query("SELECT sql FROM sqlite_master WHERE name = 'captions_fts'")[0]
+    assert caption_search.CAPTION_TOKENIZER in schema
