@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         args.captions, args.model = 2_000, str(TINY_MODEL)
     work = Path(tempfile.mkdtemp(prefix="photosearch-bench-eval-"))
     os.environ.update({"PHOTOSEARCH_CACHE": str(work / "cache"), "HF_HUB_OFFLINE": "1"})
-    from photosearch.core.library import EVAL_BATCH, Library
+    from photosearch.core.library import Library
+    from photosearch.core.library_search import EVAL_BATCH
     from tests.conftest import make_photos
 
     photos = make_photos(work / "photos", 24, ext=".jpg")

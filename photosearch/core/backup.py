@@ -15,6 +15,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from photosearch.core.atomic_files import replace_atomically
 from photosearch.core.errors import PhotoSearchError
 
 BACKUP_DIR = "backups"
@@ -43,20 +44,7 @@ def make_backup(conn: sqlite3.Connection, root: Path, keep: int = KEEP) -> Path:
     folder.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{time.time_ns() % 1_000_000_000:09d}"
     final = folder / f"{_PREFIX}{stamp}{_SUFFIX}"
-    tmp = folder / f".{final.name}.tmp"
-    try:
-        dest = sqlite3.connect(tmp)
-        try:
-            conn.backup(dest)
-        finally:
-            dest.close()
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    replace_atomically(final, lambda tmp: _copy_database(conn, tmp))
     for old in backups(root)[keep:]:
         with contextlib.suppress(OSError):
             old.unlink()
@@ -138,16 +126,21 @@ def restore(root: Path, database: Path) -> dict:
         os.replace(wal, database.with_name(f"{database.name}.replaced-{stamp}-wal"))
     with contextlib.suppress(FileNotFoundError):
         database.with_name(database.name + "-shm").unlink()
-    tmp = database.with_name(f".{database.name}.restoring")
     src = sqlite3.connect(f"file:{chosen}?mode=ro", uri=True)
     try:
-        dest = sqlite3.connect(tmp)
-        try:
-            src.backup(dest)
-        finally:
-            dest.close()
+        replace_atomically(
+            database, lambda tmp: _copy_database(src, tmp), database.with_name(f".{database.name}.restoring")
+        )
     finally:
         src.close()
-    os.replace(tmp, database)
     shutil.rmtree(Path(root) / "search-cache", ignore_errors=True)  # rebuilt from the restored database
     return {"restored_from": str(chosen), "replaced_database_kept_as": str(kept) if kept else None}
+
+
+def _copy_database(conn: sqlite3.Connection, path: Path) -> None:
+    """SQLite's online backup of conn's database into a new file at path (consistent while others read)."""
+    dest = sqlite3.connect(path)
+    try:
+        conn.backup(dest)
+    finally:
+        dest.close()

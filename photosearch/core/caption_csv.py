@@ -14,9 +14,10 @@ import csv
 import io
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import AnyStr
 
 from photosearch.core.errors import PhotoSearchError
 
@@ -86,37 +87,36 @@ def _lines(fh: io.BufferedReader, path: Path) -> Iterator[tuple[int, object]]:
 
 
 def _utf8_lines(fh: io.BufferedReader) -> Iterator[tuple[int, object]]:
-    number = 0
-    while True:
-        raw = fh.readline(MAX_RECORD_BYTES + 1)
-        if not raw:
-            return
-        number += 1
-        if len(raw) > MAX_RECORD_BYTES and not raw.endswith(b"\n"):
-            while raw and not raw.endswith(b"\n"):  # skip the rest of the line without holding it
-                raw = fh.readline(MAX_RECORD_BYTES)
-            yield number, _TOO_LONG
-            continue
-        try:
-            yield number, raw.decode("utf-8")
-        except UnicodeDecodeError:
-            yield number, None
+    return _bounded_lines(fh.readline, b"\n", _utf8_or_none)
 
 
 def _utf16_lines(fh: io.BufferedReader) -> Iterator[tuple[int, object]]:
     text = io.TextIOWrapper(fh, encoding="utf-16", errors="replace", newline="")
+    return _bounded_lines(text.readline, "\n", lambda line: None if "\ufffd" in line else line)
+
+
+def _bounded_lines(readline: Callable, newline: AnyStr, decode: Callable) -> Iterator[tuple[int, object]]:
+    """Numbered lines of at most MAX_RECORD_BYTES, each decoded (None: not decodable); a longer line
+    yields _TOO_LONG and is skipped without ever being held whole."""
     number = 0
     while True:
-        line = text.readline(MAX_RECORD_BYTES + 1)
-        if not line:
+        raw = readline(MAX_RECORD_BYTES + 1)
+        if not raw:
             return
         number += 1
-        if len(line) > MAX_RECORD_BYTES and not line.endswith("\n"):
-            while line and not line.endswith("\n"):
-                line = text.readline(MAX_RECORD_BYTES)
+        if len(raw) > MAX_RECORD_BYTES and not raw.endswith(newline):
+            while raw and not raw.endswith(newline):
+                raw = readline(MAX_RECORD_BYTES)
             yield number, _TOO_LONG
             continue
-        yield number, (None if "\ufffd" in line else line)
+        yield number, decode(raw)
+
+
+def _utf8_or_none(raw: bytes) -> str | None:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 # --- lines -> records -------------------------------------------------------------

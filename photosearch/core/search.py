@@ -65,9 +65,6 @@ class SearchEngine(CaptionSearchMixin, FusedSearchMixin, BrowseMixin):
         self._has_names: bool | None = None
         self._anchors: dict = {}  # browse.py: Filters -> where pages of that order start
         self._browse_lock = threading.Lock()
-        self._captions_version: tuple[int, int] | None = None
-        self._caption_ids = np.zeros(0, dtype=np.int64)
-        self._caption_vectors = np.zeros((0, 0), dtype=np.float16)
         self._snapshot_tried = False  # a snapshot is only worth reading on the first load
         self._saved: tuple[int, int] | None = None  # (last id, count) of the snapshot this index extends
         self._save_failed = False

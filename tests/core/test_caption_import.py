@@ -65,14 +65,16 @@ def test_caption_vectors_are_appended_incrementally_and_reloaded_after_a_delete(
     engine = library.engine()
     query = library.text_vector("first caption 7")
     assert engine.search_captions(query, k=3)
-    loaded = engine._caption_ids.copy()
+    captions = engine._captions_index
+    built = captions.index
+    assert captions.count == 30
     second = _csv(tmp_path / "photos" / "b.csv", [(photos[1].name, f"second caption {i}") for i in range(20)])
     library.import_captions(second)
     engine.search_captions(query, k=3)
-    assert list(engine._caption_ids[: len(loaded)]) == list(loaded) and len(engine._caption_ids) == 50
+    assert captions.index is built and len(built) == captions.count == 50  # appended to, not rebuilt
     with library.store.write() as conn:
         conn.execute("DELETE FROM captions WHERE text = 'first caption 3'")
     results = engine.search_captions(query, k=50)
     fresh = SearchEngine(library.store, library.model_id).search_captions(query, k=50)
     assert [(r.caption, round(r.score, 4)) for r in results] == [(r.caption, round(r.score, 4)) for r in fresh]
-    assert "first caption 3" not in {r.caption for r in results} and len(engine._caption_ids) == 49
+    assert "first caption 3" not in {r.caption for r in results} and engine._captions_index.count == 49

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 
-from photosearch.core import library as library_mod
+from photosearch.core import library_search
 
 
 def test_eval_batches_texts_and_reports_progress(library, photos_dir, tmp_path, monkeypatch):
@@ -20,7 +20,7 @@ def test_eval_batches_texts_and_reports_progress(library, photos_dir, tmp_path, 
     sizes: list[int] = []
     original = encoder.encode_texts
     monkeypatch.setattr(encoder, "encode_texts", lambda texts: sizes.append(len(texts)) or original(texts))
-    monkeypatch.setattr(library_mod, "EVAL_BATCH", 4)
+    monkeypatch.setattr(library_search, "EVAL_BATCH", 4)
     seen: list[tuple[int, int]] = []
     batched = library.evaluate(csv_path, progress=lambda done, total: seen.append((done, total)))
     assert sizes == [4, 4, 3]

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from photosearch.core import search as search_mod
+from photosearch.core.index_snapshot import SnapshotError
 from photosearch.core.library import Library
 from photosearch.core.search import snapshot_folder
-from photosearch.core.vector_index import SnapshotError, VectorIndex
+from photosearch.core.vector_index import VectorIndex
 from tests.conftest import TINY_MODEL, make_photos
 
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from photosearch.core import vector_index
+from photosearch.core import index_snapshot, vector_index, vector_stores
 from photosearch.core.vector_index import VectorIndex
 
 DIM = 32
@@ -69,7 +69,7 @@ def test_numpy_fallback_agrees_with_faiss(monkeypatch: pytest.MonkeyPatch) -> No
     with_faiss, _, _ = make_index(300)
     monkeypatch.setattr(vector_index, "faiss", None)
     without, _, _ = make_index(300)
-    assert isinstance(without._store, vector_index._NumpyStore)
+    assert isinstance(without._store, vector_stores.NumpyStore)
     a_ids, a_scores = with_faiss.search_many(queries, 7)
     b_ids, b_scores = without.search_many(queries, 7)
     np.testing.assert_array_equal(a_ids, b_ids)
@@ -297,7 +297,7 @@ def test_saved_faiss_index_loads_without_faiss_as_an_error(tmp_path, monkeypatch
     index, _, _ = make_index(50)
     index.save(tmp_path / "snap")
     monkeypatch.setattr(vector_index, "faiss", None)
-    with pytest.raises(vector_index.SnapshotError):
+    with pytest.raises(index_snapshot.SnapshotError):
         VectorIndex.load(tmp_path / "snap")
 
 
@@ -321,7 +321,7 @@ def test_resave_replaces_files_and_damage_is_a_snapshot_error(tmp_path) -> None:
     assert len(VectorIndex.load(folder)) == 101
     meta = VectorIndex.snapshot_info(folder)
     (folder / meta["data"]).write_bytes(b"nonsense")
-    with pytest.raises(vector_index.SnapshotError):
+    with pytest.raises(index_snapshot.SnapshotError):
         VectorIndex.load(folder)
-    with pytest.raises(vector_index.SnapshotError):
+    with pytest.raises(index_snapshot.SnapshotError):
         VectorIndex.load(tmp_path / "missing")
