@@ -31,6 +31,11 @@ if [ ! -x "$venv/bin/python" ]; then
   "${PYTHON:-python3}" -m venv "$venv"
 fi
 "$venv/bin/pip" install -q "torch==2.14.1" "torchvision==0.29.1" "pyinstaller==6.22.0" .
+# rapidocr-onnxruntime requires opencv-python, whose cv2 carries Qt 5 and its plugins (the bundle has
+# PySide6); the headless build is the same cv2 without the GUI (OCR uses none of it): 35 MB less.
+# Both own cv2/, so one goes before the other comes (pip check then names the unmet requirement).
+"$venv/bin/pip" uninstall -q -y opencv-python opencv-python-headless
+"$venv/bin/pip" install -q "opencv-python-headless==5.0.0.93"
 
 step "icons from resources/photosearch.svg"
 QT_QPA_PLATFORM=offscreen "$venv/bin/python" packaging/make_icons.py build/icons  # the spec reads build/icons

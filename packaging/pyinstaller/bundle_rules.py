@@ -1,0 +1,40 @@
+"""What the PyInstaller bundle leaves out or slims: rules the spec applies to the analysed binaries and
+tests/test_packaging.py checks without a build. Every rule matches a file's base name."""
+
+from __future__ import annotations
+
+import re
+
+# CUDA libraries torch only dlopens for features the app never uses: linear-algebra solvers, profiler
+# counters, the alternative NVRTC, and cuDNN's engines (921 MB; launch.py switches cuDNN off, so torch's
+# own CUDA kernels run the models' one convolution). libcudnn.so.9 itself stays: libtorch_cuda names it.
+# Everything a DT_NEEDED entry of libtorch_cuda / libtorch_python names stays, so `import torch` works.
+CUDA_ON_DEMAND = re.compile(
+    r"^(libcusolver(Mg)?\.so|libtorch_cuda_linalg\.so|libnvperf_(host|target)\.so|libnvrtc\.alt\.so"
+    r"|libpcsamplingutil\.so|libcheckpoint\.so|libnvblas\.so"
+    r"|libcudnn_(adv|cnn|engines_\w+|ext|graph|heuristic|ops)\.so)"
+)
+
+# OpenVINO: the app converts its own ONNX export to IR and runs the IR on the CPU. Traced with
+# LD_DEBUG=libs, convert_model + compile_model("CPU") + infer load libopenvino, the CPU plugin, the ONNX
+# and IR frontends, TBB and hwloc, and nothing else once the rest is gone (convert_model probes every
+# frontend it finds; the missing ones answer ImportError). Left out: the GPU and NPU plugins, the
+# multi-device ones (AUTO, BATCH, HETERO) and the TensorFlow / TF Lite / PyTorch / Paddle / JAX / GGUF
+# frontends with their Python bindings (py_*_frontend links its frontend, so both must go): 71 MB.
+OPENVINO_UNUSED = re.compile(
+    r"^(libopenvino_(intel_gpu|intel_npu|auto|auto_batch|hetero)_plugin\.so"
+    r"|libopenvino_(tensorflow|tensorflow_lite|pytorch|paddle|jax|gguf)_frontend\.so"
+    r"|py_(tensorflow|pytorch|paddle|jax)_frontend\.)"
+)
+
+# Shipped with their full static symbol tables (.symtab), which only debuggers read: the dynamic
+# loader uses .dynsym, which `strip --strip-unneeded` keeps. 227 MB of the folder on torch 2.14.1.
+UNSTRIPPED = frozenset(
+    {"libtorch_cuda.so", "libtorch_cpu.so", "libtorch_python.so", "libnccl.so.2", "libnvshmem_host.so.3"}
+)
+STRIP_COMMAND = ("strip", "--strip-unneeded")
+
+
+def left_out(name: str) -> bool:
+    """True for a binary the bundle does not ship (name: the file's base name)."""
+    return bool(CUDA_ON_DEMAND.search(name) or OPENVINO_UNUSED.search(name))
