@@ -34,6 +34,11 @@ UNSTRIPPED = frozenset(
 )
 STRIP_COMMAND = ("strip", "--strip-unneeded")
 
+# Distributions the build venv must not hold: opencv-python (what rapidocr-onnxruntime requires) puts
+# Qt 5, its plugins and X11 libraries inside cv2; the build scripts install opencv-python-headless, the
+# same cv2 without the GUI, which OCR never uses (opencv_python.libs 116 MB vs 81 MB, and no cv2/qt).
+NOT_IN_BUILD = ("opencv-python",)
+
 
 def left_out(name: str) -> bool:
     """True for a binary the bundle does not ship (name: the file's base name)."""
