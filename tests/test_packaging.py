@@ -218,10 +218,12 @@ def test_bundle_rules_drop_only_named_extras() -> None:
     rules = _bundle_rules()
     for kept in ("libcudnn.so.9", "libcublasLt.so.13", "libnccl.so.2", "libtorch_cuda.so", "libopenvino.so.2641",
                  "libopenvino_intel_cpu_plugin.so", "libopenvino_onnx_frontend.so.2641",
-                 "libopenvino_ir_frontend.so.2641", "py_onnx_frontend.cpython-311-x86_64-linux-gnu.so", "libtbb.so.12"):
+                 "libopenvino_ir_frontend.so.2641", "py_onnx_frontend.cpython-311-x86_64-linux-gnu.so", "libtbb.so.12",
+                 "torch_shm_manager"):
         assert not rules.left_out(kept), kept
     for dropped in ("libcudnn_engines_precompiled.so.9", "libcusolver.so.12", "libopenvino_intel_npu_plugin.so",
-                    "libopenvino_tensorflow_frontend.so.2641", "py_pytorch_frontend.cpython-311-x86_64-linux-gnu.so"):
+                    "libopenvino_tensorflow_frontend.so.2641", "py_pytorch_frontend.cpython-311-x86_64-linux-gnu.so",
+                    "protoc", "protoc-3.21.12.0"):
         assert rules.left_out(dropped), dropped
 
 
@@ -233,3 +235,23 @@ def test_every_build_replaces_opencv_python_by_the_headless_cv2(script: str) -> 
     install = text.index("pyinstaller==")
     swap = text.index("uninstall -q -y opencv-python opencv-python-headless")
     assert install < swap < text.index('install -q "opencv-python-headless==') < text.index("make_icons.py")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not shutil.which("strip"), reason="ELF, binutils")
+def test_stripping_removes_the_symbol_table_and_the_module_still_imports(tmp_path: Path) -> None:
+    # The spec strips every collected binary that has a .symtab; the result must still load.
+    rules = _bundle_rules()
+    regex_spec = importlib.util.find_spec("regex._regex")
+    if not regex_spec or not regex_spec.origin or not rules.has_symtab(regex_spec.origin):
+        pytest.skip("needs regex's extension module shipped with its symbol table")
+    original = Path(regex_spec.origin)
+    stripped = tmp_path / original.name
+    subprocess.run([*rules.STRIP_COMMAND, "-o", str(stripped), str(original)], check=True)
+    assert not rules.has_symtab(stripped)
+    assert stripped.stat().st_size < original.stat().st_size
+    code = "import _regex, sys; assert _regex.__file__.startswith(sys.argv[1]), _regex.__file__"
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "not-elf.txt").write_text("text", encoding="utf-8")
+    assert not rules.has_symtab(tmp_path / "not-elf.txt")

@@ -4,7 +4,8 @@
 #   dist/photosearch_<version>_amd64.deb            installs /opt/photosearch, /usr/bin/photosearch, menu entry, icons
 #   dist/PhotoSearch-<version>-linux-x86_64.tar.zst the same folder for any distribution, unpack and run
 # Usage: packaging/linux/build.sh [--clean]   (--clean also deletes the build venv afterwards)
-# Env: PYTHON (default python3, must be 3.11 for the pinned wheels), PHOTOSEARCH_BUILD_VENV (reuse a venv).
+# Env: PYTHON (default python3, must be 3.11 for the pinned wheels), PHOTOSEARCH_BUILD_VENV (reuse a venv),
+#      PHOTOSEARCH_ZSTD_LEVEL (default 9).
 # Needs: dpkg-deb, zstd, objdump (binutils). Prints each step's time and each artefact's size.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,6 +20,9 @@ work=$root/build/linux
 stage=$work/deb
 deb=dist/photosearch_${version}_amd64.deb
 tarball=dist/PhotoSearch-${version}-linux-x86_64.tar.zst
+# zstd level of the .deb and the tarball: 9 is 77 MB (3.8%) smaller than dpkg's default 3 on this bundle,
+# for about 2.5 more minutes per artefact on 2 loaded cores (xz -6 took over 18 minutes).
+level=${PHOTOSEARCH_ZSTD_LEVEL:-9}
 started=$(date +%s)
 step() { echo "== build.sh [$(($(date +%s) - started))s] $*"; }
 
@@ -87,11 +91,11 @@ Description: find your own photos by what they show, offline
  machine: type what you remember or drop in a photo. Includes the desktop app and
  the photosearch command line. The model weights are downloaded on first use.
 EOF
-dpkg-deb --root-owner-group -Zzstd -z3 --threads-max="$(nproc)" --build "$stage" "$deb"
+dpkg-deb --root-owner-group -Zzstd -z"$level" --threads-max="$(nproc)" --build "$stage" "$deb"
 rm -rf "$stage"
 
 step "tarball $tarball"
-tar -C dist -cf - PhotoSearch | zstd -q -3 -T0 -f -o "$tarball"
+tar -C dist -cf - PhotoSearch | zstd -q -"$level" -T0 -f -o "$tarball"
 
 step "sizes"
 du -sh "$app" | sed 's/$/ (folder)/'

@@ -4,6 +4,7 @@ tests/test_packaging.py checks without a build. Every rule matches a file's base
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 # CUDA libraries torch only dlopens for features the app never uses: linear-algebra solvers, profiler
 # counters, the alternative NVRTC, and cuDNN's engines (921 MB; launch.py switches cuDNN off, so torch's
@@ -27,12 +28,31 @@ OPENVINO_UNUSED = re.compile(
     r"|py_(tensorflow|pytorch|paddle|jax)_frontend\.)"
 )
 
-# Shipped with their full static symbol tables (.symtab), which only debuggers read: the dynamic
-# loader uses .dynsym, which `strip --strip-unneeded` keeps. 227 MB of the folder on torch 2.14.1.
-UNSTRIPPED = frozenset(
-    {"libtorch_cuda.so", "libtorch_cpu.so", "libtorch_python.so", "libnccl.so.2", "libnvshmem_host.so.3"}
-)
+# Build tools torch ships that the app never runs (protoc, the Protocol Buffers compiler, twice: 11 MB).
+UNUSED_TOOLS = re.compile(r"^protoc(-[0-9.]+)?$")
+
+# Many wheels ship their libraries with the static symbol table (.symtab), which only debuggers and
+# profilers read: the dynamic loader uses .dynsym, which `strip --strip-unneeded` keeps. On Linux the
+# spec strips every collected binary that has one (torch 2.14.1: libtorch_cuda -77 MB, libtorch_cpu
+# -90 MB, libnccl -49 MB; Python's own libpython -17 MB; 280 MB in all).
 STRIP_COMMAND = ("strip", "--strip-unneeded")
+_SHT_SYMTAB = 2
+
+
+def has_symtab(path: str | Path) -> bool:
+    """True for a 64-bit little-endian ELF file with a static symbol table."""
+    with open(path, "rb") as file:
+        header = file.read(64)
+        if len(header) < 64 or header[:4] != b"\x7fELF" or header[4] != 2 or header[5] != 1:
+            return False
+        section_offset = int.from_bytes(header[0x28:0x30], "little")
+        entry_size = int.from_bytes(header[0x3A:0x3C], "little")
+        for index in range(int.from_bytes(header[0x3C:0x3E], "little")):
+            file.seek(section_offset + index * entry_size + 4)  # sh_type follows sh_name
+            if int.from_bytes(file.read(4), "little") == _SHT_SYMTAB:
+                return True
+    return False
+
 
 # Distributions the build venv must not hold: opencv-python (what rapidocr-onnxruntime requires) puts
 # Qt 5, its plugins and X11 libraries inside cv2; the build scripts install opencv-python-headless, the
@@ -42,4 +62,4 @@ NOT_IN_BUILD = ("opencv-python",)
 
 def left_out(name: str) -> bool:
     """True for a binary the bundle does not ship (name: the file's base name)."""
-    return bool(CUDA_ON_DEMAND.search(name) or OPENVINO_UNUSED.search(name))
+    return bool(CUDA_ON_DEMAND.search(name) or OPENVINO_UNUSED.search(name) or UNUSED_TOOLS.search(name))
