@@ -51,6 +51,10 @@ rm -rf dist/PhotoSearch
 rm -rf "$work/pyinstaller"
 app=dist/PhotoSearch
 [ -x "$app/PhotoSearch" ] && [ -x "$app/photosearch" ] || { echo "build.sh: PyInstaller made no programs" >&2; exit 1; }
+# The two programs are the same 50 MB file (bootloader + Python archive; launch.py picks the mode from
+# the name it was started by): one file with two names (hard links), kept as such by dpkg and tar.
+cmp -s "$app/PhotoSearch" "$app/photosearch" || { echo "build.sh: the two programs differ" >&2; exit 1; }
+ln -f "$app/PhotoSearch" "$app/photosearch"
 "$app/photosearch" --version
 if [ "$clean_venv" = 1 ] && [ -z "${PHOTOSEARCH_BUILD_VENV:-}" ]; then
   rm -rf "$venv"  # 5 GB, not needed past this point
@@ -98,9 +102,8 @@ step "tarball $tarball"
 tar -C dist -cf - PhotoSearch | zstd -q -"$level" -T0 -f -o "$tarball"
 
 step "sizes"
-du -sh "$app" | sed 's/$/ (folder)/'
-echo "files in the folder: $(find "$app" -type f | wc -l)"
-ls -l "$deb" "$tarball" | awk '{printf "%s %.2f GB\n", $9, $5 / 1e9}'
+echo "folder: $(du -sb "$app" | cut -f1) bytes in $(find "$app" -type f | wc -l) files (the two programs are one)"
+ls -l "$deb" "$tarball" | awk '{printf "%s %d bytes (%.3f GB)\n", $9, $5, $5 / 1e9}'
 echo "largest parts of the folder:"
 du -s --block-size=1M "$app"/_internal/* "$app"/_internal/nvidia/* 2>/dev/null | sort -rn | sed -n 1,20p  # sed reads it all: head would SIGPIPE sort under pipefail
 step "done"
