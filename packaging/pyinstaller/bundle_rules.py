@@ -31,10 +31,14 @@ OPENVINO_UNUSED = re.compile(
 # Build tools torch ships that the app never runs (protoc, the Protocol Buffers compiler, twice: 11 MB).
 UNUSED_TOOLS = re.compile(r"^protoc(-[0-9.]+)?$")
 
-# Many wheels ship their libraries with the static symbol table (.symtab), which only debuggers and
-# profilers read: the dynamic loader uses .dynsym, which `strip --strip-unneeded` keeps. On Linux the
-# spec strips every collected binary that has one (torch 2.14.1: libtorch_cuda -77 MB, libtorch_cpu
-# -90 MB, libnccl -49 MB; Python's own libpython -17 MB; 280 MB in all).
+# torch's and NCCL's libraries ship with their static symbol tables (.symtab), which only debuggers and
+# profilers read: the dynamic loader uses .dynsym, which `strip --strip-unneeded` keeps (libtorch_cuda
+# -77 MB, libtorch_cpu -90 MB, libnccl -49 MB, libtorch_python -10 MB). Only these, by name: stripping
+# every binary that has a .symtab broke numpy's auditwheel-patched OpenBLAS ("ELF load command
+# address/offset not page-aligned"), as binutils does to files patchelf has rewritten.
+UNSTRIPPED = frozenset(
+    {"libtorch_cuda.so", "libtorch_cpu.so", "libtorch_python.so", "libnccl.so.2", "libnvshmem_host.so.3"}
+)
 STRIP_COMMAND = ("strip", "--strip-unneeded")
 _SHT_SYMTAB = 2
 
