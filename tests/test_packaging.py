@@ -255,3 +255,60 @@ def test_stripping_removes_the_symbol_table_and_the_module_still_imports(tmp_pat
     assert done.returncode == 0, done.stderr
     (tmp_path / "not-elf.txt").write_text("text", encoding="utf-8")
     assert not rules.has_symtab(tmp_path / "not-elf.txt")
+
+
+def _load_segments_aligned(path: Path) -> bool:
+    # What the dynamic loader checks for each PT_LOAD segment: offset and address agree modulo p_align.
+    data = path.read_bytes()[:65536]
+    phoff = int.from_bytes(data[0x20:0x28], "little")
+    entry_size, count = int.from_bytes(data[0x36:0x38], "little"), int.from_bytes(data[0x38:0x3A], "little")
+    for index in range(count):
+        header = data[phoff + index * entry_size: phoff + (index + 1) * entry_size]
+        if int.from_bytes(header[0:4], "little") != 1:  # PT_LOAD
+            continue
+        offset, vaddr = int.from_bytes(header[8:16], "little"), int.from_bytes(header[16:24], "little")
+        align = int.from_bytes(header[48:56], "little")
+        if align > 1 and offset % align != vaddr % align:
+            return False
+    return True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not shutil.which("strip"), reason="ELF, binutils")
+def test_the_libraries_the_spec_strips_stay_loadable(tmp_path: Path) -> None:
+    # Stripping a library patchelf has rewritten (auditwheel's *.libs) can misalign its segments, which
+    # is why the spec strips only the named ones; each must still have aligned segments once stripped.
+    torch_spec = importlib.util.find_spec("torch")
+    if not torch_spec or not torch_spec.origin:
+        pytest.skip("torch is not installed")
+    rules = _bundle_rules()
+    library = Path(torch_spec.origin).parent / "lib" / "libtorch_python.so"
+    if not library.is_file() or not rules.has_symtab(library):
+        pytest.skip("this torch's libtorch_python.so has no symbol table to strip")
+    assert library.name in rules.UNSTRIPPED
+    stripped = tmp_path / library.name
+    subprocess.run([*rules.STRIP_COMMAND, "-o", str(stripped), str(library)], check=True)
+    assert not rules.has_symtab(stripped) and _load_segments_aligned(stripped)
+    assert stripped.stat().st_size < library.stat().st_size * 0.8
+    assert not [name for name in rules.UNSTRIPPED if ".libs" in name]  # base names, never auditwheel's
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not shutil.which("strip"), reason="ELF, binutils")
+def test_the_alignment_check_agrees_with_the_dynamic_loader(tmp_path: Path) -> None:
+    # numpy's auditwheel-patched OpenBLAS is the library whose stripping broke the bundle: the check
+    # above must say what the loader says about it, stripped or not.
+    import ctypes
+
+    numpy_spec = importlib.util.find_spec("numpy")
+    assert numpy_spec and numpy_spec.origin
+    vendored = sorted((Path(numpy_spec.origin).parents[1] / "numpy.libs").glob("*openblas*.so*"))
+    if not vendored:
+        pytest.skip("this numpy vendors no OpenBLAS")
+    stripped = tmp_path / vendored[0].name
+    subprocess.run([*_bundle_rules().STRIP_COMMAND, "-o", str(stripped), str(vendored[0])], check=True)
+    for library in (vendored[0], stripped):
+        try:
+            ctypes.CDLL(str(library))
+            loads = True
+        except OSError:
+            loads = False
+        assert _load_segments_aligned(library) == loads, library
