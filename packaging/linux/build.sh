@@ -20,8 +20,8 @@ work=$root/build/linux
 stage=$work/deb
 deb=dist/photosearch_${version}_amd64.deb
 tarball=dist/PhotoSearch-${version}-linux-x86_64.tar.zst
-# zstd level of the .deb and the tarball: 9 is 77 MB (3.8%) smaller than dpkg's default 3 on this bundle,
-# for about 2.5 more minutes per artefact on 2 loaded cores (xz -6 took over 18 minutes).
+# zstd level of the .deb and the tarball: 9 is 77 MB smaller than dpkg's default 3 on this bundle (3 is just
+# over 2.0 GB), for 1-3 more minutes per artefact on 2 cores, by load (xz -6 took over 18 minutes).
 level=${PHOTOSEARCH_ZSTD_LEVEL:-9}
 started=$(date +%s)
 step() { echo "== build.sh [$(($(date +%s) - started))s] $*"; }
