@@ -20,6 +20,9 @@ step() { echo "== build.sh [$(($(date +%s) - started))s] $*"; }
 step "venv $venv"
 [ -x "$venv/bin/python" ] || "${PYTHON:-python3.11}" -m venv "$venv"
 "$venv/bin/pip" install -q "torch==2.14.1" "torchvision==0.29.1" "pyinstaller==6.22.0" .
+# cv2 without its GUI parts (opencv-python, which rapidocr requires, brings Qt 5): see packaging/linux/build.sh.
+"$venv/bin/pip" uninstall -q -y opencv-python opencv-python-headless
+"$venv/bin/pip" install -q "opencv-python-headless==5.0.0.93"
 
 step "icons"
 QT_QPA_PLATFORM=offscreen "$venv/bin/python" packaging/make_icons.py build/icons

@@ -47,6 +47,9 @@ check "captions search finds the caption with the query's words" "$out/captions-
 
 "$cli" --json "${tiny[@]}" status > "$out/status.json"
 check "status counts every photo" "$out/status.json" "\"indexed\": *$photos($|[^0-9])"
+# The words in every photo were read: the OCR engine (rapidocr, cv2, its models) loads in the bundle.
+tr -d ' \n' < "$out/status.json" > "$out/status-flat.json"  # status --json is indented
+check "index read the text of every photo" "$out/status-flat.json" "\"ocr\":\\{\"done\":$photos,\"pending\":0\\}"
 
 # The GUI launcher itself (what the menu entry starts), offscreen, searching and saving a PNG.
 QT_QPA_PLATFORM=offscreen "$gui" "${tiny[@]}" --query "a cat" --screenshot "$out/screenshot.png" \

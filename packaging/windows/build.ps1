@@ -15,6 +15,9 @@ function Check { if ($LASTEXITCODE -ne 0) { throw "build.ps1: the last step fail
 Step "venv $venv"
 if (-not (Test-Path "$venv\Scripts\python.exe")) { & $python -m venv $venv; Check }
 & "$venv\Scripts\python.exe" -m pip install -q "torch==2.14.1" "torchvision==0.29.1" "pyinstaller==6.22.0" .; Check
+# cv2 without its GUI parts (opencv-python, which rapidocr requires, brings Qt 5): see packaging/linux/build.sh.
+& "$venv\Scripts\python.exe" -m pip uninstall -q -y opencv-python opencv-python-headless; Check
+& "$venv\Scripts\python.exe" -m pip install -q "opencv-python-headless==5.0.0.93"; Check
 
 Step "icons from resources\photosearch.svg"
 $env:QT_QPA_PLATFORM = "offscreen"
