@@ -9,6 +9,7 @@ stored vectors found at their ids); otherwise it is ignored, rebuilt from SQLite
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -71,13 +72,17 @@ class CaptionIndex:
             "ORDER BY caption_id",
             (self.model_id, self.last_id),
         )
-        while rows := cursor.fetchmany(_CHUNK):
-            dim = len(rows[0][1]) // 2
-            if self.index is None or self.index.dim != dim:
-                self.index, self.count, self._saved_count = VectorIndex(dim, ann_threshold=ANN_THRESHOLD), 0, None
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            self.index.add(ids, blob_to_vectors([r[1] for r in rows], dim))
-            self.last_id, self.count = int(ids[-1]), self.count + len(rows)
+        in_bulk = None
+        with contextlib.ExitStack() as loading:  # the IVF is trained once, after the last chunk
+            while rows := cursor.fetchmany(_CHUNK):
+                dim = len(rows[0][1]) // 2
+                if self.index is None or self.index.dim != dim:
+                    self.index, self.count, self._saved_count = VectorIndex(dim, ann_threshold=ANN_THRESHOLD), 0, None
+                if self.index is not in_bulk:
+                    in_bulk = loading.enter_context(self.index.bulk()) or self.index
+                ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                self.index.add(ids, blob_to_vectors([r[1] for r in rows], dim))
+                self.last_id, self.count = int(ids[-1]), self.count + len(rows)
         self._version = version
         self._maybe_save()
         return self.index

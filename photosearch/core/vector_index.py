@@ -59,6 +59,7 @@ class VectorIndex:
         self._ids_sorted = True  # app ids are SQLite rowids, so appends are usually ascending
         self._sorted_cache: tuple[np.ndarray, np.ndarray] | None = None
         self._trained_at = 0
+        self._bulk = 0  # > 0 inside bulk(): the IVF decision waits for the end of the load
 
     # -- introspection ---------------------------------------------------------------
 
@@ -113,6 +114,19 @@ class VectorIndex:
             if ids_arr.size:
                 self._append(ids_arr, vecs)
             self._maybe_rebuild()
+
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Adds inside train the IVF (if the size calls for one) once, at the end, not at every doubling."""
+        with self._lock:
+            self._bulk += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._bulk -= 1
+                if not self._bulk:
+                    self._maybe_rebuild()
 
     def remove(self, ids: IdsLike) -> int:
         """Tombstone the given ids; returns how many were present."""
@@ -284,7 +298,7 @@ class VectorIndex:
 
     def _maybe_rebuild(self) -> None:
         """Switch to (or retrain) the IVF when the live size calls for it."""
-        if faiss is None:
+        if faiss is None or self._bulk:
             return
         live = self._rows - self._n_dead
         if self.exact:

@@ -325,3 +325,23 @@ def test_resave_replaces_files_and_damage_is_a_snapshot_error(tmp_path) -> None:
         VectorIndex.load(folder)
     with pytest.raises(index_snapshot.SnapshotError):
         VectorIndex.load(tmp_path / "missing")
+
+
+def test_bulk_load_trains_the_ivf_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Loading a big table in chunks used to train the IVF at the threshold and again at every doubling
+    # (four trainings for 2.5 M captions); inside bulk() it is trained once, on everything.
+    trained: list[int] = []
+    real = vector_stores.FaissIVFStore.train.__func__
+    monkeypatch.setattr(
+        vector_stores.FaissIVFStore, "train", classmethod(lambda cls, v: trained.append(len(v)) or real(cls, v))
+    )
+    vecs = clustered(12_000, DIM)
+    ids = np.arange(12_000, dtype=np.int64)
+    index = VectorIndex(DIM, ann_threshold=1000)
+    with index.bulk():
+        for start in range(0, 12_000, 1500):
+            index.add(ids[start : start + 1500], vecs[start : start + 1500])
+        assert index.exact and not trained  # nothing trained mid-load
+    assert trained == [12_000] and not index.exact
+    found, _ = index.search(vecs[5000], 1)
+    assert found.tolist() == [5000]
