@@ -21,10 +21,10 @@ class LibraryStatusMixin:
             "(SELECT 1 FROM embeddings e WHERE e.fingerprint = p.fingerprint AND e.model_id = ?)",
             (self.model_id,),
         )[0]
-        (captions,) = self.store.query("SELECT COUNT(*) FROM captions")[0]
-        (captions_pending,) = self.store.query(
-            "SELECT COUNT(*) FROM captions c WHERE NOT EXISTS (SELECT 1 FROM caption_embeddings e "
-            "WHERE e.caption_id = c.id AND e.model_id = ?)",
+        # One statement, one snapshot: an import committing between two reads made pending > total.
+        captions, captions_pending = self.store.query(
+            "SELECT (SELECT COUNT(*) FROM captions), (SELECT COUNT(*) FROM captions c WHERE NOT EXISTS "
+            "(SELECT 1 FROM caption_embeddings e WHERE e.caption_id = c.id AND e.model_id = ?))",
             (self.model_id,),
         )[0]
         problems = self.store.query("SELECT COUNT(*) FROM scan_problems")[0][0] if self._has_scan_problems() else 0

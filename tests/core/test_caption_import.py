@@ -78,3 +78,33 @@ def test_caption_vectors_are_appended_incrementally_and_reloaded_after_a_delete(
     fresh = SearchEngine(library.store, library.model_id).search_captions(query, k=50)
     assert [(r.caption, round(r.score, 4)) for r in results] == [(r.caption, round(r.score, 4)) for r in fresh]
     assert "first caption 3" not in {r.caption for r in results} and engine._captions_index.count == 49
+
+
+def test_status_counts_captions_and_pending_from_one_snapshot(library, tmp_path, monkeypatch):
+    # During an import `status` once said 510,000 pending of 505,000 captions: the two counts were two
+    # queries, and the importer committed between them. A commit between reads must not show in status.
+    import sqlite3
+
+    make_photos(tmp_path / "photos", 1)
+    library.add_folder(tmp_path / "photos")
+    library.index()
+    store = library.store
+    real_query = store.query
+    db = store.root / "library.sqlite3"
+    committed = []
+
+    def query_then_commit(sql, params=()):
+        rows = real_query(sql, params)
+        if "FROM captions" in sql and not committed:  # the importer commits right after this read
+            with sqlite3.connect(db) as other:
+                other.executemany(
+                    "INSERT INTO captions (path, source, text) VALUES (?, 'csv', ?)",
+                    [(str(tmp_path / "photos" / "x.jpg"), f"caption {i}") for i in range(5)],
+                )
+            committed.append(True)
+        return rows
+
+    monkeypatch.setattr(store, "query", query_then_commit)
+    status = library.status()
+    assert committed
+    assert status["captions_pending"] <= status["captions"]
