@@ -72,13 +72,21 @@ def convert(export_dir: Path, say: Progress) -> Path:
     tmp.mkdir(parents=True)
     try:
         for tower in TOWERS:
-            model = ov.convert_model(str(export_dir / tower / MODEL_FILE))
+            model = _read_onnx(export_dir / tower / MODEL_FILE)
             ov.save_model(model, str(tmp / f"{tower}.xml"), compress_to_fp16=False)
         write_json(tmp / "converted.json", {"openvino": version()})
         replace_dir(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _read_onnx(path: Path) -> Any:
+    """The ONNX file through OpenVINO's ONNX frontend, not openvino.convert_model: that tool (ovc)
+    sends usage telemetry to Google Analytics unless the user opted out, and this app stays private."""
+    import openvino as ov
+
+    return ov.Core().read_model(str(path))
 
 
 def _compile(xml: Path, precision: str) -> Any:

@@ -37,11 +37,24 @@ def test_auto_prefers_openvino_bf16_where_the_cpu_has_it(monkeypatch) -> None:
 
 def test_conversion_happens_once(monkeypatch) -> None:
     load_encoder(SPEC, backend="openvino")
-    import openvino
-
-    calls = _count_calls(monkeypatch, openvino, "convert_model")
+    calls = _count_calls(monkeypatch, ov_backend, "_read_onnx")
     load_encoder(SPEC, backend="openvino")
     assert calls == []
+
+
+def test_conversion_sends_no_telemetry(monkeypatch, tmp_path) -> None:
+    # openvino.convert_model (the ovc tool) reports to Google Analytics unless a consent file says no:
+    # on a user's first run, with network, converting the model sent events. PhotoSearch is private.
+    telemetry = pytest.importorskip("openvino_telemetry")
+    sent: list[tuple] = []
+    monkeypatch.setattr(telemetry.Telemetry, "send_event", lambda self, *a, **k: sent.append(a))
+    monkeypatch.setattr(telemetry.Telemetry, "start_session", lambda self, *a, **k: sent.append(a))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no consent file: ovc would assume yes
+    monkeypatch.delenv("CI", raising=False)
+    calls = _count_calls(monkeypatch, ov_backend, "_read_onnx")
+    load_encoder(SPEC, backend="openvino")
+    assert calls, "the test must convert the model"
+    assert sent == []
 
 
 def test_onnx_runtime_serves_when_openvino_is_missing(monkeypatch) -> None:
