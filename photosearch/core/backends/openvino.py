@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -30,23 +31,31 @@ MIN_COSINE = 0.9995
 CHECK_FORMAT = 1
 
 
+def _openvino() -> Any:
+    """openvino without its model conversion tool (ovc), which the app does not use: importing ovc
+    starts OpenVINO's telemetry, which writes a Google Analytics client id and usage counts under
+    ~/intel and, unless the user opted out, reports conversions. openvino skips it when absent."""
+    sys.modules.setdefault("openvino.tools.ovc", None)
+    import openvino
+
+    return openvino
+
+
 def available() -> bool:
     try:
-        import openvino  # noqa: F401
+        _openvino()
     except Exception:  # missing, or a broken install: ONNX Runtime serves instead
         return False
     return True
 
 
 def version() -> str:
-    import openvino
-
-    return str(openvino.__version__)
+    return str(_openvino().__version__)
 
 
 def best_precision() -> str:
     """"bf16" when the CPU runs bf16 natively, else "f32"."""
-    import openvino as ov
+    ov = _openvino()
 
     try:
         caps = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
@@ -65,7 +74,7 @@ def convert(export_dir: Path, say: Progress) -> Path:
     stamp = target / "converted.json"
     if (read_json(stamp) or {}).get("openvino") == version():
         return target
-    import openvino as ov
+    ov = _openvino()
 
     say("Converting the model for OpenVINO (one-time)")
     tmp = target.with_name(f"{target.name}.tmp-{uuid.uuid4().hex[:8]}")
@@ -84,13 +93,13 @@ def convert(export_dir: Path, say: Progress) -> Path:
 def _read_onnx(path: Path) -> Any:
     """The ONNX file through OpenVINO's ONNX frontend, not openvino.convert_model: that tool (ovc)
     sends usage telemetry to Google Analytics unless the user opted out, and this app stays private."""
-    import openvino as ov
+    ov = _openvino()
 
     return ov.Core().read_model(str(path))
 
 
 def _compile(xml: Path, precision: str) -> Any:
-    import openvino as ov
+    ov = _openvino()
 
     config = {
         "INFERENCE_PRECISION_HINT": precision,

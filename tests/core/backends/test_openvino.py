@@ -3,6 +3,8 @@ Runtime fp32, and ONNX Runtime as the fallback (tiny model)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -93,3 +95,24 @@ def test_int8_is_a_candidate_only_without_bf16(monkeypatch) -> None:
     encoder.use_int8({"image"})  # what an accepting ranking check does
     assert encoder.backend == "onnx-int8"
     assert not load_encoder(SPEC, backend="openvino").needs_quant_check
+
+
+def test_loading_openvino_leaves_no_analytics_id_in_home(tmp_path) -> None:
+    # `import openvino` imports its conversion tool, whose telemetry writes a Google Analytics client
+    # id and usage counts under ~/intel on import. A fresh process with a fresh HOME must leave none.
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    home.mkdir()
+    code = (
+        "from photosearch.core.encoder import load_encoder\n"
+        "from tests.core.onnx_helpers import SPEC\n"
+        "print(load_encoder(SPEC, backend='openvino').backend)\n"
+    )
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "PHOTOSEARCH_CACHE": str(tmp_path / "cache")}
+    root = Path(__file__).resolve().parents[3]
+    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith("openvino-")
+    assert not (home / "intel").exists(), sorted(p.name for p in (home / "intel").rglob("*"))
