@@ -72,5 +72,7 @@ PHOTOSEARCH_IMPORTS_REPORT="$out/search-b32-imports.txt" "$cli" --json "${b32[@]
 echo "smoke: ViT-B-32 search took $(($(now_ms) - start)) ms (cached ONNX export)"
 [ "$(grep -o '"path"' "$out/search-b32.json" | wc -l | tr -d ' ')" = 3 ] || fail "ViT-B-32 search returns 3 photos"
 no_torch "ViT-B-32 search" "$out/search-b32-imports.txt"
+# Private: OpenVINO's telemetry (its conversion tool) must never start, so no analytics id in the home.
+[ ! -e "$HOME/intel" ] || fail "the installed app left OpenVINO telemetry files in $HOME/intel"
 
 echo "smoke: passed"
