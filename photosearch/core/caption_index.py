@@ -79,7 +79,8 @@ class CaptionIndex:
                 if self.index is None or self.index.dim != dim:
                     self.index, self.count, self._saved_count = VectorIndex(dim, ann_threshold=ANN_THRESHOLD), 0, None
                 if self.index is not in_bulk:
-                    in_bulk = loading.enter_context(self.index.bulk()) or self.index
+                    loading.enter_context(self.index.bulk())
+                    in_bulk = self.index
                 ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
                 self.index.add(ids, blob_to_vectors([r[1] for r in rows], dim))
                 self.last_id, self.count = int(ids[-1]), self.count + len(rows)
