@@ -7,6 +7,7 @@ back; the database it replaces is moved aside, not deleted.
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import logging
 import os
@@ -42,13 +43,36 @@ def make_backup(conn: sqlite3.Connection, root: Path, keep: int = KEEP) -> Path:
     """Copy the database behind `conn` into backups/ (atomically) and drop all but the newest `keep`."""
     folder = Path(root) / BACKUP_DIR
     folder.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{time.time_ns() % 1_000_000_000:09d}"
-    final = folder / f"{_PREFIX}{stamp}{_SUFFIX}"
+    final = folder / f"{_PREFIX}{_next_stamp(backups(root))}{_SUFFIX}"
     replace_atomically(final, lambda tmp: _copy_database(conn, tmp))
     for old in backups(root)[keep:]:
         with contextlib.suppress(OSError):
             old.unlink()
     return final
+
+
+def _stamp(ns: int) -> str:
+    seconds, fraction = divmod(ns, 1_000_000_000)
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime(seconds)) + f"-{fraction:09d}"
+
+
+def _stamp_ns(name: str) -> int | None:
+    stamp = name.removeprefix(_PREFIX).removesuffix(_SUFFIX)
+    try:
+        when, fraction = stamp.rsplit("-", 1)
+        return calendar.timegm(time.strptime(when, "%Y%m%d-%H%M%S")) * 1_000_000_000 + int(fraction)
+    except ValueError:
+        return None
+
+
+def _next_stamp(existing: list[Path]) -> str:
+    """Now, from one look at the clock; but always after the newest backup, so that names sort in the
+    order the backups were made even when the clock was stepped back (restore takes the first)."""
+    now = time.time_ns()
+    newest = _stamp_ns(existing[0].name) if existing else None
+    if newest is not None and now <= newest:
+        now = newest + 1
+    return _stamp(now)
 
 
 def backup_quietly(conn: sqlite3.Connection, root: Path, min_age_s: float = 0.0) -> Path | None:
@@ -116,14 +140,14 @@ def restore(root: Path, database: Path) -> dict:
     if chosen is None:
         where = Path(root) / BACKUP_DIR
         raise PhotoSearchError(f"no usable backup in {where}" if candidates else f"no backups in {where}")
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    aside = _aside_name(database)
     kept = None
     if database.exists() and database.stat().st_size > 0:
-        kept = database.with_name(f"{database.name}.replaced-{stamp}")
+        kept = aside
         os.replace(database, kept)
     wal = database.with_name(database.name + "-wal")
     if wal.exists():
-        os.replace(wal, database.with_name(f"{database.name}.replaced-{stamp}-wal"))
+        os.replace(wal, aside.with_name(aside.name + "-wal"))
     with contextlib.suppress(FileNotFoundError):
         database.with_name(database.name + "-shm").unlink()
     src = sqlite3.connect(f"file:{chosen}?mode=ro", uri=True)
@@ -135,6 +159,16 @@ def restore(root: Path, database: Path) -> dict:
         src.close()
     shutil.rmtree(Path(root) / "search-cache", ignore_errors=True)  # rebuilt from the restored database
     return {"restored_from": str(chosen), "replaced_database_kept_as": str(kept) if kept else None}
+
+
+def _aside_name(database: Path) -> Path:
+    """database.replaced-<UTC time>, with -2, -3... when a restore in the same second took that name."""
+    base = f"{database.name}.replaced-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+    aside, n = database.with_name(base), 1
+    while aside.exists() or aside.with_name(aside.name + "-wal").exists():
+        n += 1
+        aside = database.with_name(f"{base}-{n}")
+    return aside
 
 
 def _copy_database(conn: sqlite3.Connection, path: Path) -> None:

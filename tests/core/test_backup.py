@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,61 @@ def test_a_database_that_is_a_folder_is_named(tmp_path, capsys):
     (tmp_path / "lib" / DB_NAME).mkdir(parents=True)
     code, _, err = run(capsys, "--library", str(tmp_path / "lib"), *MODEL, "status")
     assert code == 2 and str(tmp_path / "lib" / DB_NAME) in err and "folder" in err
+
+
+_REAL_GMTIME = time.gmtime
+
+
+class _Clock:
+    """time.time_ns and time.gmtime driven by hand: a list of readings, taken in order by either."""
+
+    def __init__(self, readings_ns: list[int]) -> None:
+        self.readings = list(readings_ns)
+
+    def time_ns(self) -> int:
+        return self.readings.pop(0) if len(self.readings) > 1 else self.readings[0]
+
+    def gmtime(self, secs: float | None = None):
+        return _REAL_GMTIME(self.time_ns() // 10**9 if secs is None else secs)
+
+
+@pytest.mark.parametrize(
+    "second_backup_clock",
+    [
+        # The second ticks between two looks at the clock (a thread switch can hold this one for ms):
+        # the old stamp took its seconds from one look and its nanoseconds from the next.
+        [1_800_000_000 * 10**9 + 999_999_000, 1_800_000_001 * 10**9 + 760_471],
+        [1_799_999_998 * 10**9],  # the clock was stepped back (NTP, a person) between two backups
+    ],
+)
+def test_the_newest_backup_is_the_last_one_made_whatever_the_clock_does(tmp_path, monkeypatch, second_backup_clock):
+    source = sqlite3.connect(tmp_path / "db.sqlite3")
+    source.execute("CREATE TABLE t (x)")
+    clock = _Clock([1_800_000_000 * 10**9 + 900_000_000])
+    monkeypatch.setattr(time, "time_ns", clock.time_ns)
+    monkeypatch.setattr(time, "gmtime", clock.gmtime)
+    first = backup.make_backup(source, tmp_path)
+    source.execute("INSERT INTO t VALUES (1)")
+    source.commit()
+    clock.readings = list(second_backup_clock)
+    second = backup.make_backup(source, tmp_path)
+    source.close()
+    assert backup.backups(tmp_path) == [second, first]
+
+
+def test_two_restores_in_one_second_keep_both_replaced_databases(indexed, capsys, monkeypatch):
+    lib, _ = indexed
+    database = lib / DB_NAME
+    frozen = time.gmtime()
+    monkeypatch.setattr(time, "gmtime", lambda secs=None: frozen)  # both restores see the same second
+    kept = []
+    for damage in (b"first damaged database", b"second damaged database"):
+        for suffix in ("-wal", "-shm"):
+            (lib / (DB_NAME + suffix)).unlink(missing_ok=True)
+        database.write_bytes(b"SQLite format 3\x00" + damage)
+        code, out, err = run(capsys, "--library", str(lib), "--json", "restore")
+        assert code == 0, err
+        kept.append(Path(json.loads(out)["replaced_database_kept_as"]))
+    assert kept[0] != kept[1]
+    assert kept[0].read_bytes().endswith(b"first damaged database")
+    assert kept[1].read_bytes().endswith(b"second damaged database")
