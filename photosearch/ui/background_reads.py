@@ -7,22 +7,30 @@ own SQLite connection, so the pool thread never shares the GUI thread's connecti
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 
 class _Job(QRunnable):
-    def __init__(self, reads: BackgroundReads, ticket: int, call: Callable[[], object]) -> None:
+    def __init__(self, reads: BackgroundReads, ticket: int, call: Callable[[], object], gone: threading.Event) -> None:
         super().__init__()
-        self._reads, self._ticket, self._call = reads, ticket, call
+        self._reads, self._ticket, self._call, self._gone = reads, ticket, call, gone
 
     def run(self) -> None:
+        if self._gone.is_set():  # queued behind a read that was running when the owner went away
+            return
         try:
             result, error = self._call(), ""
         except Exception as exc:  # a library closed mid-switch, a locked file: said in the window
             result, error = None, f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
-        self._reads.answered.emit(self._ticket, result, error)
+        # The owner may be destroyed while this ran (its pool waits for us on the way out); then nobody
+        # waits for the answer, and PySide raises "Signal source has been deleted" on this thread.
+        with contextlib.suppress(RuntimeError):
+            if not self._gone.is_set():
+                self._reads.answered.emit(self._ticket, result, error)
 
 
 class BackgroundReads(QObject):
@@ -39,6 +47,9 @@ class BackgroundReads(QObject):
         self._next = 0
         self.delivered = 0  # answers handed to callbacks (tests wait on it)
         self.answered.connect(self._deliver)
+        # Set as destruction starts, before the pool (a child) is deleted and waits for its running job.
+        self._gone = threading.Event()
+        self.destroyed.connect(self._gone.set)
 
     def submit(
         self,
@@ -48,7 +59,7 @@ class BackgroundReads(QObject):
     ) -> int:
         self._next += 1
         self._waiting[self._next] = (on_done, on_error)
-        self._pool.start(_Job(self, self._next, call))
+        self._pool.start(_Job(self, self._next, call, self._gone))
         return self._next
 
     @property
