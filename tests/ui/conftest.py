@@ -12,6 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from pytestqt.qtbot import QtBot
+
+# pytest-qt gives up after 5 s by default: a loaded or slow machine can take longer to answer than that,
+# and no test here waits for something that must not happen. Only a failing test waits this long.
+for _wait in (QtBot.waitUntil, QtBot.waitSignal):
+    _wait.__kwdefaults__["timeout"] = 60_000
 
 TINY = str(Path(__file__).resolve().parents[1] / "fixtures" / "tiny_clip.json")
 COLOURS = [(220, 30, 30), (30, 200, 40), (40, 60, 220), (240, 220, 40), (20, 20, 20), (250, 250, 250)]
