@@ -68,7 +68,7 @@ def build_menus(window: MainWindow) -> dict[str, QAction]:
     view.addSeparator()
     captions = QAction("Show caption panel", window, checkable=True)
     captions.setChecked(True)
-    captions.toggled.connect(window.caption_panel.setVisible)
+    captions.toggled.connect(window.sync_caption_panel)
     view.addAction(captions)
     actions["captions"] = captions
     view.addSeparator()

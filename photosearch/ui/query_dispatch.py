@@ -144,7 +144,13 @@ class QueryDispatch:
         self.last_error = message
         self._note(message, 10000)
 
+    def sync_caption_panel(self) -> None:
+        """Caption matches belong to a query: with none (browsing, the hint, no folders) the panel's
+        width goes to the photos, unless the person turned the panel off anyway."""
+        self.caption_panel.setVisible(self.menu_actions["captions"].isChecked() and self.has_query())
+
     def _update_page(self) -> None:
+        self.sync_caption_panel()
         if not self._folders:
             self.stack.setCurrentIndex(PAGE_EMPTY)
         elif self.results_model.rowCount() > 0:

@@ -302,6 +302,30 @@ def test_window_browses_the_timeline_when_the_box_is_empty(qtbot, dated_library)
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.timeline, timeout=WAIT)
 
 
+def test_browsing_gives_the_caption_panel_s_width_to_the_timeline(qtbot, dated_library):
+    root, _ = dated_library
+    window = open_window(qtbot, gui_args(root))
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: window.jobs_done >= 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.timeline, timeout=WAIT)
+    assert not window.caption_panel.isVisible()  # no query: no caption matches to show
+    # 1280 px less the 220 px folder list: the photos get all the rest (with the panel, 320 px less).
+    qtbot.waitUntil(lambda: window.timeline.width() > 1000)
+    window.search_bar.set_text("lighthouse")
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.grid, timeout=WAIT)
+    assert window.caption_panel.isVisible()
+    qtbot.waitUntil(lambda: window.grid.width() < 800)
+    window.menu_actions["captions"].setChecked(False)  # the person's own choice wins
+    assert not window.caption_panel.isVisible()
+    window.clear_query()
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.timeline, timeout=WAIT)
+    window.menu_actions["captions"].setChecked(True)
+    assert not window.caption_panel.isVisible()  # still browsing
+    window.search_bar.set_text("lighthouse")
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.grid, timeout=WAIT)
+    assert window.caption_panel.isVisible()
+
+
 def test_scrubber_alone_with_no_months(qtbot):
     scrubber = DateScrubber()
     qtbot.addWidget(scrubber)
