@@ -62,6 +62,7 @@ class MainWindow(QueryDispatch, DropHandling, GridActions, DesktopActions, Index
         self.last_status: dict = {}
         self.folder_filter = ""  # results limited to this watched folder ("" = all)
         self._scroll_top = False  # a new query shows its best results first
+        self._last_query_note = ""  # the status line's "Searching…" or "N photos for…": cleared with its query
         self._text_query = ""
         self._image_query: ImageQuery | None = None
         self._indexed_count = 0

@@ -67,7 +67,7 @@ class QueryDispatch:
         self._scroll_top = True
         self.refine_bar.hide()
         self.searcher.submit(text=text, k=self._k(), options=self.search_options())
-        self._note(f"Searching “{text}”…")
+        self._query_note(f"Searching “{text}”…")
 
     @Slot(object)
     def run_image_query(self, query: ImageQuery) -> None:
@@ -75,7 +75,7 @@ class QueryDispatch:
         self._scroll_top = True
         self.refine_bar.show()
         self.searcher.submit(image=query, k=self._k(), options=self.search_options())
-        self._note(f"Searching photos like {describe_image_query(query, self.search_bar)}…")
+        self._query_note(f"Searching photos like {describe_image_query(query, self.search_bar)}…")
 
     def set_image_query(self, query: ImageQuery) -> None:
         """Show the chip and search (drop, paste, file dialog, Find similar all come here)."""
@@ -124,9 +124,14 @@ class QueryDispatch:
                 else f"“{self._text_query}”"
             )
             where = f" in {os.path.basename(self.folder_filter.rstrip(os.sep))}" if self.folder_filter else ""
-            self._note(f"{len(results)} photos for {what}{where} in {seconds * 1000:.0f} ms", 8000)
+            self._query_note(f"{len(results)} photos for {what}{where} in {seconds * 1000:.0f} ms", 8000)
         self._update_page()
         self.resultsShown.emit(len(results))
+
+    def _query_note(self, message: str, timeout: int = 0) -> None:
+        """A status line about the query on screen ("Searching…", "N photos for…"): it goes with it."""
+        self._last_query_note = message
+        self._note(message, timeout)
 
     def _clear_results(self) -> None:
         self._text_query, self._image_query = "", None
@@ -135,6 +140,8 @@ class QueryDispatch:
         self.results_model.set_results([])
         self.caption_model.set_captions([])
         self.caption_panel.set_count(0)  # not the last query's count over an empty panel
+        if self.statusBar().currentMessage() == self._last_query_note:  # not over the timeline either
+            self.statusBar().clearMessage()
         self._update_page()
 
     def clear_query(self) -> None:

@@ -38,6 +38,22 @@ def test_typing_fills_grid_in_score_order(qtbot, window) -> None:
     assert window.thumbs.pixmap(expected[0]) is not None
 
 
+def test_clearing_the_query_takes_its_status_line_with_it(qtbot, window) -> None:
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.run_text_query("a red square")
+    assert window.statusBar().currentMessage().startswith("12 photos for “a red square”")
+    window.clear_query()
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.timeline)
+    assert window.statusBar().currentMessage() == ""  # no stale count over the timeline
+    window.run_text_query("a blue square")
+    assert window.statusBar().currentMessage() == "Searching “a blue square”…"
+    window.clear_query()  # before the answer came: "Searching…" must not stay up for good
+    assert window.statusBar().currentMessage() == ""
+    window.statusBar().showMessage("cannot browse: disk I/O error")  # other news is not touched
+    window.clear_query()
+    assert window.statusBar().currentMessage() == "cannot browse: disk I/O error"
+
+
 def test_debounce_searches_once_for_a_burst_of_typing(qtbot, window) -> None:
     before = window.searcher.latest
     qtbot.keyClicks(window.search_bar.edit, "sunset over the sea")
