@@ -170,8 +170,12 @@ class Library(LibrarySearchMixin, LibraryStatusMixin):
         return resolved
 
     def remove_folder(self, path: str | os.PathLike) -> int:
-        """Stop watching a folder and forget its photos (files on disk are untouched)."""
-        target = str(Path(path).expanduser().resolve()) if os.path.exists(path) else str(path)
+        """Stop watching a folder and forget its photos (files on disk are untouched). An offline
+        folder is named as it was added: relative, `..` and a trailing slash are resolved all the same."""
+        given = Path(path).expanduser()
+        target = str(given.resolve()) if given.exists() else os.path.abspath(given)
+        if target not in {f.path for f in self.folders()}:
+            raise PhotoSearchError(f"not a watched folder: {target} (see `photosearch folders`)")
         with self._writer_lock("removing a folder"), self._backed_up():
             return self.store.remove_folder(target)
 

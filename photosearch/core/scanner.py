@@ -159,7 +159,12 @@ def leaves(path: str, inside: tuple[str, ...]) -> bool:
     return not any(real == f or real.startswith(f.rstrip(os.sep) + os.sep) for f in inside)
 
 
-def _known_under(store: Store, scope: Scope) -> dict[str, KnownPhoto]:
+def _nested_roots(scope: Scope, roots: set[str]) -> list[str]:
+    """Watched folders below this scope: they own what is under them, and the walk skips them."""
+    return [r for r in roots if r != scope.path and _at_or_under(r, scope.path)]
+
+
+def _known_under(store: Store, scope: Scope, nested: list[str]) -> dict[str, KnownPhoto]:
     prefix = scope.path.rstrip(os.sep) + os.sep
     sql = (
         "SELECT id, path, size, mtime_ns, fingerprint, state, offline, sidecar_mtime_ns FROM photos "
@@ -171,7 +176,8 @@ def _known_under(store: Store, scope: Scope) -> dict[str, KnownPhoto]:
     known = {}
     for r in rows:
         path = from_db(r[1])
-        known[path] = KnownPhoto(r[0], path, r[2], r[3], r[4], r[5], bool(r[6]), r[7])
+        if not any(_at_or_under(path, n) for n in nested):
+            known[path] = KnownPhoto(r[0], path, r[2], r[3], r[4], r[5], bool(r[6]), r[7])
     if not scope.recursive:
         known = {p: k for p, k in known.items() if os.path.dirname(p) == scope.path.rstrip(os.sep)}
     return known
@@ -200,7 +206,8 @@ def scan(store: Store, scopes: list[Scope] | None = None) -> ScanPlan:
     plan = ScanPlan()
     inside = tuple(os.path.realpath(r) for r in roots)
     for scope in scopes:
-        known = _known_under(store, scope)
+        nested = _nested_roots(scope, roots)
+        known = _known_under(store, scope, nested)
         is_root = scope.path in roots
         if is_root and _folder_is_offline(scope.path, bool(known)):
             plan.offline_folders.append(scope.folder_id)
@@ -208,7 +215,7 @@ def scan(store: Store, scopes: list[Scope] | None = None) -> ScanPlan:
         if is_root and not online_before.get(scope.folder_id, True):
             plan.online_folders.append(scope.folder_id)
         files, problems = _stat_scope(scope, roots, str(store.root), inside)
-        _diff_problems(plan, store, scope, problems)
+        _diff_problems(plan, store, scope, problems, nested)
         _diff(plan, files, known, [p.path for p in problems if p.reason.startswith(BLOCKING)])
     _find_retries(plan, store, scopes)
     return plan
@@ -233,7 +240,7 @@ def _at_or_under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def _diff_problems(plan: ScanPlan, store: Store, scope: Scope, problems: list[Skipped]) -> None:
+def _diff_problems(plan: ScanPlan, store: Store, scope: Scope, problems: list[Skipped], nested: list[str]) -> None:
     """Compare this scope's problems with those remembered; only new ones (or new reasons) get reported."""
     prefix = scope.path.rstrip(os.sep) + os.sep
     upper = prefix[:-1] + chr(ord(os.sep) + 1)
@@ -246,6 +253,7 @@ def _diff_problems(plan: ScanPlan, store: Store, scope: Scope, problems: list[Sk
     }
     if not scope.recursive:
         known = {p: r for p, r in known.items() if p == scope.path or os.path.dirname(p) == scope.path.rstrip(os.sep)}
+    known = {p: r for p, r in known.items() if not any(_at_or_under(p, n) for n in nested)}
     found = {p.path: p.reason for p in problems}
     plan.problems_gone.extend(p for p in known if p not in found)
     fresh = [p for p in problems if known.get(p.path) != p.reason]

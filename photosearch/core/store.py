@@ -318,16 +318,39 @@ class Store:
         ]
 
     def add_folder(self, path: str) -> int:
+        """Watch a folder; one inside a watched folder takes over the photos below it from that folder."""
+        enclosing = self._enclosing_folder_ids(path)
         with self.write() as conn:
             conn.execute("INSERT OR IGNORE INTO folders(path, added) VALUES (?, ?)", (path, time.time()))
             (folder_id,) = conn.execute("SELECT id FROM folders WHERE path = ?", (path,)).fetchone()
+            if enclosing:
+                prefix = path.rstrip(os.sep) + os.sep
+                below = (folder_id, prefix, prefix[:-1] + chr(ord(os.sep) + 1), *enclosing)
+                owners = ",".join("?" * len(enclosing))
+                for table in ("photos", "scan_problems"):
+                    conn.execute(
+                        f"UPDATE {table} SET folder_id = ? WHERE path >= ? AND path < ? AND folder_id IN ({owners})",
+                        below,
+                    )
         return folder_id
 
+    def _enclosing_folder_ids(self, path: str) -> list[int]:
+        """The watched folders that hold `path`, innermost first."""
+        outer = [(p, i) for i, p, _ in self.folders() if p != path and path.startswith(p.rstrip(os.sep) + os.sep)]
+        return [i for _, i in sorted(outer, key=lambda f: -len(f[0]))]
+
     def remove_folder(self, path: str) -> int:
-        """Forget a folder and its photos (their embeddings go with the next garbage collection)."""
+        """Stop watching a folder and forget its photos (their embeddings go with the next garbage
+        collection), unless another watched folder holds it: then that folder keeps them."""
+        enclosing = self._enclosing_folder_ids(path)
         with self.write() as conn:
             row = conn.execute("SELECT id FROM folders WHERE path = ?", (path,)).fetchone()
             if row is None:
+                return 0
+            if enclosing:
+                for table in ("photos", "scan_problems"):
+                    conn.execute(f"UPDATE {table} SET folder_id = ? WHERE folder_id = ?", (enclosing[0], row[0]))
+                conn.execute("DELETE FROM folders WHERE id = ?", row)
                 return 0
             paths = [from_db(p) for (p,) in conn.execute("SELECT path FROM photos WHERE folder_id = ?", row)]
             conn.executemany("DELETE FROM captions WHERE path = ?", [(p,) for p in paths])

@@ -202,6 +202,19 @@ def test_remove_folder_forgets_its_photos(library, photos_dir):
     assert library.store.query("SELECT COUNT(*) FROM embeddings")[0][0] == 0
 
 
+def test_remove_folder_takes_the_folder_as_a_person_writes_it_even_offline(library, tmp_path, monkeypatch):
+    drive = tmp_path / "drive"
+    make_photos(drive, 2)
+    library.add_folder(drive)
+    library.index()
+    drive.rename(tmp_path / "drive-away")  # the drive is unplugged
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PhotoSearchError, match=r"not a watched folder.*elsewhere"):
+        library.remove_folder("elsewhere")
+    assert library.remove_folder("./other/../drive/") == 2
+    assert library.folders() == []
+
+
 def test_stop_words_give_no_caption_bonus(library, photos_dir, tmp_path):
     library.add_folder(photos_dir)
     library.index()
