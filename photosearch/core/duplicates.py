@@ -18,6 +18,7 @@ import numpy as np
 
 from photosearch.core import phash
 from photosearch.core.errors import PhotoSearchError
+from photosearch.core.fsnames import from_db
 from photosearch.core.store import Store, blob_to_vectors
 
 NEAR_BITS = 12  # of 64: on scikit-image photos copies were <= 12 bits apart (5% crops), distinct ones >= 20
@@ -88,6 +89,8 @@ def find_groups(
         "SELECT path, fingerprint, width, height, size, taken, mtime_ns FROM photos "
         "WHERE state = 'indexed' AND offline = 0 AND fingerprint IS NOT NULL ORDER BY path"
     )
+    # Files are read, shown and trashed by their own names, not the database form of odd ones.
+    rows = [(from_db(row[0]), *row[1:]) for row in rows]
     by_content = _by_content(rows)
     keys = sorted(by_content)
     groups = _Groups(keys)

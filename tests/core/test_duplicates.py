@@ -164,3 +164,24 @@ def test_a_read_only_library_trashes_nothing(tmp_path, monkeypatch):
         readonly.move_to_trash([str(photo)])
     assert photo.exists() and not trash.exists()
     readonly.close()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file names are bytes")
+def test_copies_with_names_that_are_not_utf8_are_found_and_trashed(tmp_path, monkeypatch):
+    from tests.conftest import make_photo
+
+    trash = trash_in(monkeypatch, tmp_path / "data")
+    folder = tmp_path / "photos"
+    real = make_photo(folder / "a.jpg", seed=1)
+    odd = folder / os.fsdecode(b"caf\xe9.jpg")
+    shutil.copyfile(real, odd)
+    os.utime(real, (1_000_000_000,) * 2)  # the older one is kept
+    library = Library(tmp_path / "library", model=TINY_MODEL, pretrained="random")
+    library.add_folder(folder)
+    library.index(read_text=False)
+    (group,) = library.duplicates()
+    assert group.kind == "exact"
+    assert [(p.path, p.keep) for p in group.photos] == [(str(real), True), (str(odd), False)]
+    assert library.move_to_trash([str(odd)]) == []
+    assert not odd.exists() and (trash / odd.name).exists()
+    library.close()
