@@ -166,6 +166,35 @@ def test_a_read_only_library_trashes_nothing(tmp_path, monkeypatch):
     readonly.close()
 
 
+@pytest.mark.skipif(os.name != "posix", reason="symlinks and hardlinks need POSIX here")
+def test_a_link_or_a_hardlink_is_the_same_file_never_a_copy_to_trash(tmp_path, monkeypatch):
+    from tests.conftest import make_photo
+
+    trash_in(monkeypatch, tmp_path / "data")
+    folder = tmp_path / "photos"
+    real = make_photo(folder / "upper.JPG", seed=1)
+    link = folder / "a_link.jpg"  # sorts first: on a tie the path decides what is kept
+    link.symlink_to("upper.JPG")
+    os.link(real, folder / "hard.jpg")
+    library = Library(tmp_path / "library", model=TINY_MODEL, pretrained="random")
+    library.add_folder(folder)
+    library.index(read_text=False)
+    assert len(library.store.query("SELECT 1 FROM photos WHERE state = 'indexed'")) == 3
+    assert library.duplicates() == []  # one file under three names: nothing to free
+    copy = folder / "b_copy.jpg"
+    shutil.copyfile(real, copy)
+    os.utime(copy, (real.stat().st_mtime - 60,) * 2)  # the older copy: kept by the rule on its own
+    library.index(read_text=False)
+    (group,) = library.duplicates()
+    listed = [p.path for p in group.photos]
+    assert str(link) not in listed and len(listed) == 2 and str(copy) in listed
+    # The file others link to is kept; only the real, separate copy is proposed.
+    assert [p.path for p in group.photos if not p.keep] == [str(copy)]
+    library.move_to_trash([p.path for p in group.photos if not p.keep])
+    assert link.exists() and real.exists() and not copy.exists()
+    library.close()
+
+
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file names are bytes")
 def test_copies_with_names_that_are_not_utf8_are_found_and_trashed(tmp_path, monkeypatch):
     from tests.conftest import make_photo
