@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from photosearch.core import phash
+from photosearch.core.dates import iso_date
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.fsnames import from_db
 from photosearch.core.store import Store, blob_to_vectors
@@ -34,7 +34,7 @@ class DuplicatePhoto:
     width: int
     height: int
     bytes: int
-    date: str  # ISO 8601, local time: when taken (EXIF) or else last modified
+    date: str  # ISO 8601 as browse and search give it (no zone): when taken (EXIF) or else last modified
     keep: bool
     timestamp: float = 0.0
     aliases: tuple[str, ...] = ()  # other indexed paths of this very file: symlinks to it, hardlinks
@@ -212,7 +212,7 @@ def _with_keep(rows: list[tuple]) -> tuple[DuplicatePhoto, ...]:
         when = taken if taken else mtime_ns / 1e9
         photos.append(
             DuplicatePhoto(
-                path, int(width or 0), int(height or 0), int(size), _iso(when), False, float(when), aliases
+                path, int(width or 0), int(height or 0), int(size), iso_date(when) or "", False, float(when), aliases
             )
         )
     # Largest resolution first, then a file other paths lead to (trashing it would break them), then
@@ -220,13 +220,6 @@ def _with_keep(rows: list[tuple]) -> tuple[DuplicatePhoto, ...]:
     photos.sort(key=lambda p: (-(p.width * p.height), not p.aliases, p.timestamp, p.path))
     best = photos[0]
     return tuple(DuplicatePhoto(**{**p.__dict__, "keep": p is best}) for p in photos)
-
-
-def _iso(timestamp: float) -> str:
-    try:
-        return datetime.fromtimestamp(timestamp).isoformat(timespec="seconds")
-    except (OverflowError, OSError, ValueError):
-        return ""
 
 
 def trash(paths: list[str], watched: list[str]) -> list[tuple[str, str]]:

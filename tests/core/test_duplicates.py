@@ -214,3 +214,32 @@ def test_copies_with_names_that_are_not_utf8_are_found_and_trashed(tmp_path, mon
     assert library.move_to_trash([str(odd)]) == []
     assert not odd.exists() and (trash / odd.name).exists()
     library.close()
+
+
+@pytest.fixture
+def new_york(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_dates_are_the_stored_ones_like_browse_whatever_the_local_zone(tmp_path, new_york):
+    from tests.conftest import make_photo
+
+    folder = tmp_path / "photos"
+    a = make_photo(folder / "a.jpg", seed=1)
+    shutil.copyfile(a, folder / "b.jpg")
+    for photo in (a, folder / "b.jpg"):
+        os.utime(photo, (1_000_000_000, 1_000_000_000))  # 2001-09-09 01:46:40 UTC
+    library = Library(tmp_path / "library", model=TINY_MODEL, pretrained="random")
+    library.add_folder(folder)
+    library.index(read_text=False)
+    (group,) = library.duplicates()
+    browsed = {r.path: r.to_json()["date"] for r in library.browse(k=10)}
+    assert [p.date for p in group.photos] == ["2001-09-09T01:46:40"] * 2
+    assert {p.path: p.date for p in group.photos} == browsed
+    library.close()
