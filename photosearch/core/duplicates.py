@@ -2,8 +2,9 @@
 apart: resized, re-encoded, slightly cropped, rotated by EXIF, converted) and, when asked, similar
 shots (CLIP cosine above the user's threshold).
 
-Every photo is in at most one group; a group's kind is the loosest link that joined it. Each group
-proposes one photo to keep: the largest resolution, then the oldest. Only reads the library.
+Every photo is in at most one group; a group's kind is the loosest link that joined it. Paths that are
+one file (a symlink and its target, hardlinks) are one entry. Each group proposes one photo to keep: the
+largest resolution, then one that other paths lead to, then the oldest. Only reads the library.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from photosearch.core import phash
+from photosearch.core.dates import iso_date
 from photosearch.core.errors import PhotoSearchError
+from photosearch.core.fsnames import from_db
 from photosearch.core.store import Store, blob_to_vectors
 
 NEAR_BITS = 12  # of 64: on scikit-image photos copies were <= 12 bits apart (5% crops), distinct ones >= 20
@@ -32,9 +34,10 @@ class DuplicatePhoto:
     width: int
     height: int
     bytes: int
-    date: str  # ISO 8601, local time: when taken (EXIF) or else last modified
+    date: str  # ISO 8601 as browse and search give it (no zone): when taken (EXIF) or else last modified
     keep: bool
     timestamp: float = 0.0
+    aliases: tuple[str, ...] = ()  # other indexed paths of this very file: symlinks to it, hardlinks
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -88,6 +91,8 @@ def find_groups(
         "SELECT path, fingerprint, width, height, size, taken, mtime_ns FROM photos "
         "WHERE state = 'indexed' AND offline = 0 AND fingerprint IS NOT NULL ORDER BY path"
     )
+    # Files are read, shown and trashed by their own names, not the database form of odd ones.
+    rows = [(from_db(row[0]), *row[1:], ()) for row in rows]
     by_content = _by_content(rows)
     keys = sorted(by_content)
     groups = _Groups(keys)
@@ -128,12 +133,36 @@ def _by_content(rows: list[tuple]) -> dict[str, list[tuple]]:
         by_fp.setdefault(row[1], []).append(row)
     out: dict[str, list[tuple]] = {}
     for fp, same in by_fp.items():
+        if len(same) > 1:  # paths of one file share its fingerprint, so only these can be one file
+            same = _one_row_per_file(same)
         if len(same) == 1:
             out[fp] = same
             continue
         for row in same:
             out.setdefault(f"{fp}|{_full_hash(row[0])}", []).append(row)
     return out
+
+
+def _one_row_per_file(rows: list[tuple]) -> list[tuple]:
+    """A symlink and its target, or hardlinks, are one file, not copies: trashing one name frees nothing
+    or leaves a dangling link (or, keeping the link, loses the photo). Such paths become one row under
+    a real path (no link on the way), the others its aliases."""
+    files: dict[tuple, list[tuple]] = {}
+    for row in rows:
+        files.setdefault(_file_id(row[0]), []).append(row)
+    out = []
+    for same in files.values():
+        same.sort(key=lambda r: (os.path.islink(r[0]), os.path.realpath(r[0]) != r[0], r[0]))
+        out.append((*same[0][:-1], tuple(r[0] for r in same[1:])))
+    return out
+
+
+def _file_id(path: str) -> tuple:
+    try:
+        st = os.stat(path)  # follows links: a link and its target give the target's identity
+    except OSError:
+        return ("unreadable", path)  # never taken for another file
+    return (st.st_dev, st.st_ino)
 
 
 def _full_hash(path: str) -> str:
@@ -179,22 +208,18 @@ def _similar_pairs(store: Store, model_id: str, keys: list[str], threshold: floa
 
 def _with_keep(rows: list[tuple]) -> tuple[DuplicatePhoto, ...]:
     photos = []
-    for path, _, width, height, size, taken, mtime_ns in rows:
+    for path, _, width, height, size, taken, mtime_ns, aliases in rows:
         when = taken if taken else mtime_ns / 1e9
         photos.append(
-            DuplicatePhoto(path, int(width or 0), int(height or 0), int(size), _iso(when), False, float(when))
+            DuplicatePhoto(
+                path, int(width or 0), int(height or 0), int(size), iso_date(when) or "", False, float(when), aliases
+            )
         )
-    # Largest resolution first, then the oldest; the path breaks ties so the choice is stable.
-    photos.sort(key=lambda p: (-(p.width * p.height), p.timestamp, p.path))
+    # Largest resolution first, then a file other paths lead to (trashing it would break them), then
+    # the oldest; the path breaks ties so the choice is stable.
+    photos.sort(key=lambda p: (-(p.width * p.height), not p.aliases, p.timestamp, p.path))
     best = photos[0]
     return tuple(DuplicatePhoto(**{**p.__dict__, "keep": p is best}) for p in photos)
-
-
-def _iso(timestamp: float) -> str:
-    try:
-        return datetime.fromtimestamp(timestamp).isoformat(timespec="seconds")
-    except (OverflowError, OSError, ValueError):
-        return ""
 
 
 def trash(paths: list[str], watched: list[str]) -> list[tuple[str, str]]:

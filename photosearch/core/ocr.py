@@ -15,6 +15,7 @@ from concurrent.futures import Future
 
 from photosearch.core import phash
 from photosearch.core.errors import PhotoSearchError
+from photosearch.core.fsnames import from_db
 from photosearch.core.ocr_engine import OcrResult, OcrUnavailable, TextReader, shared_reader
 from photosearch.core.store import Store
 from photosearch.core.types import Progress
@@ -51,7 +52,9 @@ def counts(store: Store) -> dict[str, int]:
 
 def pending(store: Store) -> list[tuple[str, str]]:
     """(fingerprint, a path to read it from) for content whose text has not been read yet."""
-    return [(fp, path) for fp, path in store.query(_PENDING_SQL)]
+    # The file system's name, not the database form: an odd (non-UTF-8) name was never found, so
+    # its text stayed pending and was retried on every index.
+    return [(fp, from_db(path)) for fp, path in store.query(_PENDING_SQL)]
 
 
 def text_for(store: Store, path: str) -> str | None:

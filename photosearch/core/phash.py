@@ -15,6 +15,7 @@ from collections.abc import Iterable
 import numpy as np
 from PIL import Image
 
+from photosearch.core.fsnames import from_db as path_from_db
 from photosearch.core.images import ImageError, decode
 from photosearch.core.store import Store
 
@@ -76,7 +77,7 @@ def missing(store: Store) -> list[tuple[str, str]]:
         "AND p.fingerprint IS NOT NULL AND NOT EXISTS (SELECT 1 FROM phashes h WHERE h.fingerprint = p.fingerprint) "
         "GROUP BY p.fingerprint ORDER BY 2"
     )
-    return [(fp, path) for fp, path in rows]
+    return [(fp, path_from_db(path)) for fp, path in rows]  # a file's own name: odd ones too are found
 
 
 def backfill(store: Store, cancel: threading.Event | None = None, todo: Iterable[tuple[str, str]] | None = None) -> int:

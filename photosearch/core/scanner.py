@@ -23,6 +23,14 @@ from photosearch.core.types import Skipped
 
 _HEAD = 1 << 20
 _TAIL = 1 << 10
+_INT64 = (-(1 << 63), (1 << 63) - 1)  # what SQLite can store
+
+
+def mtime_ns(st: os.stat_result) -> int:
+    """The modification time as the store keeps it. Past 2262 (or before 1677) nanoseconds leave the
+    int64 range SQLite stores, and one such file failed the whole scan; clamped, it is indexed with
+    the rest and still compares equal to itself on the next scan."""
+    return min(max(st.st_mtime_ns, _INT64[0]), _INT64[1])
 
 
 def fingerprint(path: str, size: int | None = None) -> str:
@@ -134,7 +142,7 @@ def walk(
                     continue
                 name = entry.name
                 if name.lower().endswith(".txt"):
-                    sidecars[name[:-4]] = entry.stat().st_mtime_ns
+                    sidecars[name[:-4]] = mtime_ns(entry.stat())
                 elif _is_photo_name(name):
                     photos.append((entry.path, entry.stat()))
             except OSError as exc:
@@ -144,7 +152,7 @@ def walk(
                 continue
             name = os.path.basename(path)
             side = sidecars.get(name, sidecars.get(os.path.splitext(name)[0]))
-            found.append(FileStat(path, st.st_size, st.st_mtime_ns, folder_id, side))
+            found.append(FileStat(path, st.st_size, mtime_ns(st), folder_id, side))
     return found, problems
 
 
@@ -276,14 +284,14 @@ def _stat_scope(
         return [], []
     if not (stat.S_ISREG(st.st_mode) and _is_photo_name(os.path.basename(scope.path))):
         return [], []
-    return [FileStat(scope.path, st.st_size, st.st_mtime_ns, scope.folder_id, _sidecar_mtime(scope.path))], []
+    return [FileStat(scope.path, st.st_size, mtime_ns(st), scope.folder_id, _sidecar_mtime(scope.path))], []
 
 
 def _sidecar_mtime(path: str) -> int | None:
     base = Path(path)
     for candidate in (base.with_suffix(".txt"), base.with_name(base.name + ".txt")):
         try:
-            return candidate.stat().st_mtime_ns
+            return mtime_ns(candidate.stat())
         except OSError:
             continue
     return None

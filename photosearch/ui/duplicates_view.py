@@ -117,9 +117,11 @@ class DuplicatesDialog(QDialog):
                     ]
                 )
                 item.setData(0, PATH_ROLE, photo.path)
-                item.setToolTip(0, photo.path)
-                # Proposed for the trash: every copy but the one to keep, except merely similar shots.
-                wanted = not photo.keep and group.kind != "similar"
+                aliases = photo.aliases
+                item.setToolTip(0, "\n".join([photo.path, *(f"also reached as {a}" for a in aliases)]))
+                # Proposed for the trash: every copy but the one to keep, except merely similar shots and
+                # files other paths lead to (trashing one would leave those links dangling).
+                wanted = not photo.keep and group.kind != "similar" and not aliases
                 item.setCheckState(0, Qt.CheckState.Checked if wanted else Qt.CheckState.Unchecked)
                 head.addChild(item)
             head.setExpanded(True)

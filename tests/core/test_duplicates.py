@@ -164,3 +164,82 @@ def test_a_read_only_library_trashes_nothing(tmp_path, monkeypatch):
         readonly.move_to_trash([str(photo)])
     assert photo.exists() and not trash.exists()
     readonly.close()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symlinks and hardlinks need POSIX here")
+def test_a_link_or_a_hardlink_is_the_same_file_never_a_copy_to_trash(tmp_path, monkeypatch):
+    from tests.conftest import make_photo
+
+    trash_in(monkeypatch, tmp_path / "data")
+    folder = tmp_path / "photos"
+    real = make_photo(folder / "upper.JPG", seed=1)
+    link = folder / "a_link.jpg"  # sorts first: on a tie the path decides what is kept
+    link.symlink_to("upper.JPG")
+    os.link(real, folder / "hard.jpg")
+    library = Library(tmp_path / "library", model=TINY_MODEL, pretrained="random")
+    library.add_folder(folder)
+    library.index(read_text=False)
+    assert len(library.store.query("SELECT 1 FROM photos WHERE state = 'indexed'")) == 3
+    assert library.duplicates() == []  # one file under three names: nothing to free
+    copy = folder / "b_copy.jpg"
+    shutil.copyfile(real, copy)
+    os.utime(copy, (real.stat().st_mtime - 60,) * 2)  # the older copy: kept by the rule on its own
+    library.index(read_text=False)
+    (group,) = library.duplicates()
+    listed = [p.path for p in group.photos]
+    assert str(link) not in listed and len(listed) == 2 and str(copy) in listed
+    # The file others link to is kept; only the real, separate copy is proposed.
+    assert [p.path for p in group.photos if not p.keep] == [str(copy)]
+    library.move_to_trash([p.path for p in group.photos if not p.keep])
+    assert link.exists() and real.exists() and not copy.exists()
+    library.close()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file names are bytes")
+def test_copies_with_names_that_are_not_utf8_are_found_and_trashed(tmp_path, monkeypatch):
+    from tests.conftest import make_photo
+
+    trash = trash_in(monkeypatch, tmp_path / "data")
+    folder = tmp_path / "photos"
+    real = make_photo(folder / "a.jpg", seed=1)
+    odd = folder / os.fsdecode(b"caf\xe9.jpg")
+    shutil.copyfile(real, odd)
+    os.utime(real, (1_000_000_000,) * 2)  # the older one is kept
+    library = Library(tmp_path / "library", model=TINY_MODEL, pretrained="random")
+    library.add_folder(folder)
+    library.index(read_text=False)
+    (group,) = library.duplicates()
+    assert group.kind == "exact"
+    assert [(p.path, p.keep) for p in group.photos] == [(str(real), True), (str(odd), False)]
+    assert library.move_to_trash([str(odd)]) == []
+    assert not odd.exists() and (trash / odd.name).exists()
+    library.close()
+
+
+@pytest.fixture
+def new_york(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_dates_are_the_stored_ones_like_browse_whatever_the_local_zone(tmp_path, new_york):
+    from tests.conftest import make_photo
+
+    folder = tmp_path / "photos"
+    a = make_photo(folder / "a.jpg", seed=1)
+    shutil.copyfile(a, folder / "b.jpg")
+    for photo in (a, folder / "b.jpg"):
+        os.utime(photo, (1_000_000_000, 1_000_000_000))  # 2001-09-09 01:46:40 UTC
+    library = Library(tmp_path / "library", model=TINY_MODEL, pretrained="random")
+    library.add_folder(folder)
+    library.index(read_text=False)
+    (group,) = library.duplicates()
+    browsed = {r.path: r.to_json()["date"] for r in library.browse(k=10)}
+    assert [p.date for p in group.photos] == ["2001-09-09T01:46:40"] * 2
+    assert {p.path: p.date for p in group.photos} == browsed
+    library.close()

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.conftest import make_photo, make_photos
@@ -207,3 +211,62 @@ def test_invalid_embeddings_are_rejected_not_stored(library, photos_dir):
     vectors = library.store.query("SELECT vector FROM embeddings")
     assert len(vectors) == summary.encoded
     assert all(np.isfinite(np.frombuffer(v, dtype="<f2")).all() for (v,) in vectors)
+
+
+FUTURE = datetime.datetime(2263, 1, 1, tzinfo=datetime.UTC)  # nanoseconds past the int64 range
+PAST = datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC)
+
+
+def _date(path, when: datetime.datetime) -> None:
+    ns = int(when.timestamp()) * 10**9
+    os.utime(path, ns=(ns, ns))
+
+
+@pytest.fixture
+def far_dated_folder(tmp_path):
+    """A folder whose file system keeps dates before 1902 and after 2038 (ext4 with small inodes does
+    not: then tmpfs, where there is one)."""
+    candidates = [tmp_path]
+    if os.path.isdir("/dev/shm"):
+        candidates.append(Path(tempfile.mkdtemp(dir="/dev/shm")))
+    try:
+        for folder in candidates:
+            probe = folder / "probe"
+            probe.write_bytes(b"")
+            try:
+                dated = []
+                for when in (FUTURE, PAST):
+                    _date(probe, when)
+                    dated.append(probe.stat().st_mtime_ns == int(when.timestamp()) * 10**9)
+            except (OSError, OverflowError):
+                dated = [False]
+            probe.unlink()
+            if all(dated):
+                yield folder / "photos"
+                break
+        else:
+            pytest.skip("no file system here keeps dates past 2262 and before 1902")
+    finally:
+        for folder in candidates[1:]:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_files_dated_past_2262_or_before_1970_are_indexed_with_the_rest(library, far_dated_folder):
+    folder = far_dated_folder
+    _, future, past = (make_photo(folder / f"{n}.jpg", seed=i) for i, n in enumerate(("a", "future", "past")))
+    (folder / "future.txt").write_text("a caption from the future")
+    _date(future, FUTURE)
+    _date(folder / "future.txt", FUTURE)
+    _date(past, PAST)
+    library.add_folder(folder)
+    first = library.index()
+    assert (first.added, first.encoded, first.skipped) == (3, 3, [])
+    dates = {os.path.basename(r.path): r.to_json()["date"] for r in library.browse(k=10)}
+    assert dates["future.jpg"].startswith("2262-04-11")  # the latest date SQLite can hold
+    assert dates["past.jpg"] == "1900-01-01T00:00:00"
+    months = [(m.year, m.month, m.count) for m in library.months()]
+    assert months[0] == (2262, 4, 1) and months[-1] == (1900, 1, 1)
+    again = library.index()  # the clamped date is compared as stored: nothing looks changed
+    assert (again.added, again.updated, again.encoded) == (0, 0, 0)
+    caption = {"source": "sidecar", "text": "a caption from the future"}
+    assert library.photo_details(str(future))["captions"] == [caption]

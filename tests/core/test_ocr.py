@@ -212,3 +212,23 @@ def test_a_crash_in_the_reader_process_costs_that_photo_only(text_library):
     assert lib.status()["ocr"] == {"done": 3, "pending": 0}
     assert ocr.text_for(lib.store, str(photos / "photo_0001.jpg")) == ""  # read by the restarted process
     crashing.close()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file names are bytes")
+def test_text_is_read_from_photos_whose_names_are_not_utf8(tmp_path, monkeypatch):
+    folder = tmp_path / os.fsdecode(b"\xe9t\xe9")  # Latin-1 names, folder and file, from an old share
+    odd = sign(folder / os.fsdecode(b"caf\xe9.jpg"), ["GRAND", "CENTRAL", "CAFE"])
+    make_photos(folder, 1)
+    lib = Library(tmp_path / "library", model=TINY_MODEL, pretrained="random")
+    lib.add_folder(folder)
+    lib.index()
+    assert lib.status()["ocr"] == {"done": 2, "pending": 0}
+    hits = [h for h in lib.search_captions("cafe") if h.source == ocr.OCR_SOURCE]
+    assert [h.path for h in hits] == [str(odd)]
+    assert ocr.text_for(lib.store, str(odd)) == "GRAND CENTRAL CAFE"
+    counting = CountingReader()
+    monkeypatch.setattr(ocr, "shared_reader", lambda: counting)
+    lib.index()
+    assert counting.paths == []  # read once, not retried on every index
+    counting.close()
+    lib.close()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
+import pytest
 from PIL import Image
 
 from photosearch.core import phash
@@ -54,3 +57,16 @@ def test_hashes_of_content_no_photo_has_go_with_the_folder(library, tmp_path):
     library.remove_folder(folder)
     library.index(read_text=False)
     assert phash.load_hashes(library.store) == {}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file names are bytes")
+def test_backfill_hashes_photos_whose_names_are_not_utf8(library, tmp_path):
+    folder = tmp_path / os.fsdecode(b"\xe9t\xe9")
+    make_photos(folder, 2)
+    library.add_folder(folder)
+    library.index(read_text=False)
+    stored = phash.load_hashes(library.store)
+    with library.store.write() as conn:
+        conn.execute("DELETE FROM phashes")
+    assert phash.backfill(library.store) == 2
+    assert phash.load_hashes(library.store) == stored

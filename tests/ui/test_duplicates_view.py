@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
+from PySide6.QtCore import QMetaObject, Qt
 
 from photosearch.ui.duplicates_view import open_duplicates
 from tests.fixtures.trash import trash_in
@@ -54,4 +56,31 @@ def test_show_in_folder_reveals_the_selected_photo(qtbot, dup_window, monkeypatc
     dialog.tree.setCurrentItem(dialog.tree.topLevelItem(0).child(1))
     dialog.reveal_button.click()
     assert revealed == [str(photos / "photo_0_0003.jpg")] or revealed == [str(photos / "photo_0_0003 copy.jpg")]
+    dialog.close()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symlinks need POSIX here")
+def test_a_link_is_never_kept_in_place_of_its_target_nor_a_linked_file_proposed(
+    qtbot, photo_library, tmp_path, monkeypatch
+):
+    trash_in(monkeypatch, tmp_path / "data")
+    root, photos = photo_library
+    original, copy = photos / "photo_0_0003.jpg", photos / "photo_0_0003 copy.jpg"
+    shutil.copyfile(original, copy)
+    (photos / "a link.jpg").symlink_to(original.name)  # sorts first: it used to be the one kept
+    window = open_window(qtbot, gui_args(root))
+    qtbot.waitUntil(lambda: window.jobs_done >= 1, timeout=WAIT)
+    dialog = open_duplicates(window)
+    (group,) = dialog.groups
+    assert [(p.path, p.keep) for p in group.photos] == [(str(original), True), (str(copy), False)]
+    assert dialog.checked_paths() == [str(copy)]
+    # A copy that a link leads to is listed but left unchecked: trashing it would break the link.
+    (photos / "b link.jpg").symlink_to(copy.name)
+    done = window.jobs_done
+    QMetaObject.invokeMethod(window.worker, "index_all", Qt.ConnectionType.QueuedConnection)
+    qtbot.waitUntil(lambda: window.jobs_done > done, timeout=WAIT)
+    dialog.refresh()
+    assert [p.path for p in dialog.groups[0].photos] == [str(original), str(copy)]
+    assert dialog.checked_paths() == []
+    assert "b link.jpg" in dialog.tree.topLevelItem(0).child(1).toolTip(0)
     dialog.close()
