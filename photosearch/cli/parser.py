@@ -9,6 +9,9 @@ from typing import NoReturn
 from photosearch import __version__
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
+# 128 + SIGPIPE: what a shell reports for a tool stopped by a closed pipe (`seq 1e9 | head -1`), so
+# scripts with `set -o pipefail` see the same as with any other command whose reader left early.
+EXIT_BROKEN_PIPE = 141
 
 
 class _Parser(argparse.ArgumentParser):
