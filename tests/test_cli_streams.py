@@ -6,6 +6,7 @@ flush does, which an in-process capture cannot show.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -65,3 +66,18 @@ def test_a_write_error_is_one_line_and_exit_2(library):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
     assert proc.stderr.startswith("photosearch: error:") and "No space left on device" in proc.stderr
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1", "cp1252"])
+def test_a_stdout_that_cannot_encode_every_character_never_crashes(library, encoding):
+    env = {"PYTHONIOENCODING": encoding}
+    for args in (["browse"], ["captions", "search", "cat"], ["search", "cat"]):
+        proc = _cli(library, *args, stdout=subprocess.PIPE, env=env, encoding=encoding)
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert "\\U0001f63a" in proc.stdout  # written the way Python writes it: the character stays known
+        assert "\u2014" in proc.stdout or "\\u2014" in proc.stdout
+    for args in (["--json", "browse"], ["--json", "captions", "search", "cat"]):
+        proc = _cli(library, *args, stdout=subprocess.PIPE, env=env, encoding=encoding)
+        assert proc.returncode == 0, proc.stderr
+        assert CAPTION in {r["caption"] for r in json.loads(proc.stdout)}  # valid JSON, the caption exact

@@ -18,7 +18,14 @@ def _note(message: str) -> None:
 
 
 def _emit(args: argparse.Namespace, data: Any, human: str) -> int:
-    text = json_text(data, indent=None if isinstance(data, list) else 2) if args.json else human
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    if args.json:
+        indent = None if isinstance(data, list) else 2
+        text = json_text(data, indent)
+        if _fitted(text, encoding) != text:  # JSON's own \u escapes: still valid, every string exact
+            text = json_text(data, indent, ascii_only=True)
+    else:
+        text = _fitted(human, encoding)
     try:
         sys.stdout.write(text + "\n")
         sys.stdout.flush()  # now, so a failed write is answered here and not by a traceback at exit
@@ -29,6 +36,13 @@ def _emit(args: argparse.Namespace, data: Any, human: str) -> int:
         _stdout_to_devnull()
         raise PhotoSearchError(f"cannot write the output: {exc.strerror or exc}") from None
     return EXIT_OK
+
+
+def _fitted(text: str, encoding: str) -> str:
+    """`text` as `encoding` can write it (ASCII, Latin-1, a Windows code page when redirected): a
+    character it lacks is written as Python writes it (\\u2014), not as "?", so the reader can still
+    tell which it was ("?" is also a real character in file names)."""
+    return text.encode(encoding, "backslashreplace").decode(encoding)
 
 
 def _stdout_to_devnull() -> None:
