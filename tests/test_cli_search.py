@@ -110,3 +110,20 @@ def test_bad_dates_and_options_are_one_line_errors(lib, capsys, args):
     code, out, err = run(capsys, "--library", library, *args)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["browse", "--before", "9999"],
+        ["browse", "--before", "9999-12"],
+        ["search", "photo", "--before", "9999-12-31"],
+        ["search", "photo", "--after", "0001-01-01", "--before", "9999"],
+        ["browse", "--after", "0001"],
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_hold_every_photo(lib, capsys, args):
+    library, _ = lib
+    assert len(_json(capsys, "--library", library, "--json", *args)) == 9
+    assert _json(capsys, "--library", library, "--json", "browse", "--after", "9999-12-31") == []
+    assert _json(capsys, "--library", library, "--json", "browse", "--before", "0001") == []
