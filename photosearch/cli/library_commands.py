@@ -35,10 +35,12 @@ def _status(library, args: argparse.Namespace) -> int:
     if args.skipped:
         data["skipped_files"] = library.skipped()
     p = data["photos"]
+    # An unavailable device makes the backend the same "unavailable (why)": say it once.
+    backend = "" if data["backend"] == data["device"] else f" ({safe(data['backend'])})"
     lines = [
         f"library   {safe(data['library'])}",
         f"model     {safe(data['model'])}",
-        f"device    {safe(data['device'])} ({safe(data['backend'])})",
+        f"device    {safe(data['device'])}{backend}",
         f"photos    {p['indexed']} indexed, {p['pending']} pending, {p['skipped']} skipped, {p['offline']} offline",
         f"captions  {data['captions']}"
         + (f" ({data['captions_pending']} not embedded yet)" if data.get("captions_pending") else ""),
