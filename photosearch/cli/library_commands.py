@@ -11,8 +11,7 @@ from photosearch.core.terminal import safe
 
 
 def _index(library, args: argparse.Namespace) -> int:
-    for directory in args.dirs:
-        library.add_folder(directory)
+    library.add_folders(args.dirs)
     if not library.folders():
         raise PhotoSearchError("no folders to index: give one, e.g. `photosearch index ~/Pictures`")
     bar = _ProgressBar(enabled=sys.stderr.isatty() or not args.json)
@@ -57,10 +56,10 @@ def _status(library, args: argparse.Namespace) -> int:
 def _folders(library, args: argparse.Namespace) -> int:
     if args.action in ("add", "remove") and not args.dirs:
         raise PhotoSearchError(f"folders {args.action} needs at least one DIR")
-    for directory in args.dirs:
-        if args.action == "add":
-            library.add_folder(directory)
-        elif args.action == "remove":
+    if args.action == "add":
+        library.add_folders(args.dirs)
+    elif args.action == "remove":
+        for directory in args.dirs:
             library.remove_folder(directory)
     folders = [{"path": f.path, "online": f.online, "photos": f.photos} for f in library.folders()]
     human = "\n".join(f"{safe(f['path'])}  ({f['photos']} photos{'' if f['online'] else ', offline'})" for f in folders)

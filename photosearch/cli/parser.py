@@ -25,6 +25,7 @@ def _add_globals(parser: argparse.ArgumentParser, top: bool) -> None:
     parser.add_argument(
         "--library",
         metavar="DIR",
+        type=_library_folder,
         default=default(None),
         help="library folder (default: user data dir, or $PHOTOSEARCH_LIBRARY)",
     )
@@ -50,6 +51,12 @@ def _add_globals(parser: argparse.ArgumentParser, top: bool) -> None:
         "--offline", action="store_true", default=default(False), help="never touch the network (no model download)"
     )
     parser.add_argument("--json", action="store_true", default=default(False), help="machine-readable output")
+
+
+def _library_folder(text: str) -> str:
+    if not text:  # would quietly mean the default library (or $PHOTOSEARCH_LIBRARY), and create it
+        raise argparse.ArgumentTypeError("must name a folder, not be empty")
+    return text
 
 
 def _positive_int(text: str) -> int:
