@@ -44,7 +44,9 @@ def _add_globals(parser: argparse.ArgumentParser, top: bool) -> None:
         default=default(None),
         help="the open_clip pretrained tag a --pretrained checkpoint file holds (sets its preprocessing)",
     )
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=default("auto"))
+    parser.add_argument(
+        "--device", choices=["auto", "cpu", "cuda", "mps"], default=default("auto"), help="where the model runs"
+    )
     backends = ["auto", "torch", "onnx", "openvino"]
     parser.add_argument("--backend", choices=backends, default=default("auto"), help=argparse.SUPPRESS)
     parser.add_argument(
@@ -143,12 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     ci = csub.add_parser("import", help="import an image,description CSV")
     _add_globals(ci, top=False)
     ci.add_argument("csv")
-    cs = csub.add_parser("search", help="captions matching a text or an image")
+    cs = csub.add_parser(
+        "search", help="captions matching a text or an image", description="captions matching a text or an image"
+    )
     _add_globals(cs, top=False)
-    cs.add_argument("text", nargs="?")
-    cs.add_argument("--image", default=None)
-    cs.add_argument("-k", "--top", dest="k", type=_positive_int, default=10)
-    cs.add_argument("--folder", default=None)
+    cs.add_argument("text", nargs="*", help="the query; words starting with - are excluded terms")
+    cs.add_argument("--image", default=None, help="captions matching this image instead of a text")
+    cs.add_argument("-k", "--top", dest="k", type=_positive_int, default=10, help="number of results (default 10)")
+    cs.add_argument("--folder", default=None, help="only captions of photos under this folder")
     p = command("status", "what the library holds")
     p.add_argument("--skipped", action="store_true", help="list every skipped file with its reason")
     p = command("folders", "list, add or remove watched folders")
@@ -156,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dirs", nargs="*", metavar="DIR")
     p = command("eval", "text -> image Recall@K of a caption CSV against the library")
     p.add_argument("csv")
-    p.add_argument("-k", dest="ks", nargs="+", type=_positive_int, default=[1, 5, 10])
+    p.add_argument("-k", dest="ks", nargs="+", type=_positive_int, default=[1, 5, 10], help="the Ks (default 1 5 10)")
     command("restore", "put the newest backup of the library database back (the current one is kept aside)")
     p = command("duplicates", "groups of copies, near-identical photos and (with --similarity) similar shots")
     p.add_argument(
@@ -169,18 +173,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The sub-commands whose words are a query, in which `-word` is an excluded term.
+_QUERY_COMMANDS = (("search",), ("captions", "search"))
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    return parser._subparsers._group_actions[0].choices if parser._subparsers else {}  # type: ignore[return-value]
+
+
 def _query_words_last(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
-    """`search -dog` means an excluded term, not an option: move the query words of `search` after a
-    `--`, so argparse takes every one of them (-dog, -k9 included) as text and only real options as options."""
-    takes_value = {o for a in parser._actions for o in a.option_strings if a.nargs != 0}
-    i = 0
-    while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
-        i += 2 if argv[i] in takes_value else 1
-    if i >= len(argv) or argv[i] != "search":
-        return argv
-    sub = parser._subparsers._group_actions[0].choices["search"]  # type: ignore[union-attr]
+    """`search -dog` means an excluded term, not an option: move the query words of `search` and
+    `captions search` after a `--`, so argparse takes every one of them (-dog, -k9 included) as text
+    and only real options as options."""
+    i, path, sub = 0, (), parser
+    while path not in _QUERY_COMMANDS:
+        takes_value = {o for a in sub._actions for o in a.option_strings if a.nargs != 0}
+        while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
+            i += 2 if argv[i] in takes_value else 1
+        commands = _subcommands(sub)
+        if i >= len(argv) or argv[i] not in commands:
+            return argv
+        path, sub, i = (*path, argv[i]), commands[argv[i]], i + 1
     options = {o: a.nargs != 0 for a in sub._actions for o in a.option_strings}
-    keep, words, rest = [], [], argv[i + 1 :]
+    keep, words, rest = [], [], argv[i:]
     j = 0
     while j < len(rest):
         token = rest[j]
@@ -196,4 +211,4 @@ def _query_words_last(parser: argparse.ArgumentParser, argv: list[str]) -> list[
         else:
             words.append(token)
         j += 1
-    return [*argv[: i + 1], *keep, "--", *words] if words else argv
+    return [*argv[:i], *keep, "--", *words] if words else argv
