@@ -186,3 +186,29 @@ def test_every_option_of_every_command_has_help():
         for action in parser._actions:
             if action.option_strings and action.dest not in ("help", "version"):
                 assert action.help, (parser.prog, action.option_strings)
+
+
+def test_search_reads_its_own_options_as_argparse_does_and_other_dashed_words_as_exclusions(plain_library, capsys):
+    lib, folder = plain_library
+
+    def results(*args: str) -> list[dict]:
+        code, out, err = run(capsys, "--library", lib, *MODEL, "--json", *args)
+        assert code == 0, (args, err)
+        return json.loads(out)
+
+    assert len(results("search", "cat", "-k", "2")) == 2
+    for args in (["cat", "-k2"], ["-k2", "cat"], ["cat", "--to", "2"], ["cat", "--top=2"], ["cat", "-k=2"]):
+        assert len(results("search", *args)) == 2, args  # -k2 is -k 2, --to an abbreviation of --top
+    assert len(results("captions", "search", "cat", "-k1")) <= 1
+    every = results("search", "cat", "--folder", str(folder))
+    assert results("search", "cat", "--fold", str(folder)) == every == results("search", "cat", f"--fo={folder}")
+    assert len(every) == 3
+    # Words that are no option of search stay excluded terms, however they look.
+    for args in (["dog -k9"], ["cat", "-kitten"], ["-k-9"], ["--", "-k9"]):
+        assert len(results("search", *args)) == 3, args
+    assert len(run(capsys, "--library", lib, *MODEL, "search", "cat", "--js")[1].splitlines()) == 1  # --json
+    code, _, err = run(capsys, "--library", lib, *MODEL, "search", "cat", "-k0")
+    assert code == 2 and "must be at least 1" in err
+    code, _, err = run(capsys, "--library", lib, *MODEL, "search", "cat", "--m", "0.1")
+    assert code == 2 and "ambiguous" in err  # --model or --min-score: argparse says so
+    assert len(results("--lib", lib, "search", "-dog", "-k2")) == 2  # an abbreviated global before the command

@@ -183,32 +183,55 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
 
 def _query_words_last(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
     """`search -dog` means an excluded term, not an option: move the query words of `search` and
-    `captions search` after a `--`, so argparse takes every one of them (-dog, -k9 included) as text
-    and only real options as options."""
+    `captions search` after a `--`, so argparse takes every one of them as text and only their real
+    options (as argparse itself reads them: `-k5`, `--fold DIR`) as options. A word that looks like an
+    option can still be excluded inside the quoted query: `search "dog -k9"`."""
     i, path, sub = 0, (), parser
     while path not in _QUERY_COMMANDS:
-        takes_value = {o for a in sub._actions for o in a.option_strings if a.nargs != 0}
+        options = _options_of(sub)
         while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
-            i += 2 if argv[i] in takes_value else 1
+            i += _option_span(options, argv[i]) or 1
         commands = _subcommands(sub)
         if i >= len(argv) or argv[i] not in commands:
             return argv
         path, sub, i = (*path, argv[i]), commands[argv[i]], i + 1
-    options = {o: a.nargs != 0 for a in sub._actions for o in a.option_strings}
+    options = _options_of(sub)
     keep, words, rest = [], [], argv[i:]
     j = 0
     while j < len(rest):
         token = rest[j]
-        name = token.split("=", 1)[0]
         if token == "--":
             words += rest[j + 1 :]
             break
-        if name in options or (token.startswith("--") and len(token) > 2):
-            keep.append(token)  # a real option (an unknown --long one is left for argparse to refuse)
-            if options.get(name) and "=" not in token and j + 1 < len(rest):
-                keep.append(rest[j + 1])
-                j += 1
-        else:
+        span = _option_span(options, token)
+        if span is None and token.startswith("--") and len(token) > 2:
+            span = 1  # an unknown or ambiguous --long option is left for argparse to refuse
+        if span is None:
             words.append(token)
-        j += 1
+            span = 1
+        else:
+            keep += rest[j : j + span]
+        j += span
     return [*argv[:i], *keep, "--", *words] if words else argv
+
+
+def _options_of(parser: argparse.ArgumentParser) -> dict[str, bool]:
+    """Each option string of `parser`, and whether it takes a value."""
+    return {o: a.nargs != 0 for a in parser._actions for o in a.option_strings}
+
+
+def _option_span(options: dict[str, bool], token: str) -> int | None:
+    """How many argv tokens the option `token` spans as argparse reads it (1, or 2 with its value),
+    or None when it is none of `options`. Counted: `--name=value`, an unambiguous start of a long
+    option (`--fold`), a short option with a number attached (`-k5`); `-kitten` is a word."""
+    name, has_value = token.split("=", 1)[0], "=" in token
+    if name.startswith("--"):
+        matches = [name] if name in options else [o for o in options if o.startswith(name)]
+        if len(matches) != 1:
+            return None
+        name = matches[0]
+    elif name not in options:
+        if not (len(token) > 2 and options.get(token[:2]) and token[2].isdigit()):
+            return None
+        name, has_value = token[:2], True
+    return 2 if options[name] and not has_value else 1
