@@ -169,3 +169,23 @@ def test_human_output_lists_skipped_files(tmp_path, capsys):
     )
     assert code == 0
     assert "skipped 1" in out and "zero.png" in out
+
+
+def test_a_bad_folder_among_several_adds_none_of_them(tmp_path, photos_dir, capsys):
+    lib = ["--library", str(tmp_path / "lib"), "--model", TINY_MODEL, "--pretrained", "random"]
+    for command in (["index", str(photos_dir), str(tmp_path / "nonexist")], ["folders", "add", str(photos_dir), "/no"]):
+        with pytest.raises(SystemExit) as exc:
+            raise SystemExit(main([*lib, *command]))
+        assert exc.value.code == 2 and "no such folder" in capsys.readouterr().err
+        assert run(capsys, *lib, "--json", "folders")[1].strip() == "[]", command
+
+
+@pytest.mark.parametrize("command", [["status"], ["restore"], ["search", "cat"], ["index", "--library", ""]])
+def test_an_empty_library_option_is_refused_not_the_default_library(tmp_path, monkeypatch, capsys, command):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # where the default library would go
+    monkeypatch.setenv("PHOTOSEARCH_LIBRARY", str(tmp_path / "env-lib"))
+    with pytest.raises(SystemExit) as exc:
+        main(["--library", "", "--model", TINY_MODEL, "--pretrained", "random", *command])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "--library" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "data").exists() and not (tmp_path / "env-lib").exists()

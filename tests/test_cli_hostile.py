@@ -150,3 +150,65 @@ def test_a_library_that_fails_to_map_for_lack_of_memory_says_so(plain_library, c
     monkeypatch.setattr(library_module.Library, "encoder", lambda self: (_ for _ in ()).throw(MemoryError()))
     code, _, err = run(capsys, "--library", lib, *MODEL, "search", "cat")
     assert code == 2 and "not enough memory" in err
+
+
+def test_captions_search_takes_query_words_as_search_does(plain_library, capsys):
+    lib, folder = plain_library
+    (folder / "c.csv").write_text("image,description\np0.jpg,a cat and a dog\np1.jpg,a cat on a sofa\n")
+    assert run(capsys, "--library", lib, *MODEL, "captions", "import", str(folder / "c.csv"))[0] == 0
+    quoted = run(capsys, "--library", lib, *MODEL, "--json", "captions", "search", "cat -dog", "-k", "5")
+    assert quoted[0] == 0 and [r["caption"] for r in json.loads(quoted[1])] == ["a cat on a sofa"]
+    spellings = [
+        ["cat", "-dog"],
+        ["-k", "5", "cat", "-dog"],
+        ["cat", "-dog", "--json", "-k", "5"],
+        ["--", "cat", "-dog"],
+    ]
+    for args in spellings:
+        code, out, err = run(capsys, "--library", lib, *MODEL, "--json", "captions", "search", *args)
+        assert (code, out) == quoted[:2], (args, err)
+    code, out, err = run(capsys, "--library", lib, *MODEL, "captions", "search", "-dog")
+    assert code == 0 and "a cat on a sofa" in out and "a cat and a dog" not in out, err
+    code, _, err = run(capsys, "--library", lib, *MODEL, "captions", "search", "cat", "--image", str(folder / "p0.jpg"))
+    assert code == 2 and "not both" in err
+
+
+def test_every_option_of_every_command_has_help():
+    from photosearch.cli.parser import build_parser
+
+    def parsers(parser):
+        yield parser
+        for action in parser._subparsers._group_actions if parser._subparsers else ():
+            for sub in dict.fromkeys(action.choices.values()):
+                yield from parsers(sub)
+
+    for parser in parsers(build_parser()):
+        for action in parser._actions:
+            if action.option_strings and action.dest not in ("help", "version"):
+                assert action.help, (parser.prog, action.option_strings)
+
+
+def test_search_reads_its_own_options_as_argparse_does_and_other_dashed_words_as_exclusions(plain_library, capsys):
+    lib, folder = plain_library
+
+    def results(*args: str) -> list[dict]:
+        code, out, err = run(capsys, "--library", lib, *MODEL, "--json", *args)
+        assert code == 0, (args, err)
+        return json.loads(out)
+
+    assert len(results("search", "cat", "-k", "2")) == 2
+    for args in (["cat", "-k2"], ["-k2", "cat"], ["cat", "--to", "2"], ["cat", "--top=2"], ["cat", "-k=2"]):
+        assert len(results("search", *args)) == 2, args  # -k2 is -k 2, --to an abbreviation of --top
+    assert len(results("captions", "search", "cat", "-k1")) <= 1
+    every = results("search", "cat", "--folder", str(folder))
+    assert results("search", "cat", "--fold", str(folder)) == every == results("search", "cat", f"--fo={folder}")
+    assert len(every) == 3
+    # Words that are no option of search stay excluded terms, however they look.
+    for args in (["dog -k9"], ["cat", "-kitten"], ["-k-9"], ["--", "-k9"]):
+        assert len(results("search", *args)) == 3, args
+    assert len(run(capsys, "--library", lib, *MODEL, "search", "cat", "--js")[1].splitlines()) == 1  # --json
+    code, _, err = run(capsys, "--library", lib, *MODEL, "search", "cat", "-k0")
+    assert code == 2 and "must be at least 1" in err
+    code, _, err = run(capsys, "--library", lib, *MODEL, "search", "cat", "--m", "0.1")
+    assert code == 2 and "ambiguous" in err  # --model or --min-score: argparse says so
+    assert len(results("--lib", lib, "search", "-dog", "-k2")) == 2  # an abbreviated global before the command

@@ -110,3 +110,35 @@ def test_bad_dates_and_options_are_one_line_errors(lib, capsys, args):
     code, out, err = run(capsys, "--library", library, *args)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["browse", "--before", "9999"],
+        ["browse", "--before", "9999-12"],
+        ["search", "photo", "--before", "9999-12-31"],
+        ["search", "photo", "--after", "0001-01-01", "--before", "9999"],
+        ["browse", "--after", "0001"],
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_hold_every_photo(lib, capsys, args):
+    library, _ = lib
+    assert len(_json(capsys, "--library", library, "--json", *args)) == 9
+    assert _json(capsys, "--library", library, "--json", "browse", "--after", "9999-12-31") == []
+    assert _json(capsys, "--library", library, "--json", "browse", "--before", "0001") == []
+
+
+def test_counts_beyond_any_library_mean_all_or_none(lib, capsys):
+    library, folder = lib
+    huge, huger = str(2**63), "99999999999999999999"
+    assert len(_json(capsys, "--library", library, "--json", "browse", "-k", huge)) == 9
+    assert len(_json(capsys, "--library", library, "--json", "browse", "-k", huger, "--offset", "3")) == 6
+    assert _json(capsys, "--library", library, "--json", "browse", "--offset", huger) == []
+    assert len(_json(capsys, "--library", library, "--json", "search", "photo", "-k", huger)) == 9
+    image = str(folder / "photo_0001.jpg")
+    assert len(_json(capsys, "--library", library, "--json", "similar", image, "-k", huger)) == 9
+    assert len(_json(capsys, "--library", library, "--json", "captions", "search", "photo", "-k", huger)) == 1
+    (folder / "c.csv").write_text("image,description\nphoto_0001.jpg,a kite\n")
+    recall = _json(capsys, "--library", library, "--json", "eval", str(folder / "c.csv"), "-k", "1", huger)
+    assert recall[f"recall@{huger}"] == 1.0

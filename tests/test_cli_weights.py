@@ -32,6 +32,19 @@ def test_status_json_names_the_backend(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["backend"] == "torch-cpu-fp32"
 
 
+def test_status_names_an_unavailable_device_once(tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # the same on a machine with a GPU
+    lib = ["--library", str(tmp_path / "lib"), "--model", TINY_MODEL, "--pretrained", "random", "--device", "cuda"]
+    assert main([*lib, "status"]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("device")]
+    assert line.count("CUDA was requested") == 1 and line.startswith("device    unavailable (CUDA"), line
+    assert main([*lib, "--device", "cpu", "status"]) == 0  # a usable device still names its backend
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("device")]
+    assert line.startswith("device    cpu (") and line.endswith(")"), line
+
+
 def test_a_first_run_without_network_refuses_before_importing_torch_or_open_clip(tmp_path, photos_dir):
     # No network: every connection goes to a proxy port that refuses it; the hub cache is empty.
     closed = socket.socket()

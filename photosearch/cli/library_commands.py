@@ -11,8 +11,7 @@ from photosearch.core.terminal import safe
 
 
 def _index(library, args: argparse.Namespace) -> int:
-    for directory in args.dirs:
-        library.add_folder(directory)
+    library.add_folders(args.dirs)
     if not library.folders():
         raise PhotoSearchError("no folders to index: give one, e.g. `photosearch index ~/Pictures`")
     bar = _ProgressBar(enabled=sys.stderr.isatty() or not args.json)
@@ -35,10 +34,12 @@ def _status(library, args: argparse.Namespace) -> int:
     if args.skipped:
         data["skipped_files"] = library.skipped()
     p = data["photos"]
+    # An unavailable device makes the backend the same "unavailable (why)": say it once.
+    backend = "" if data["backend"] == data["device"] else f" ({safe(data['backend'])})"
     lines = [
         f"library   {safe(data['library'])}",
         f"model     {safe(data['model'])}",
-        f"device    {safe(data['device'])} ({safe(data['backend'])})",
+        f"device    {safe(data['device'])}{backend}",
         f"photos    {p['indexed']} indexed, {p['pending']} pending, {p['skipped']} skipped, {p['offline']} offline",
         f"captions  {data['captions']}"
         + (f" ({data['captions_pending']} not embedded yet)" if data.get("captions_pending") else ""),
@@ -55,10 +56,10 @@ def _status(library, args: argparse.Namespace) -> int:
 def _folders(library, args: argparse.Namespace) -> int:
     if args.action in ("add", "remove") and not args.dirs:
         raise PhotoSearchError(f"folders {args.action} needs at least one DIR")
-    for directory in args.dirs:
-        if args.action == "add":
-            library.add_folder(directory)
-        elif args.action == "remove":
+    if args.action == "add":
+        library.add_folders(args.dirs)
+    elif args.action == "remove":
+        for directory in args.dirs:
             library.remove_folder(directory)
     folders = [{"path": f.path, "online": f.online, "photos": f.photos} for f in library.folders()]
     human = "\n".join(f"{safe(f['path'])}  ({f['photos']} photos{'' if f['online'] else ', offline'})" for f in folders)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
-from photosearch.cli.parser import EXIT_OK
+from photosearch.cli.parser import EXIT_BROKEN_PIPE, EXIT_OK
 from photosearch.core.dates import iso_date
+from photosearch.core.errors import PhotoSearchError
 from photosearch.core.terminal import json_text, safe
 
 
@@ -16,8 +18,42 @@ def _note(message: str) -> None:
 
 
 def _emit(args: argparse.Namespace, data: Any, human: str) -> int:
-    print(json_text(data, indent=None if isinstance(data, list) else 2) if args.json else human)
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    if args.json:
+        indent = None if isinstance(data, list) else 2
+        text = json_text(data, indent)
+        if _fitted(text, encoding) != text:  # JSON's own \u escapes: still valid, every string exact
+            text = json_text(data, indent, ascii_only=True)
+    else:
+        text = _fitted(human, encoding)
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()  # now, so a failed write is answered here and not by a traceback at exit
+    except BrokenPipeError:  # the reader has all it wanted (`| head`): stop without a word
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        _stdout_to_devnull()
+        raise PhotoSearchError(f"cannot write the output: {exc.strerror or exc}") from None
     return EXIT_OK
+
+
+def _fitted(text: str, encoding: str) -> str:
+    """`text` as `encoding` can write it (ASCII, Latin-1, a Windows code page when redirected): a
+    character it lacks is written as Python writes it (\\u2014), not as "?", so the reader can still
+    tell which it was ("?" is also a real character in file names)."""
+    return text.encode(encoding, "backslashreplace").decode(encoding)
+
+
+def _stdout_to_devnull() -> None:
+    """Python's documented recipe (see the signal module, "Note on SIGPIPE"): what is still buffered
+    would fail again in the interpreter's final flush, so that flush goes to devnull instead."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # a stdout without a file descriptor (captured, replaced) has none to fail
+        pass
 
 
 _UNITS = {"encoding": "photo", "importing": "row", "captions": "caption", "reading text": "photo"}

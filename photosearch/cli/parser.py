@@ -9,6 +9,9 @@ from typing import NoReturn
 from photosearch import __version__
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
+# 128 + SIGPIPE: what a shell reports for a tool stopped by a closed pipe (`seq 1e9 | head -1`), so
+# scripts with `set -o pipefail` see the same as with any other command whose reader left early.
+EXIT_BROKEN_PIPE = 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -22,6 +25,7 @@ def _add_globals(parser: argparse.ArgumentParser, top: bool) -> None:
     parser.add_argument(
         "--library",
         metavar="DIR",
+        type=_library_folder,
         default=default(None),
         help="library folder (default: user data dir, or $PHOTOSEARCH_LIBRARY)",
     )
@@ -40,13 +44,21 @@ def _add_globals(parser: argparse.ArgumentParser, top: bool) -> None:
         default=default(None),
         help="the open_clip pretrained tag a --pretrained checkpoint file holds (sets its preprocessing)",
     )
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=default("auto"))
+    parser.add_argument(
+        "--device", choices=["auto", "cpu", "cuda", "mps"], default=default("auto"), help="where the model runs"
+    )
     backends = ["auto", "torch", "onnx", "openvino"]
     parser.add_argument("--backend", choices=backends, default=default("auto"), help=argparse.SUPPRESS)
     parser.add_argument(
         "--offline", action="store_true", default=default(False), help="never touch the network (no model download)"
     )
     parser.add_argument("--json", action="store_true", default=default(False), help="machine-readable output")
+
+
+def _library_folder(text: str) -> str:
+    if not text:  # would quietly mean the default library (or $PHOTOSEARCH_LIBRARY), and create it
+        raise argparse.ArgumentTypeError("must name a folder, not be empty")
+    return text
 
 
 def _positive_int(text: str) -> int:
@@ -133,12 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     ci = csub.add_parser("import", help="import an image,description CSV")
     _add_globals(ci, top=False)
     ci.add_argument("csv")
-    cs = csub.add_parser("search", help="captions matching a text or an image")
+    cs = csub.add_parser(
+        "search", help="captions matching a text or an image", description="captions matching a text or an image"
+    )
     _add_globals(cs, top=False)
-    cs.add_argument("text", nargs="?")
-    cs.add_argument("--image", default=None)
-    cs.add_argument("-k", "--top", dest="k", type=_positive_int, default=10)
-    cs.add_argument("--folder", default=None)
+    cs.add_argument("text", nargs="*", help="the query; words starting with - are excluded terms")
+    cs.add_argument("--image", default=None, help="captions matching this image instead of a text")
+    cs.add_argument("-k", "--top", dest="k", type=_positive_int, default=10, help="number of results (default 10)")
+    cs.add_argument("--folder", default=None, help="only captions of photos under this folder")
     p = command("status", "what the library holds")
     p.add_argument("--skipped", action="store_true", help="list every skipped file with its reason")
     p = command("folders", "list, add or remove watched folders")
@@ -146,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dirs", nargs="*", metavar="DIR")
     p = command("eval", "text -> image Recall@K of a caption CSV against the library")
     p.add_argument("csv")
-    p.add_argument("-k", dest="ks", nargs="+", type=_positive_int, default=[1, 5, 10])
+    p.add_argument("-k", dest="ks", nargs="+", type=_positive_int, default=[1, 5, 10], help="the Ks (default 1 5 10)")
     command("restore", "put the newest backup of the library database back (the current one is kept aside)")
     p = command("duplicates", "groups of copies, near-identical photos and (with --similarity) similar shots")
     p.add_argument(
@@ -159,31 +173,65 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The sub-commands whose words are a query, in which `-word` is an excluded term.
+_QUERY_COMMANDS = (("search",), ("captions", "search"))
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    return parser._subparsers._group_actions[0].choices if parser._subparsers else {}  # type: ignore[return-value]
+
+
 def _query_words_last(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
-    """`search -dog` means an excluded term, not an option: move the query words of `search` after a
-    `--`, so argparse takes every one of them (-dog, -k9 included) as text and only real options as options."""
-    takes_value = {o for a in parser._actions for o in a.option_strings if a.nargs != 0}
-    i = 0
-    while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
-        i += 2 if argv[i] in takes_value else 1
-    if i >= len(argv) or argv[i] != "search":
-        return argv
-    sub = parser._subparsers._group_actions[0].choices["search"]  # type: ignore[union-attr]
-    options = {o: a.nargs != 0 for a in sub._actions for o in a.option_strings}
-    keep, words, rest = [], [], argv[i + 1 :]
+    """`search -dog` means an excluded term, not an option: move the query words of `search` and
+    `captions search` after a `--`, so argparse takes every one of them as text and only their real
+    options (as argparse itself reads them: `-k5`, `--fold DIR`) as options. A word that looks like an
+    option can still be excluded inside the quoted query: `search "dog -k9"`."""
+    i, path, sub = 0, (), parser
+    while path not in _QUERY_COMMANDS:
+        options = _options_of(sub)
+        while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
+            i += _option_span(options, argv[i]) or 1
+        commands = _subcommands(sub)
+        if i >= len(argv) or argv[i] not in commands:
+            return argv
+        path, sub, i = (*path, argv[i]), commands[argv[i]], i + 1
+    options = _options_of(sub)
+    keep, words, rest = [], [], argv[i:]
     j = 0
     while j < len(rest):
         token = rest[j]
-        name = token.split("=", 1)[0]
         if token == "--":
             words += rest[j + 1 :]
             break
-        if name in options or (token.startswith("--") and len(token) > 2):
-            keep.append(token)  # a real option (an unknown --long one is left for argparse to refuse)
-            if options.get(name) and "=" not in token and j + 1 < len(rest):
-                keep.append(rest[j + 1])
-                j += 1
-        else:
+        span = _option_span(options, token)
+        if span is None and token.startswith("--") and len(token) > 2:
+            span = 1  # an unknown or ambiguous --long option is left for argparse to refuse
+        if span is None:
             words.append(token)
-        j += 1
-    return [*argv[: i + 1], *keep, "--", *words] if words else argv
+            span = 1
+        else:
+            keep += rest[j : j + span]
+        j += span
+    return [*argv[:i], *keep, "--", *words] if words else argv
+
+
+def _options_of(parser: argparse.ArgumentParser) -> dict[str, bool]:
+    """Each option string of `parser`, and whether it takes a value."""
+    return {o: a.nargs != 0 for a in parser._actions for o in a.option_strings}
+
+
+def _option_span(options: dict[str, bool], token: str) -> int | None:
+    """How many argv tokens the option `token` spans as argparse reads it (1, or 2 with its value),
+    or None when it is none of `options`. Counted: `--name=value`, an unambiguous start of a long
+    option (`--fold`), a short option with a number attached (`-k5`); `-kitten` is a word."""
+    name, has_value = token.split("=", 1)[0], "=" in token
+    if name.startswith("--"):
+        matches = [name] if name in options else [o for o in options if o.startswith(name)]
+        if len(matches) != 1:
+            return None
+        name = matches[0]
+    elif name not in options:
+        if not (len(token) > 2 and options.get(token[:2]) and token[2].isdigit()):
+            return None
+        name, has_value = token[:2], True
+    return 2 if options[name] and not has_value else 1

@@ -36,8 +36,13 @@ def _filters_of(library, args: argparse.Namespace):
     )
 
 
+def _query_text(args: argparse.Namespace) -> str:
+    """The query's words, as one text: `search cat -dog` is `search "cat -dog"`."""
+    return " ".join(args.text) if isinstance(args.text, list) else args.text or ""
+
+
 def _search(library, args: argparse.Namespace) -> int:
-    text = " ".join(args.text) if isinstance(args.text, list) else args.text
+    text = _query_text(args)
     filters = _filters_of(library, args)
     results = library.search_text(
         text, args.k, min_score=args.min_score, filters=filters, best=args.best, sort=args.sort
@@ -89,11 +94,12 @@ def _captions(library, args: argparse.Namespace) -> int:
         human += "".join(f"\n  line {m['line']}: missing file {safe(m['path'])}" for m in report["missing"][:20])
         human += "".join(f"\n  line {m['line']}: {safe(m['reason'])}" for m in report["rejected"][:20])
         return _emit(args, report, human)
-    if not args.text and not args.image:
+    text = _query_text(args)
+    if not text and not args.image:
         raise PhotoSearchError("captions search needs a TEXT or --image IMAGE")
-    if args.text and args.image:
+    if text and args.image:
         raise PhotoSearchError("captions search takes a TEXT or --image IMAGE, not both")
     folder = _folder_filter(library, args.folder)
-    results = library.search_captions(text=args.text, image=args.image, k=args.k, folder=folder)
+    results = library.search_captions(text=text or None, image=args.image, k=args.k, folder=folder)
     human = "\n".join(f"{r.score:7.4f}  {safe(r.path)}  — {safe(r.caption)}" for r in results) or "no matches"
     return _emit(args, [r.to_json() for r in results], human)

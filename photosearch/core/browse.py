@@ -26,6 +26,7 @@ AFTER_SQL = f" AND {DATE_SQL} <= ? AND ({DATE_SQL} < ? OR id < ?)"
 NO_ID = -1  # an anchor at a month boundary: every photo of that date is in the newer month
 MAX_ANCHORED_FILTERS = 8
 MAX_ANCHORS = 5_000
+SQL_INT_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ class BrowseMixin:
         """Photos newest first, positions offset .. offset+k of the (filtered) browse order; score None."""
         filters = filters or Filters()
         where, params = _where(filters)
-        k, offset = max(int(k), 0), max(int(offset), 0)
+        # Beyond SQLite's 64-bit integers a count means "all of them" and an offset "past the end".
+        k, offset = min(max(int(k), 0), SQL_INT_MAX), min(max(int(offset), 0), SQL_INT_MAX)
         anchors = self._browse_anchors(filters)
         start = anchors.before(offset)
         skip = offset

@@ -6,11 +6,13 @@ file's modification time. Both are compared in UTC so a filter never shifts with
 
 from __future__ import annotations
 
+import calendar
 import datetime as _dt
 import re
 
 from photosearch.core.errors import PhotoSearchError
 
+_DAY_S = 86_400
 _BOUND = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
 
@@ -31,12 +33,14 @@ def parse_date_bound(text: str, *, end: bool) -> float:
     if not end:
         return start.timestamp()
     if day is not None:
-        nxt = start + _dt.timedelta(days=1)
+        last = start
     elif month is not None:
-        nxt = start.replace(year=year + (start.month == 12), month=start.month % 12 + 1)
+        last = start.replace(day=calendar.monthrange(year, start.month)[1])
     else:
-        nxt = start.replace(year=year + 1)
-    return nxt.timestamp()
+        last = start.replace(month=12, day=31)
+    # The next period's start counted in seconds from the last day's: datetime stops at year 9999, so
+    # the end of 9999 (the start of 10000) exists only as a number. UTC days are all 86,400 s long.
+    return last.timestamp() + _DAY_S
 
 
 def iso_date(stamp: float | None) -> str | None:

@@ -157,6 +157,18 @@ class Library(LibrarySearchMixin, LibraryStatusMixin):
         return [Folder(path, online, counts.get(fid, 0)) for fid, path, online in self.store.folders()]
 
     def add_folder(self, path: str | os.PathLike) -> str:
+        return self.add_folders([path])[0]
+
+    def add_folders(self, paths: Iterable[str | os.PathLike]) -> list[str]:
+        """Watch these folders. Every one is checked before any is added: a mistake adds none."""
+        resolved = [self._watchable(path) for path in paths]
+        if resolved:
+            with self._writer_lock("adding a folder"), self._backed_up(WATCHER_INTERVAL_S):
+                for folder in resolved:
+                    self.store.add_folder(folder)
+        return resolved
+
+    def _watchable(self, path: str | os.PathLike) -> str:
         folder = Path(path).expanduser()
         if not folder.exists():
             raise PhotoSearchError(f"no such folder: {folder}")
@@ -165,8 +177,6 @@ class Library(LibrarySearchMixin, LibraryStatusMixin):
         resolved = str(folder.resolve())
         if Path(resolved).is_relative_to(self.root):
             raise PhotoSearchError(f"{resolved} is inside the library's own folder and cannot be watched")
-        with self._writer_lock("adding a folder"), self._backed_up(WATCHER_INTERVAL_S):
-            self.store.add_folder(resolved)
         return resolved
 
     def remove_folder(self, path: str | os.PathLike) -> int:

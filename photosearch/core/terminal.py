@@ -33,8 +33,9 @@ def safe(value: object) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
-def json_text(data: Any, indent: int | None = None) -> str:
+def json_text(data: Any, indent: int | None = None, ascii_only: bool = False) -> str:
     """JSON with every string exact: a name that is not UTF-8 keeps its bytes as \\udcNN escapes
-    (Python's json.loads then os.fsencode gives the original bytes back)."""
-    text = json.dumps(data, ensure_ascii=False, indent=indent)
+    (Python's json.loads then os.fsencode gives the original bytes back). `ascii_only` writes every
+    other character as a \\u escape too, for an output that cannot encode them."""
+    text = json.dumps(data, ensure_ascii=ascii_only, indent=indent)
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

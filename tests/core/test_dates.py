@@ -41,3 +41,15 @@ def test_filters_from_text_and_iso_output():
     assert not Filters().dated
     assert iso_date(_utc(2019, 7, 14, 10, 0, 5)) == "2019-07-14T10:00:05"
     assert iso_date(None) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "last_day"),
+    [("9999", _utc(9999, 1, 1), _utc(9999, 12, 31)), ("9999-12", _utc(9999, 12, 1), _utc(9999, 12, 31)),
+     ("9999-12-31", _utc(9999, 12, 31), _utc(9999, 12, 31)), ("0001", _utc(1, 1, 1), _utc(1, 12, 31)),
+     ("0001-01-01", _utc(1, 1, 1), _utc(1, 1, 1))],
+)  # fmt: skip
+def test_the_first_and_last_years_datetime_knows_are_whole_periods_too(text, start, last_day):
+    # The end of year 9999 is the start of year 10000, which datetime cannot hold: it is still a bound.
+    assert parse_date_bound(text, end=False) == start
+    assert parse_date_bound(text, end=True) == last_day + 86400
