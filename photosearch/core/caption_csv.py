@@ -1,11 +1,11 @@
 """Streaming reader of caption CSVs: one bad line is reported with its number and never spoils the rest.
 
-The file is read line by line in bounded memory. Bytes are decoded strictly: UTF-8 (with or without a
-BOM) or UTF-16 with a BOM; a line that is not valid is rejected, the good lines around it are kept
-unchanged. A record may span lines only inside a quoted field, and a quote opens one only at the start
-of a field (a 5" floppy is a plain quote, as for Python's csv module); a quote left open (until the end
-of the file, or for more than MAX_RECORD_LINES lines or MAX_RECORD_BYTES) rejects just the line it
-opened on, and reading resumes on the next line.
+The file is read line by line in bounded memory; CR, LF and CRLF all end a line. Bytes are decoded
+strictly: UTF-8 (with or without a BOM) or UTF-16 with a BOM; a line that is not valid is rejected, the
+good lines around it are kept unchanged. A record may span lines only inside a quoted field, and a
+quote opens one only at the start of a field (a 5" floppy is a plain quote, as for Python's csv
+module); a quote left open (until the end of the file, or for more than MAX_RECORD_LINES lines or
+MAX_RECORD_BYTES) rejects just the line it opened on, and reading resumes on the next line.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AnyStr
 
 from photosearch.core.errors import PhotoSearchError
 
@@ -34,6 +33,7 @@ _TOO_LONG = object()
 _UNCLOSED = object()
 _OPEN, _CLOSED, _MALFORMED = object(), object(), object()  # how a line leaves its record
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_LINE_ENDS = ("\r", "\n")
 
 
 @dataclass(frozen=True)
@@ -92,28 +92,40 @@ def _lines(fh: io.BufferedReader, path: Path) -> Iterator[tuple[int, object]]:
 
 
 def _utf8_lines(fh: io.BufferedReader) -> Iterator[tuple[int, object]]:
-    return _bounded_lines(fh.readline, b"\n", _utf8_or_none)
+    # Latin-1 maps each byte to one character and back, so the text layer's universal newlines split
+    # the raw bytes at CR, LF and CRLF (bytes UTF-8 never uses inside a character), and each line's
+    # bytes are then decoded strictly on their own.
+    text = io.TextIOWrapper(fh, encoding="latin-1", newline="")
+    return _bounded_lines(text.readline, lambda line: _utf8_or_none(line.encode("latin-1")))
 
 
 def _utf16_lines(fh: io.BufferedReader) -> Iterator[tuple[int, object]]:
     text = io.TextIOWrapper(fh, encoding="utf-16", errors="replace", newline="")
-    return _bounded_lines(text.readline, "\n", lambda line: None if "\ufffd" in line else line)
+    return _bounded_lines(text.readline, lambda line: None if "\ufffd" in line else line)
 
 
-def _bounded_lines(readline: Callable, newline: AnyStr, decode: Callable) -> Iterator[tuple[int, object]]:
-    """Numbered lines of at most MAX_RECORD_BYTES, each decoded (None: not decodable); a longer line
-    yields _TOO_LONG and is skipped without ever being held whole."""
+def _bounded_lines(readline: Callable[[int], str], decode: Callable[[str], object]) -> Iterator[tuple[int, object]]:
+    """Numbered lines (ended by CR, LF or CRLF) of at most MAX_RECORD_BYTES, each decoded (None: not
+    decodable); a longer line yields _TOO_LONG and is skipped without ever being held whole."""
     number = 0
+    after_cr = False
     while True:
         raw = readline(MAX_RECORD_BYTES + 1)
         if not raw:
             return
+        if after_cr and raw.startswith("\n"):  # the LF of a CRLF that the length limit cut off
+            raw = raw[1:]
+            if not raw:
+                after_cr = False
+                continue
         number += 1
-        if len(raw) > MAX_RECORD_BYTES and not raw.endswith(newline):
-            while raw and not raw.endswith(newline):
+        if len(raw) > MAX_RECORD_BYTES and not raw.endswith(_LINE_ENDS):
+            while raw and not raw.endswith(_LINE_ENDS):
                 raw = readline(MAX_RECORD_BYTES)
+            after_cr = raw.endswith("\r")
             yield number, _TOO_LONG
             continue
+        after_cr = raw.endswith("\r")
         yield number, decode(raw)
 
 

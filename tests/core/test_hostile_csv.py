@@ -242,3 +242,27 @@ def test_property_every_line_is_imported_missing_or_rejected_with_its_number(alb
             assert records[0][1].strip() == row.text and Path(row.path).name == records[0][0].strip()
     if not found:
         assert all(not line.strip() for line in physical)
+
+
+# --- line endings (QA: a classic Mac / Excel "CSV (Macintosh)" file was refused) -----------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+@pytest.mark.parametrize("newline", ["\r", "\n", "\r\n"])
+def test_cr_lf_and_crlf_line_ends_read_alike(album, newline, encoding):
+    text = newline.join(["image,description", "a.jpg,Sunset", "", "gone.jpg,Lost", 'b.jpg,"Two\rlines"', "c.jpg,"])
+    result = read_caption_csv(write(album, (text + newline).encode(encoding)))
+    assert rows(result) == {"a.jpg": "Sunset", "b.jpg": "Two\rlines"}
+    assert result.missing == [(4, "gone.jpg")]
+    assert result.rejected == [(7, "empty caption")]  # a lone CR ends a line wherever it is, as in UTF-16
+
+
+def test_mixed_line_ends_in_one_file(album):
+    data = b"image,description\ra.jpg,One\r\nb.jpg,Two\nc.jpg,Three\r\rd.jpg,Four"
+    lines = list(iter_caption_csv(write(album, data)))
+    assert [(r.line, Path(r.path).name, r.text) for r in lines] == [
+        (2, "a.jpg", "One"),
+        (3, "b.jpg", "Two"),
+        (4, "c.jpg", "Three"),
+        (6, "d.jpg", "Four"),
+    ]
