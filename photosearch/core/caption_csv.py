@@ -100,8 +100,14 @@ def _utf8_lines(fh: io.BufferedReader) -> Iterator[tuple[int, object]]:
 
 
 def _utf16_lines(fh: io.BufferedReader) -> Iterator[tuple[int, object]]:
-    text = io.TextIOWrapper(fh, encoding="utf-16", errors="replace", newline="")
-    return _bounded_lines(text.readline, lambda line: None if "\ufffd" in line else line)
+    text = io.TextIOWrapper(fh, encoding="utf-16", errors=_BAD_UTF16, newline="")
+    return _bounded_lines(text.readline, lambda line: None if _BAD_UTF16_MARK in line else line)
+
+
+# What an undecodable stretch of UTF-16 becomes: a lone surrogate, which no valid UTF-16 decodes to
+# (U+FFFD, which "replace" gives, is a character a caption may really hold).
+_BAD_UTF16, _BAD_UTF16_MARK = "photosearch-caption-csv", "\udfff"
+codecs.register_error(_BAD_UTF16, lambda exc: (_BAD_UTF16_MARK, exc.end))
 
 
 def _bounded_lines(readline: Callable[[int], str], decode: Callable[[str], object]) -> Iterator[tuple[int, object]]:

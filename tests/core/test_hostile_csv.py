@@ -266,3 +266,12 @@ def test_mixed_line_ends_in_one_file(album):
         (4, "c.jpg", "Three"),
         (6, "d.jpg", "Four"),
     ]
+
+
+def test_utf16_keeps_a_replacement_character_and_rejects_only_broken_lines(album):
+    """U+FFFD is a character like any other; only a line that does not decode (a lone surrogate) goes."""
+    head = "\ufeffimage,description\na.jpg,odd \ufffd sign\n".encode("utf-16-le")
+    broken = "b.jpg,half ".encode("utf-16-le") + b"\x00\xd8" + "pair\n".encode("utf-16-le")
+    result = read_caption_csv(write(album, head + broken + "c.jpg,After\n".encode("utf-16-le")))
+    assert rows(result) == {"a.jpg": "odd \ufffd sign", "c.jpg": "After"}
+    assert result.rejected == [(3, "not valid UTF-8 (or UTF-16 with a byte order mark)")]
