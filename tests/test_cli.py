@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -71,6 +72,7 @@ def test_similar_and_captions_json(cli_library, photos_dir, tmp_path, capsys):
         "path": str(photos_dir / "photo_0001.jpg"),
         "caption": "a sailing boat at dawn",
         "score": results[0]["score"],
+        "source": "csv",
     }
     code, out, _ = run(
         capsys, "--library", cli_library, "--json", "captions", "search", "--image", str(photos_dir / "photo_0001.jpg")
@@ -189,3 +191,19 @@ def test_an_empty_library_option_is_refused_not_the_default_library(tmp_path, mo
     err = capsys.readouterr().err
     assert exc.value.code == 2 and "--library" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "data").exists() and not (tmp_path / "env-lib").exists()
+
+
+def test_captions_search_json_names_each_rows_source_and_ocr_text_shows_as_ocr(cli_library, photos_dir, capsys):
+    from photosearch.core.store import Store
+
+    store = Store(Path(cli_library))
+    with store.write() as conn:  # what the text-in-photo pass stores for a photo with a sign in it
+        conn.execute(
+            "INSERT INTO captions(path, source, text) VALUES (?, 'ocr', 'HARBOUR MASTER OFFICE')",
+            (str(photos_dir / "photo_0002.jpg"),),
+        )
+    store.close()
+    code, out, _ = run(capsys, "--library", cli_library, "--json", "captions", "search", "harbour master")
+    rows = json.loads(out)
+    assert code == 0 and rows[0]["caption"] == "HARBOUR MASTER OFFICE" and rows[0]["source"] == "ocr"
+    assert all({"path", "caption", "score", "source"} <= set(r) for r in rows)

@@ -142,3 +142,17 @@ def test_counts_beyond_any_library_mean_all_or_none(lib, capsys):
     (folder / "c.csv").write_text("image,description\nphoto_0001.jpg,a kite\n")
     recall = _json(capsys, "--library", library, "--json", "eval", str(folder / "c.csv"), "-k", "1", huger)
     assert recall[f"recall@{huger}"] == 1.0
+
+
+def test_search_shows_the_caption_that_matched_in_text_and_json(lib, capsys, tmp_path):
+    library, folder = lib
+    photo = folder / "photo_0003.jpg"
+    cat, zebra = "a cat sitting with its eyes open", "a zebra standing in tall grass"
+    for name, text in (("first.csv", cat), ("second.csv", zebra)):
+        (tmp_path / name).write_text(f"image,description\n{photo},{text}\n", encoding="utf-8")
+        code, _, err = run(capsys, "--library", library, "captions", "import", str(tmp_path / name))
+        assert code == 0, err
+    rows = _json(capsys, "--library", library, "--json", "search", "zebra", "-k", "1")
+    assert (rows[0]["path"], rows[0]["caption"], rows[0]["why"][-1]) == (str(photo), zebra, "caption")
+    code, out, _ = run(capsys, "--library", library, "search", "zebra", "-k", "1")
+    assert code == 0 and zebra in out and cat not in out

@@ -1,10 +1,11 @@
 """Streaming reader of caption CSVs: one bad line is reported with its number and never spoils the rest.
 
-The file is read line by line in bounded memory. Bytes are decoded strictly: UTF-8 (with or without a
-BOM) or UTF-16 with a BOM; a line that is not valid is rejected, the good lines around it are kept
-unchanged. A record may span lines only inside a quoted field; a quote left open (until the end of the
-file, or for more than MAX_RECORD_LINES lines or MAX_RECORD_BYTES) rejects just the line it opened on,
-and reading resumes on the next line.
+The file is read line by line in bounded memory; CR, LF and CRLF all end a line. Bytes are decoded
+strictly: UTF-8 (with or without a BOM) or UTF-16 with a BOM; a line that is not valid is rejected, the
+good lines around it are kept unchanged. A record may span lines only inside a quoted field, and a
+quote opens one only at the start of a field (a 5" floppy is a plain quote, as for Python's csv
+module); a quote left open (until the end of the file, or for more than MAX_RECORD_LINES lines or
+MAX_RECORD_BYTES) rejects just the line it opened on, and reading resumes on the next line.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import codecs
 import csv
 import io
 import os
+import re
 import stat
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AnyStr
 
 from photosearch.core.errors import PhotoSearchError
 
@@ -29,7 +31,9 @@ _DELIMITERS = (",", "\t", ";")
 HEADER_HELP = "caption CSV needs a header row with columns image and description (or caption)"
 _TOO_LONG = object()
 _UNCLOSED = object()
+_OPEN, _CLOSED, _MALFORMED = object(), object(), object()  # how a line leaves its record
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_LINE_ENDS = ("\r", "\n")
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,9 @@ def iter_caption_csv(csv_path: str | os.PathLike[str], inside: tuple[str, ...] |
     fh = _open(path)
     base = Path(os.path.abspath(path)).parent.resolve()
     with fh:
-        records = _records(_lines(fh, path))
+        records = _Records(_lines(fh, path))
         delimiter, columns = _header(records)
+        records.use(delimiter)
         for line, text in records:
             if isinstance(text, str) and not text.strip():
                 continue
@@ -87,28 +92,46 @@ def _lines(fh: io.BufferedReader, path: Path) -> Iterator[tuple[int, object]]:
 
 
 def _utf8_lines(fh: io.BufferedReader) -> Iterator[tuple[int, object]]:
-    return _bounded_lines(fh.readline, b"\n", _utf8_or_none)
+    # Latin-1 maps each byte to one character and back, so the text layer's universal newlines split
+    # the raw bytes at CR, LF and CRLF (bytes UTF-8 never uses inside a character), and each line's
+    # bytes are then decoded strictly on their own.
+    text = io.TextIOWrapper(fh, encoding="latin-1", newline="")
+    return _bounded_lines(text.readline, lambda line: _utf8_or_none(line.encode("latin-1")))
 
 
 def _utf16_lines(fh: io.BufferedReader) -> Iterator[tuple[int, object]]:
-    text = io.TextIOWrapper(fh, encoding="utf-16", errors="replace", newline="")
-    return _bounded_lines(text.readline, "\n", lambda line: None if "\ufffd" in line else line)
+    text = io.TextIOWrapper(fh, encoding="utf-16", errors=_BAD_UTF16, newline="")
+    return _bounded_lines(text.readline, lambda line: None if _BAD_UTF16_MARK in line else line)
 
 
-def _bounded_lines(readline: Callable, newline: AnyStr, decode: Callable) -> Iterator[tuple[int, object]]:
-    """Numbered lines of at most MAX_RECORD_BYTES, each decoded (None: not decodable); a longer line
-    yields _TOO_LONG and is skipped without ever being held whole."""
+# What an undecodable stretch of UTF-16 becomes: a lone surrogate, which no valid UTF-16 decodes to
+# (U+FFFD, which "replace" gives, is a character a caption may really hold).
+_BAD_UTF16, _BAD_UTF16_MARK = "photosearch-caption-csv", "\udfff"
+codecs.register_error(_BAD_UTF16, lambda exc: (_BAD_UTF16_MARK, exc.end))
+
+
+def _bounded_lines(readline: Callable[[int], str], decode: Callable[[str], object]) -> Iterator[tuple[int, object]]:
+    """Numbered lines (ended by CR, LF or CRLF) of at most MAX_RECORD_BYTES, each decoded (None: not
+    decodable); a longer line yields _TOO_LONG and is skipped without ever being held whole."""
     number = 0
+    after_cr = False
     while True:
         raw = readline(MAX_RECORD_BYTES + 1)
         if not raw:
             return
+        if after_cr and raw.startswith("\n"):  # the LF of a CRLF that the length limit cut off
+            raw = raw[1:]
+            if not raw:
+                after_cr = False
+                continue
         number += 1
-        if len(raw) > MAX_RECORD_BYTES and not raw.endswith(newline):
-            while raw and not raw.endswith(newline):
+        if len(raw) > MAX_RECORD_BYTES and not raw.endswith(_LINE_ENDS):
+            while raw and not raw.endswith(_LINE_ENDS):
                 raw = readline(MAX_RECORD_BYTES)
+            after_cr = raw.endswith("\r")
             yield number, _TOO_LONG
             continue
+        after_cr = raw.endswith("\r")
         yield number, decode(raw)
 
 
@@ -122,49 +145,77 @@ def _utf8_or_none(raw: bytes) -> str | None:
 # --- lines -> records -------------------------------------------------------------
 
 
-def _records(lines: Iterator[tuple[int, object]]) -> Iterator[tuple[int, object]]:
-    """(first line, record text) joining lines while a quoted field is open (odd count of quotes)."""
-    pending: list[tuple[int, object]] = []  # lines to read again after an unclosed quote was rejected
-    source = iter(lines)
-    while True:
-        if pending:
-            line, text = pending.pop(0)
-        else:
-            item = next(source, None)
+class _Records:
+    """(first line, record text) joining lines by CSV's rules: a record goes on to the next line only
+    while a quoted field is open, and a quote opens one only at the start of a field (elsewhere it is
+    a plain character, as Python's csv module reads it). A quote left open, or a quoted field followed
+    by more than a delimiter, rejects just the line it opened on; the lines after it are read again."""
+
+    def __init__(self, lines: Iterator[tuple[int, object]]) -> None:
+        self._source = lines
+        self._again: deque[tuple[int, object]] = deque()
+        self.use(_DELIMITERS)  # until the header shows which: a quote after any of them opens a field
+
+    def use(self, delimiters: str | tuple[str, ...]) -> None:
+        self._delimiters = "".join(delimiters)
+        self._opens = re.compile(f'(?<=[{re.escape(self._delimiters)}])"')
+
+    def __iter__(self) -> _Records:
+        return self
+
+    def __next__(self) -> tuple[int, object]:
+        line, text = self._again.popleft() if self._again else next(self._source)
+        if not isinstance(text, str) or '"' not in text:
+            return line, text
+        state = self._scan(text, quoted=False)
+        if state != _OPEN:
+            return line, text  # one line: a bad one is rejected by the csv module with the real delimiter
+        group, size = [(line, text)], len(text)
+        while state == _OPEN and len(group) <= MAX_RECORD_LINES and size <= MAX_RECORD_BYTES:
+            item = self._again.popleft() if self._again else next(self._source, None)
             if item is None:
-                return
-            line, text = item
-        if not isinstance(text, str) or text.count('"') % 2 == 0:
-            yield line, text
-            continue
-        group: list[tuple[int, object]] = [(line, text)]
-        quotes, size, closed = text.count('"'), len(text), False
-        while len(group) <= MAX_RECORD_LINES and size <= MAX_RECORD_BYTES:
-            if pending:
-                nxt = pending.pop(0)
-            else:
-                nxt = next(source, None)
-                if nxt is None:
-                    break
-            group.append(nxt)
-            if not isinstance(nxt[1], str):
-                break  # a bad line ends any quoted field: it was never closed
-            quotes += nxt[1].count('"')
-            size += len(nxt[1])
-            if quotes % 2 == 0:
-                closed = True
                 break
-        if closed:
-            yield line, "".join(str(t) for _, t in group)
-        else:
-            yield line, _UNCLOSED
-            pending = group[1:] + pending
+            group.append(item)
+            if not isinstance(item[1], str):
+                break  # a bad line ends any quoted field: it was never closed
+            size += len(item[1])
+            state = self._scan(item[1], quoted=True)
+        if state == _CLOSED:
+            return line, "".join(str(t) for _, t in group)
+        # Closed but followed by more than a delimiter is no better: it was never closed as CSV closes one.
+        self._again.extendleft(reversed(group[1:]))
+        return line, _UNCLOSED
+
+    def _scan(self, text: str, quoted: bool) -> object:
+        """How a line leaves its record: _OPEN inside a quoted field, _CLOSED at the record's end, or
+        _MALFORMED when a quoted field closes and goes on with something other than a delimiter."""
+        body = text.rstrip("\r\n")
+        at = 0
+        if not quoted and body.startswith('"'):
+            quoted, at = True, 1
+        while True:
+            if quoted:
+                close = body.find('"', at)
+                if close < 0:
+                    return _OPEN
+                if body.startswith('"', close + 1):  # a doubled quote is a quote character
+                    at = close + 2
+                    continue
+                at = close + 1
+                if at == len(body):
+                    return _CLOSED
+                if body[at] not in self._delimiters:
+                    return _MALFORMED
+            opened = self._opens.search(body, at)
+            if opened is None:
+                return _CLOSED
+            quoted, at = True, opened.end()
 
 
 # --- records -> rows --------------------------------------------------------------
 
 
-def _header(records: Iterator[tuple[int, object]]) -> tuple[str, tuple[int, int]]:
+def _header(records: _Records) -> tuple[str, tuple[int, int]]:
     for _, text in records:
         if not isinstance(text, str) or not text.strip():
             if text is None or text is _TOO_LONG or text is _UNCLOSED:

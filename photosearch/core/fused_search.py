@@ -75,7 +75,8 @@ class FusedSearchMixin:
                 extras[row] = (sim, why_names(bit, sim >= image_cut))
             if sort == "date":
                 hits.sort(key=lambda h: (-int(photos.dates[h[0]]), -int(photos.ids[h[0]])))
-            return build_results(self.store, photos, hits, extras, self.best_captions)
+            words = evidence.caption_words
+            return build_results(self.store, photos, hits, extras, lambda paths: self.best_captions(paths, words))
 
     # -- pieces ------------------------------------------------------------------------------
     def _evidence(self, parsed: Query | None, photos) -> Evidence:

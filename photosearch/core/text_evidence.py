@@ -90,6 +90,9 @@ class Evidence:
     coverage: np.ndarray | None = None  # float64 per row; None when the query has no keywords
     bits: np.ndarray | None = None  # uint8 per row
     banned: np.ndarray | None = None  # bool per row; None when nothing is excluded
+    # Per keyword, its weight and the ids of the captions holding it (as FTS5 found them): which of a
+    # photo's captions made its text match, the one a result shows.
+    caption_words: tuple[tuple[float, np.ndarray], ...] = ()
 
     def lookup(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(coverage, bits) for rows; 0 where a row has no evidence."""
@@ -104,11 +107,20 @@ def _ids(store, table: str, literal: str) -> np.ndarray:
     return np.fromstring(joined, dtype=np.int64, sep=",") if joined else np.zeros(0, dtype=np.int64)
 
 
-def term_bits(store, term: str, photo_count: int, captions: CaptionMap, names: bool) -> np.ndarray:
-    """Per photo row, the kinds of text (bits, 0 = none) holding the term (a word or a "phrase")."""
+def caption_ids(store, term: str) -> np.ndarray:
+    """Ids of the captions (of every source) holding the term (a word or a "phrase")."""
+    return _ids(store, "captions_fts", fts_literal(term))
+
+
+def term_bits(
+    store, term: str, photo_count: int, captions: CaptionMap, names: bool, cids: np.ndarray | None = None
+) -> np.ndarray:
+    """Per photo row, the kinds of text (bits, 0 = none) holding the term (a word or a "phrase").
+
+    cids: caption_ids(store, term) when the caller has them already."""
     literal = fts_literal(term)
     bits = np.zeros(photo_count, dtype=np.uint8)
-    cids = _ids(store, "captions_fts", literal)
+    cids = caption_ids(store, term) if cids is None else cids
     if len(cids):
         rows, kinds = captions.caption_row(cids), captions.caption_bit(cids)
         for bit in np.unique(kinds[rows >= 0]).tolist():  # at most four kinds: no ufunc.at needed
@@ -127,7 +139,11 @@ def gather(store, parsed: Query, photo_ids: np.ndarray, captions: CaptionMap, *,
     evidence = Evidence()
     keywords = parsed.keywords
     if keywords:
-        per_term = [term_bits(store, t, len(photo_ids), captions, names) for t in keywords]
+        holders = [caption_ids(store, t) for t in keywords]
+        per_term = [
+            term_bits(store, t, len(photo_ids), captions, names, cids)
+            for t, cids in zip(keywords, holders, strict=True)
+        ]
         # IDF over photos (not caption rows), so a word on every photo counts for almost nothing.
         n = max(len(photo_ids), 1)
         found = [int(np.count_nonzero(b)) for b in per_term]
@@ -144,6 +160,7 @@ def gather(store, parsed: Query, photo_ids: np.ndarray, captions: CaptionMap, *,
         np.minimum(coverage, 1.0, out=coverage)
         coverage[matched == len(keywords)] = 1.0  # exact, not a float sum that might land at 0.9999
         evidence.coverage, evidence.bits = coverage, bits
+        evidence.caption_words = tuple(zip(weights.tolist(), holders, strict=True))
     if parsed.excluded:
         banned = np.zeros(len(photo_ids), dtype=bool)
         for term in parsed.excluded:

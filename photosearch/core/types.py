@@ -51,7 +51,7 @@ class CaptionResult:
     fingerprint: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "caption": self.caption, "score": round(self.score, 6)}
+        return {"path": self.path, "caption": self.caption, "score": round(self.score, 6), "source": self.source}
 
 
 @dataclass(frozen=True)

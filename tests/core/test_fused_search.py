@@ -159,3 +159,38 @@ def test_a_library_from_before_the_name_index_gets_it_and_its_keywords(tmp_path)
         assert again.store.get_meta("keywords_backfill") is None
     finally:
         again.close()
+
+
+def _captions(lib, path: str, *captions: tuple[str, str]) -> None:
+    with lib.store.write() as conn:
+        conn.executemany("INSERT INTO captions(path, source, text) VALUES (?, ?, ?)", [(path, *c) for c in captions])
+
+
+def test_the_caption_shown_is_the_one_that_matched(lib, tmp_path):
+    """QA: two imported captions, and `search zebra` showed the cat one (the first by source order)."""
+    photo = lib.folder_path / "photo_0005.jpg"
+    cat, zebra = "a cat sitting with its eyes open", "a zebra standing in tall grass"
+    for name, text in (("first.csv", cat), ("second.csv", zebra)):
+        (tmp_path / name).write_text(f"image,description\n{photo},{text}\n", encoding="utf-8")
+        lib.import_captions(tmp_path / name)
+    top = lib.search_text("zebra", k=1)[0]
+    assert (top.path, top.caption, top.why[-1]) == (str(photo), zebra, "caption")
+    assert lib.search_text("zebras in the grass", k=1)[0].caption == zebra  # matched as the ranking matched it
+    assert lib.search_text("cat", k=1)[0].caption == cat
+
+
+def test_the_caption_with_the_most_of_the_words_wins_else_the_source_order(lib):
+    path = str(lib.folder_path / "photo_0002.jpg")
+    beach, dusk = "a red kite on the beach", "a red kite flying over the dunes at dusk"
+    _captions(lib, path, ("csv", beach), ("sidecar", dusk), ("ocr", "SPRINGFIELD"), ("keyword", "springfield"))
+    assert lib.search_text("kite dunes", k=1)[0].caption == dusk  # holds both words: beats the csv one
+    assert lib.search_text("dusk", k=1)[0].caption == dusk
+    assert lib.search_text("red kite", k=1)[0].caption == beach  # both hold them: the source order decides
+    assert lib.search_text("beach -dusk", k=50)[0].path != path  # a photo with an excluded word is left out
+    # Matched only by text that is never shown (text read in the photo, keywords): the source order.
+    top = lib.search_text("springfield", k=1)[0]
+    assert top.path == path and top.caption == beach
+    # No words to match (browsing, image queries): the source order.
+    assert next(r for r in lib.browse(k=50) if r.path == path).caption == beach
+    assert next(r for r in lib.search_image(path, k=50) if r.path == path).caption == beach
+    assert next(r for r in lib.search_text("photo", k=50) if r.path == path).caption == beach
