@@ -154,6 +154,16 @@ def test_module_entry_point_matches_console_script(tmp_path):
     assert proc.returncode == 0 and proc.stdout.startswith("photosearch ")
 
 
+def test_index_draws_no_progress_bar_into_a_file_or_pipe(tmp_path, photos_dir, capsys):
+    # stderr captured here is not a terminal: a log gets the summary, not hundreds of redrawn bars
+    code, out, err = run(
+        capsys, "--library", str(tmp_path / "lib"), "--model", TINY_MODEL, "--pretrained", "random", "index",
+        str(photos_dir), "--no-ocr",
+    )
+    assert code == 0 and "added" in out
+    assert "\r" not in err and "photo/s" not in err
+
+
 def test_human_output_lists_skipped_files(tmp_path, capsys):
     folder = tmp_path / "p"
     make_photos(folder, 2)

@@ -14,7 +14,7 @@ def _index(library, args: argparse.Namespace) -> int:
     library.add_folders(args.dirs)
     if not library.folders():
         raise PhotoSearchError("no folders to index: give one, e.g. `photosearch index ~/Pictures`")
-    bar = _ProgressBar(enabled=sys.stderr.isatty() or not args.json)
+    bar = _ProgressBar(enabled=sys.stderr.isatty())  # a log or a pipe gets the summary, not redrawn bars
     try:
         summary = library.index(progress=bar.update, read_text=not args.no_ocr)
     finally:
