@@ -83,8 +83,8 @@ def test_a_query_that_begins_with_a_dash_is_an_excluded_term(plain_library, caps
     assert code == 2 and "frobnicate" in err
 
 
-@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e308", "2", "abc"])
-def test_min_score_must_be_a_finite_cosine(plain_library, capsys, value):
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e308", "3.5", "-2", "abc"])
+def test_min_score_must_be_a_finite_score_from_minus_1_to_3(plain_library, capsys, value):
     lib, _ = plain_library
     code, out, err = run(capsys, "--library", lib, *MODEL, "search", "cat", "--min-score", value)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "min-score" in err

@@ -156,3 +156,11 @@ def test_search_shows_the_caption_that_matched_in_text_and_json(lib, capsys, tmp
     assert (rows[0]["path"], rows[0]["caption"], rows[0]["why"][-1]) == (str(photo), zebra, "caption")
     code, out, _ = run(capsys, "--library", library, "search", "zebra", "-k", "1")
     assert code == 0 and zebra in out and cat not in out
+
+
+def test_min_score_above_1_keeps_the_photos_holding_the_words(lib, capsys):
+    # score = similarity + 2 x text match: a photo with every word of the query scores 2 + its cosine
+    library, _ = lib
+    rows = _json(capsys, "--library", library, "--json", "search", "eiffel", "--min-score", "1.5")
+    assert [r["path"].rsplit("/", 1)[-1] for r in rows] == ["paris-2019-eiffel.jpg"]
+    assert rows[0]["score"] >= 1.5 and "filename" in rows[0]["why"]

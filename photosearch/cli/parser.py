@@ -76,14 +76,18 @@ def _score(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or not -1.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number from -1 to 1 (a cosine similarity): {text}")
+    # A text search's score is its cosine plus 2 x its text match (README: What the scores mean).
+    if not math.isfinite(value) or not -1.0 <= value <= 3.0:
+        raise argparse.ArgumentTypeError(f"must be a score from -1 to 3: {text}")
     return value
 
 
 def _filters(parser: argparse.ArgumentParser, k: int) -> None:
     parser.add_argument("-k", "--top", dest="k", type=_positive_int, default=k, help=f"number of results (default {k})")
-    parser.add_argument("--min-score", type=_score, default=None, help="hide results scoring below this (-1..1)")
+    parser.add_argument(
+        "--min-score", type=_score, default=None,
+        help="hide results scoring below this (-1..3: the cosine, plus 2 x the text match of a text search)",
+    )
     parser.add_argument("--folder", default=None, help="only photos under this folder")
     parser.add_argument("--no-offline", action="store_true", help="leave out photos on drives that are away")
     _date_filters(parser)
