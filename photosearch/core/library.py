@@ -153,7 +153,9 @@ class Library(LibrarySearchMixin, LibraryStatusMixin):
 
     # -- folders -----------------------------------------------------------------------------
     def folders(self) -> list[Folder]:
-        counts = dict(self.store.query("SELECT folder_id, COUNT(*) FROM photos GROUP BY folder_id"))
+        # The photos a folder can show: skipped files (empty, not images) are listed by status --skipped.
+        sql = "SELECT folder_id, COUNT(*) FROM photos WHERE state = 'indexed' GROUP BY folder_id"
+        counts = dict(self.store.query(sql))
         return [Folder(path, online, counts.get(fid, 0)) for fid, path, online in self.store.folders()]
 
     def add_folder(self, path: str | os.PathLike) -> str:

@@ -215,6 +215,17 @@ def test_remove_folder_takes_the_folder_as_a_person_writes_it_even_offline(libra
     assert library.folders() == []
 
 
+def test_a_folder_counts_the_photos_it_can_show_not_the_files_it_skipped(library, tmp_path):
+    folder = tmp_path / "mixed"
+    make_photos(folder, 2)
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "notes.png").write_text("not an image")
+    library.add_folder(folder)
+    summary = library.index()
+    assert len(summary.skipped) == 2
+    assert [f.photos for f in library.folders()] == [2] == [library.status()["photos"]["indexed"]]
+
+
 def test_stop_words_give_no_caption_bonus(library, photos_dir, tmp_path):
     library.add_folder(photos_dir)
     library.index()
