@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import platform
 from typing import TYPE_CHECKING
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import qVersion
+from PySide6.QtCore import Qt, qVersion
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
@@ -94,7 +95,13 @@ def about_text(window: MainWindow) -> str:
 
 
 def shortcuts_text() -> str:
-    return "\n".join(f"{keys}\t{what}" for keys, what in SHORTCUTS)
+    """A two-column table: tab stops in a message box misalign every key longer than one stop."""
+    rows = "".join(
+        f"<tr><td style='padding-right:18px; white-space:nowrap'><b>{html.escape(keys)}</b></td>"
+        f"<td style='white-space:nowrap'>{html.escape(what)}</td></tr>"
+        for keys, what in SHORTCUTS
+    )
+    return f"<table cellspacing='3'>{rows}</table>"
 
 
 def show_about(window: MainWindow) -> None:
@@ -104,5 +111,6 @@ def show_about(window: MainWindow) -> None:
 
 def show_shortcuts(window: MainWindow) -> None:
     box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", shortcuts_text(), parent=window)
+    box.setTextFormat(Qt.TextFormat.RichText)
     window.shortcuts_box = box
     box.open() if window.interactive else box.show()

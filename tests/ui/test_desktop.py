@@ -214,3 +214,28 @@ def test_sidebar_and_status_bar_counts_agree_after_cancel(qtbot, tmp_path) -> No
     qtbot.waitUntil(lambda: "to index" in window.count_label.text(), timeout=WAIT)
     assert window.folder_list.item(0).text().split("\n")[1] == window.count_label.text()
     assert window.status_panel.resume_button.isVisibleTo(window)
+
+
+def test_keyboard_shortcuts_line_up_in_two_columns(qtbot, window) -> None:
+    from PySide6.QtGui import QTextDocument
+
+    from photosearch.ui.menus import SHORTCUTS
+
+    window.menu_actions["shortcuts"].trigger()
+    box = window.shortcuts_box
+    qtbot.waitUntil(box.isVisible)
+    document = QTextDocument()
+    document.setHtml(box.text())
+    document.setTextWidth(800)
+    table = document.rootFrame().childFrames()[0]  # a table: one row per shortcut, keys | what they do
+    layout = document.documentLayout()
+    columns = {
+        layout.blockBoundingRect(table.cellAt(row, 1).firstCursorPosition().block()).x()
+        for row in range(table.rows())
+    }
+    assert table.rows() == len(SHORTCUTS) and len(columns) == 1
+    assert [table.cellAt(r, 0).firstCursorPosition().block().text() for r in range(table.rows())] == [
+        keys for keys, _ in SHORTCUTS
+    ]
+    box.close()
+
