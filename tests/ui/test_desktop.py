@@ -234,7 +234,8 @@ def test_keyboard_shortcuts_line_up_in_two_columns(qtbot, window) -> None:
         for row in range(table.rows())
     }
     assert table.rows() == len(SHORTCUTS) and len(columns) == 1
-    assert [table.cellAt(r, 0).firstCursorPosition().block().text() for r in range(table.rows())] == [
+    keys_shown = [table.cellAt(r, 0).firstCursorPosition().block().text() for r in range(table.rows())]
+    assert [k.replace("\xa0", " ") for k in keys_shown] == [  # nowrap keeps its spaces as no-break ones
         keys for keys, _ in SHORTCUTS
     ]
     box.close()
