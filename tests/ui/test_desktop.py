@@ -214,3 +214,30 @@ def test_sidebar_and_status_bar_counts_agree_after_cancel(qtbot, tmp_path) -> No
     qtbot.waitUntil(lambda: "to index" in window.count_label.text(), timeout=WAIT)
     assert window.folder_list.item(0).text().split("\n")[1] == window.count_label.text()
     assert window.status_panel.resume_button.isVisibleTo(window)
+
+
+def test_drops_are_taken_as_copies_never_moves(qtbot, window, photo_library, tmp_path) -> None:
+    """A source that honours Move (a file manager) deletes its file after the drop: the window only
+    reads what is dropped, so it must answer Copy (or Link), whatever the source proposed."""
+    _, photos = photo_library
+    A = Qt.DropAction
+    image = QMimeData()
+    image.setUrls([QUrl.fromLocalFile(str(sorted(photos.iterdir())[1]))])
+    csv = QMimeData()
+    csv.setUrls([QUrl.fromLocalFile(_csv(tmp_path, str(sorted(photos.iterdir())[2])))])
+    shift = Qt.KeyboardModifier.ShiftModifier  # Shift adds to the query; Qt proposes Move for it
+    answers = ((A.CopyAction | A.MoveAction | A.LinkAction, A.CopyAction), (A.MoveAction | A.LinkAction, A.LinkAction))
+    for mime in (image, csv):
+        for offered, expected in answers:
+            enter = QDragEnterEvent(QPoint(300, 300), offered, mime, Qt.MouseButton.LeftButton, shift)
+            assert enter.proposedAction() == A.MoveAction
+            window.dragEnterEvent(enter)
+            assert enter.isAccepted() and enter.dropAction() == expected
+            drop = QDropEvent(QPointF(300, 300), offered, mime, Qt.MouseButton.LeftButton, shift)
+            window.dropEvent(drop)
+            assert drop.isAccepted() and drop.dropAction() == expected
+    # a source that only offers Move is refused: nothing is read from it, so nothing may be lost
+    only_move = QDragEnterEvent(QPoint(300, 300), A.MoveAction, image, Qt.MouseButton.LeftButton, shift)
+    window.dragEnterEvent(only_move)
+    assert not only_move.isAccepted()
+    qtbot.waitUntil(lambda: "1 already there" in window.last_import, timeout=WAIT)  # both CSV drops imported
