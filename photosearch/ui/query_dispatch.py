@@ -13,13 +13,16 @@ from photosearch.ui.worker import ImageQuery
 PAGE_EMPTY, PAGE_HINT, PAGE_RESULTS, PAGE_TIMELINE = 0, 1, 2, 3
 
 
-def describe_image_query(query: ImageQuery, bar) -> str:
-    """"a.jpg", "a.jpg + 2 more, less like 1" for the status line."""
+def describe_image_query(query: ImageQuery, bar, words: str = "") -> str:
+    """"a.jpg", "a.jpg + 2 more, less like 1, with “at night”" for the status line: the Refine words are
+    named, since they outlive a ✕ on the first image and join images added later."""
     text = query.label or "the image"
     if bar.more_images:
         text += f" + {len(bar.more_images)} more"
     if bar.minus_images:
         text += f", less like {len(bar.minus_images)}"
+    if words:
+        text += f", with “{words}”"
     return text
 
 
@@ -75,7 +78,8 @@ class QueryDispatch:
         self._scroll_top = True
         self.refine_bar.show()
         self.searcher.submit(image=query, k=self._k(), options=self.search_options())
-        self._query_note(f"Searching photos like {describe_image_query(query, self.search_bar)}…")
+        what = describe_image_query(query, self.search_bar, self.weight_control.words())
+        self._query_note(f"Searching photos like {what}…")
 
     def set_image_query(self, query: ImageQuery) -> None:
         """Show the chip and search (drop, paste, file dialog, Find similar all come here)."""
@@ -119,7 +123,7 @@ class QueryDispatch:
                 )
         if self.has_query() and not self.searcher.failed:  # a failure's message stays up
             what = (
-                describe_image_query(self._image_query, self.search_bar)
+                describe_image_query(self._image_query, self.search_bar, self.weight_control.words())
                 if self._image_query is not None
                 else f"“{self._text_query}”"
             )

@@ -220,6 +220,21 @@ class WeightControl(QWidget):
     def weight(self) -> float:
         return self.slider.value() / WEIGHT_STEPS
 
+    def reset(self) -> None:
+        """No words, middle weight, and no search: the caller searches (or has ended the query)."""
+        self._debounce.stop()
+        for widget in (self.plus_edit, self.slider):
+            widget.blockSignals(True)
+        self.plus_edit.clear()
+        self.slider.setValue(WEIGHT_STEPS // 2)
+        for widget in (self.plus_edit, self.slider):
+            widget.blockSignals(False)
+        self._on_slider(self.slider.value(), emit=False)
+
+    def words(self) -> str:
+        """The Refine words as typed, when they count (weight 0 is the images alone); else ""."""
+        return self.plus_edit.text().strip() if self.weight() > 0 else ""
+
     def plus(self) -> str:
         """The words to add: the box without its -excluded terms (those are minus())."""
         return parse_query(self.plus_edit.text()).text

@@ -42,6 +42,7 @@ def build_ui(window: MainWindow) -> None:
     window.filter_chips.changed.connect(window._on_options_changed)
     window.weight_control = WeightControl()
     window.weight_control.changed.connect(window._on_options_changed)
+    window.search_bar.imageQueryReset.connect(window.weight_control.reset)
     top.layout().insertWidget(1, window.filter_chips)
     # A second row while an image query is on: its further and taken-away images, then words + weight.
     window.refine_bar = QFrame()
