@@ -106,7 +106,6 @@ class QueryDispatch:
         selected = self.selected_paths()
         if self.folder_filter:
             results = [r for r in results if self.in_filter(r.path)][: self.settings.results_per_page]
-            captions = [c for c in captions if self.in_filter(c.path)]
         by_date = self.search_options().sort == "date"  # issue 11: month headers, as in the timeline
         self.grid.set_sectioned(by_date)
         self.results_model.set_results(results, headers=by_date)

@@ -48,6 +48,10 @@ class SearchOptions:
     def text_kwargs(self) -> dict:
         return {"filters": self.filters(), "sort": self.sort, "best": self.best}
 
+    def caption_kwargs(self) -> dict:
+        """Library.search_captions' keywords: the caption panel obeys the grid's filters."""
+        return {"filters": self.filters(), "best": self.best}
+
     def image_kwargs(self) -> dict:
         """Library.search_image's keywords, as the CLI's `similar` passes them; more_images goes with the
         first image into its list of sources."""
