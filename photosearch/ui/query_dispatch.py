@@ -46,7 +46,7 @@ class QueryDispatch:
     def _on_options_changed(self) -> None:
         self.timeline.loaded_key = None  # filters changed: the timeline reloads when shown
         if self.has_query():
-            self.refresh_query()
+            self.refresh_query(news=True)
         else:
             self._update_page()
 
@@ -85,13 +85,19 @@ class QueryDispatch:
         """Show the chip and search (drop, paste, file dialog, Find similar all come here)."""
         self.search_bar.set_image(query)
 
-    def refresh_query(self) -> None:
-        """Re-run the current query (the index changed under it)."""
+    def refresh_query(self, news: bool = False) -> None:
+        """Re-run the current query. news: the person changed it (a filter, a folder), so its count is
+        news; otherwise (the index, captions or model changed under it) the count may not replace what
+        the status bar says about that change ("Imported 2 captions…", "Index updated…")."""
         options = self.search_options()
         if self._image_query is not None:
             self.searcher.submit(image=self._image_query, k=self._k(), options=options)
         elif self._text_query:
             self.searcher.submit(text=self._text_query, k=self._k(), options=options)
+        else:
+            return
+        if not news:
+            self._quiet_answer = self.searcher.latest
 
     def _k(self) -> int:
         # Limited to one folder, ask for more so the folder still fills a page.
@@ -120,7 +126,9 @@ class QueryDispatch:
                 self.grid.selectionModel().select(
                     self.results_model.index(row), QItemSelectionModel.SelectionFlag.Select
                 )
-        if self.has_query() and not self.searcher.failed:  # a failure's message stays up
+        showing = self.statusBar().currentMessage()
+        quiet = self.searcher.delivered == self._quiet_answer and showing not in ("", self._last_query_note)
+        if self.has_query() and not self.searcher.failed and not quiet:  # a failure's message stays up
             what = (
                 describe_image_query(self._image_query, self.search_bar, self.weight_control.words())
                 if self._image_query is not None
