@@ -139,6 +139,18 @@ class QueryDispatch:
         self._update_page()
         self.resultsShown.emit(len(results))
 
+    def _browse_finds_nothing(self) -> bool:
+        self._load_timeline()
+        return self.timeline.model.empty
+
+    def filter_words(self) -> str:
+        """The active filters that can hide photos, as their chips name them ("" with none)."""
+        options = self.search_options()
+        words = [f"in {os.path.basename(options.folder.rstrip(os.sep))}"] if options.folder else []
+        words += [f"From {options.after}"] if options.after else []
+        words += [f"To {options.before}"] if options.before else []
+        return " · ".join(words)
+
     def _query_note(self, message: str, timeout: int = 0) -> None:
         """A status line about the query on screen ("Searching…", "N photos for…"): it goes with it."""
         self._last_query_note = message
@@ -173,12 +185,14 @@ class QueryDispatch:
             self.stack.setCurrentIndex(PAGE_EMPTY)
         elif self.results_model.rowCount() > 0:
             self.stack.setCurrentIndex(PAGE_RESULTS)
-        elif not self.has_query() and self._indexed_count:  # issue 11: an empty box browses the timeline
-            self._load_timeline()
-            self.stack.setCurrentIndex(PAGE_TIMELINE)
+        elif not self.has_query() and self._indexed_count and not self._browse_finds_nothing():
+            self.stack.setCurrentIndex(PAGE_TIMELINE)  # issue 11: an empty box browses the timeline
         else:
             count = f"{self._indexed_count:,} photos" if self._indexed_count else "your photos"
-            if self.has_query() and self.searcher.idle:
+            hidden = self.filter_words()
+            if hidden and (self.searcher.idle or not self.has_query()):
+                self.hint.setText(f"No photos match the filters: {hidden}.\nRemove a filter to see more.")
+            elif self.has_query() and self.searcher.idle:
                 self.hint.setText("No matches yet.\nTry other words, or drop a photo to find similar ones.")
             else:
                 self.hint.setText(

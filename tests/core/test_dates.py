@@ -41,3 +41,13 @@ def test_filters_from_text_and_iso_output():
     assert not Filters().dated
     assert iso_date(_utc(2019, 7, 14, 10, 0, 5)) == "2019-07-14T10:00:05"
     assert iso_date(None) is None
+
+
+@pytest.mark.parametrize(("after", "before"), [("2021", "2019"), ("2019-07", "2019-06"), ("2019-06-02", "2019-06-01")])
+def test_a_reversed_date_range_is_a_one_line_error(after, before):
+    """From later than To matches nothing: it is a mistake to say so, not an empty answer."""
+    with pytest.raises(PhotoSearchError, match="reversed") as info:
+        Filters.from_text(after=after, before=before)
+    assert after in str(info.value) and before in str(info.value) and "\n" not in str(info.value)
+    assert Filters.from_text(after=before, before=after).dated  # the other way round is fine
+    assert Filters.from_text(after="2019-06", before="2019-06").dated  # one month: from its start to its end

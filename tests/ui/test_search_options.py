@@ -43,6 +43,11 @@ def test_date_dialog_refuses_a_bad_date_with_a_line_of_text(qtbot):
     dialog.after_edit.setText("2019-13")
     dialog.try_accept()
     assert "not a date" in dialog.error.text() and dialog.result() == 0
+    dialog.after_edit.setText("2021")
+    dialog.before_edit.setText("2019")
+    dialog.try_accept()  # reversed: nothing could match, so the dialog says so and stays open
+    assert "reversed" in dialog.error.text() and dialog.result() == 0
+    dialog.before_edit.setText("")
     dialog.after_edit.setText("2019-12")
     dialog.try_accept()
     assert dialog.result() == DateDialog.DialogCode.Accepted and dialog.values() == ("2019-12", "")
@@ -123,3 +128,22 @@ def test_window_search_shows_badges_and_honours_chips_and_the_weight_slider(qtbo
     qtbot.waitUntil(lambda: [model.result(r).similarity for r in range(model.rowCount())] != before, timeout=WAIT)
     expected = window.ref.get().search_image(target, k=200, plus="a lighthouse at night", weight=1.0)
     assert [model.result(r).path for r in range(model.rowCount())] == [r.path for r in expected]
+
+
+def test_filters_that_hide_every_photo_say_so_when_browsing_and_searching(qtbot, window) -> None:
+    from photosearch.ui.query_dispatch import PAGE_HINT, PAGE_TIMELINE
+
+    qtbot.waitUntil(lambda: window.stack.currentIndex() == PAGE_TIMELINE, timeout=WAIT)
+    window.filter_chips.set_dates("2001", "2002")  # the photos are all of today
+    qtbot.waitUntil(lambda: window.stack.currentIndex() == PAGE_HINT, timeout=WAIT)
+    text = window.hint.text()
+    assert "No photos match the filters" in text and "From 2001" in text and "To 2002" in text
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT) as shown:
+        window.run_text_query("a red square")
+    assert shown.args[0] == 0 and window.stack.currentIndex() == PAGE_HINT
+    assert "No photos match the filters" in window.hint.text() and "No matches yet" not in window.hint.text()
+    window.clear_query()
+    window.filter_chips.remove("after")
+    window.filter_chips.remove("before")
+    qtbot.waitUntil(lambda: window.stack.currentIndex() == PAGE_TIMELINE, timeout=WAIT)
+    qtbot.waitUntil(lambda: window.timeline.model.photo_count() == 12, timeout=WAIT)
