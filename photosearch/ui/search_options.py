@@ -115,9 +115,14 @@ class FilterChips(QWidget):
         self.menu_button.setToolTip("Filter by date, sort by date, or show only the best matches")
         self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.menu_button)
-        menu.addAction("Date range…", self.choose_dates)
-        self.sort_action = menu.addAction("Sort by date", lambda: self.set_sort("date"))
-        self.best_action = menu.addAction("Best matches only", lambda: self.set_best(True))
+        # Ticked while on (a menu without ticks hides what is in effect); unticking turns it off.
+        self.date_action = menu.addAction("Date range…", self.choose_dates)
+        self.sort_action = menu.addAction("Sort by date")
+        self.sort_action.triggered.connect(lambda on: self.set_sort("date" if on else "relevance"))
+        self.best_action = menu.addAction("Best matches only")
+        self.best_action.triggered.connect(self.set_best)
+        for action in (self.date_action, self.sort_action, self.best_action):
+            action.setCheckable(True)
         self.menu_button.setMenu(menu)
         self._layout.addWidget(self.menu_button)
         self.chips: dict[str, QPushButton] = {}
@@ -148,6 +153,7 @@ class FilterChips(QWidget):
         self.update_options(folder=folder or "")
 
     def choose_dates(self) -> None:
+        self._tick()  # the click toggled the tick; only a date set puts it there
         self.dialog = DateDialog(self._options.after, self._options.before, self)
         self.dialog.accepted.connect(lambda: self.set_dates(*self.dialog.values()))
         self.dialog.open()
@@ -184,8 +190,13 @@ class FilterChips(QWidget):
             chip.clicked.connect(lambda _=False, k=key: self.remove(k))
             self._layout.addWidget(chip)
             self.chips[key] = chip
-        self.sort_action.setEnabled(o.sort != "date")
-        self.best_action.setEnabled(not o.best)
+        self._tick()
+
+    def _tick(self) -> None:
+        o = self._options
+        self.date_action.setChecked(bool(o.after or o.before))
+        self.sort_action.setChecked(o.sort == "date")
+        self.best_action.setChecked(o.best)
 
 
 class WeightControl(QWidget):

@@ -37,6 +37,29 @@ def test_chips_show_each_active_filter_and_remove_it(qtbot):
     assert chips.options().after == "2019"  # a bad date changes nothing
 
 
+def test_the_filters_menu_ticks_what_is_on_and_unticking_turns_it_off(qtbot):
+    chips = FilterChips()
+    qtbot.addWidget(chips)
+    actions = {a.text(): a for a in chips.menu_button.menu().actions()}
+    sort, best, dates = actions["Sort by date"], actions["Best matches only"], actions["Date range…"]
+    assert all(a.isCheckable() and not a.isChecked() and a.isEnabled() for a in (sort, best, dates))
+    chips.set_sort("date")
+    chips.set_best(True)
+    chips.set_dates("2019", "")
+    assert sort.isChecked() and best.isChecked() and dates.isChecked()
+    with qtbot.waitSignal(chips.changed):
+        sort.trigger()  # a ticked toggle unticks: off again, as its chip's × does
+    assert chips.options().sort == "relevance" and not sort.isChecked() and "Newest first  ×" not in chips.chip_texts()
+    with qtbot.waitSignal(chips.changed):
+        best.trigger()
+    assert chips.options().best is False and not best.isChecked()
+    dates.trigger()  # opens the dialog; the tick stays while a date is set
+    assert dates.isChecked() and chips.dialog.isVisible()
+    chips.dialog.reject()
+    chips.remove("after")
+    assert not dates.isChecked()
+
+
 def test_date_dialog_refuses_a_bad_date_with_a_line_of_text(qtbot):
     dialog = DateDialog()
     qtbot.addWidget(dialog)
