@@ -52,6 +52,7 @@ class MainWindow(QueryDispatch, DropHandling, GridActions, DesktopActions, Index
         self.ref = ref
         self.settings = settings
         self.interactive = interactive  # False in screenshot mode and tests: no modal dialogs
+        self.offline_forced = False  # started with --offline (build_window says so)
         self.watch_enabled = watch
         self.setWindowTitle("PhotoSearch")
         self.resize(1280, 800)
