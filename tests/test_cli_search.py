@@ -102,6 +102,8 @@ def test_similar_takes_several_images_plus_minus_and_filters(lib, capsys):
         ["similar", "IMAGE", "--after", "20190101"],
         ["similar", "IMAGE", "--weight", "2"],
         ["search", "x", "--sort", "size"],
+        ["browse", "--after", "2021", "--before", "2019"],
+        ["search", "x", "--after", "2021-05", "--before", "2021-04"],
     ],
 )
 def test_bad_dates_and_options_are_one_line_errors(lib, capsys, args):

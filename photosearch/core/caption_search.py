@@ -4,13 +4,13 @@ caption each result shows. Mixed into SearchEngine, whose store and lock it uses
 from __future__ import annotations
 
 import math
-import os
 import sqlite3
 from collections.abc import Sequence
 
 import numpy as np
 
 from photosearch.core.caption_index import CaptionIndex
+from photosearch.core.filters import Filters
 from photosearch.core.fsnames import from_db
 from photosearch.core.query import Query, fts_literal
 from photosearch.core.types import CaptionResult, SearchResult
@@ -57,26 +57,48 @@ class CaptionSearchMixin:
             return captions.refresh()
 
     def search_captions(
-        self, query_vector: np.ndarray, k: int = 20, parsed: Query | None = None, folder: str | None = None
+        self,
+        query_vector: np.ndarray,
+        k: int = 20,
+        parsed: Query | None = None,
+        folder: str | None = None,
+        filters: Filters | None = None,
     ) -> list[CaptionResult]:
         """Captions by CLIP similarity, plus up to +1.0 for the query's words found verbatim (IDF-weighted).
+
+        With filters (or a folder), only the captions of photos the same filters let a photo search
+        return take part, from the start: the k results are the best of those.
 
         Candidates are the captions nearest the query in the caption index and every caption holding a
         word that is in at most LEXICAL_CAP captions. A word in more captions is looked up only among
         the candidates; they are widened until no caption left out could score above the k-th result
         (its similarity is below the last candidate's and its word bonus at most those words' share),
         or MAX_VECTOR_CANDIDATES is reached."""
+        if filters is None and folder:
+            filters = Filters(folder=folder)
+        allowed = self._allowed_captions(filters) if filters is not None else None
+        if allowed is not None and len(allowed) == 0:
+            return []
         index = self._caption_index()
         q = np.asarray(query_vector, dtype=np.float32)
         version = self.store.data_version()
         if getattr(self, "_term_counts", (None,))[0] != version:
             self._term_counts = (version, {})  # a common word's count costs ~0.1 s per million captions
         words = _Words(self, parsed, self._term_counts[1])
-        wide = min(max(k * 5, 50), len(index) if index is not None else 0)
+        small_hits = words.small_hits
+        if allowed is not None and small_hits:
+            hits = np.fromiter(small_hits, dtype=np.int64, count=len(small_hits))
+            small_hits = set(hits[np.isin(hits, allowed, assume_unique=True)].tolist())
+        searchable = len(index) if index is not None else 0
+        if allowed is not None:
+            searchable = min(searchable, len(allowed))
+        wide = min(max(k * 5, 50), searchable)
         while True:
-            ids, sims = index.search(q, wide) if wide else (np.zeros(0, np.int64), np.zeros(0, np.float32))
+            ids, sims = (
+                index.search(q, wide, allowed=allowed) if wide else (np.zeros(0, np.int64), np.zeros(0, np.float32))
+            )
             similarity = dict(zip(ids.tolist(), sims.tolist(), strict=True))
-            candidates = set(similarity) | words.small_hits
+            candidates = set(similarity) | small_hits
             late = [c for c in words.small_hits if c not in similarity]
             for cid, vector in self._captions_index.vectors_for(late).items():
                 similarity[cid] = float(vector.astype(np.float32) @ q)
@@ -84,8 +106,8 @@ class CaptionSearchMixin:
             scored = sorted(
                 ((similarity.get(c, 0.0) + lexical.get(c, 0.0), c) for c in candidates - banned), key=lambda t: -t[0]
             )
-            results = self._caption_results(scored, similarity, lexical, matched, folder, k)
-            exhausted = index is None or wide >= len(index)
+            results = self._caption_results(scored, similarity, lexical, matched, k)
+            exhausted = index is None or wide >= searchable
             if exhausted or wide >= MAX_VECTOR_CANDIDATES:
                 return results
             # The best a caption left out could score (one not embedded yet counts as similarity 0).
@@ -93,9 +115,38 @@ class CaptionSearchMixin:
             bound = floor + words.unseen_bonus
             if len(results) >= k and results[-1].score >= bound:
                 return results
-            wide = min(wide * 4, MAX_VECTOR_CANDIDATES, len(index))
+            wide = min(wide * 4, MAX_VECTOR_CANDIDATES, searchable)
 
-    def _caption_results(self, scored, similarity, lexical, matched, folder, k) -> list[CaptionResult]:
+    def _allowed_captions(self, filters: Filters) -> np.ndarray | None:
+        """Sorted ids of the captions whose photo the filters let a photo search return (None: all).
+
+        The photos' side is the photo search's own filter (same folder, dates and offline rule), so the
+        caption panel and the grid agree; a caption belongs to the photo at its path."""
+        self.refresh()
+        with self._lock:
+            photos = self._photos
+            if photos is None or len(photos.ids) == 0:
+                return np.zeros(0, dtype=np.int64)
+            _, row_ok = self._allowed_vectors(photos, filters)
+        if row_ok is None:
+            return None
+        version = self.store.data_version()
+        cached = getattr(self, "_caption_photo_rows", None)
+        if cached is None or cached[0] != version or cached[1] is not photos:
+            rows = self.store.query(
+                "SELECT c.id, p.id FROM captions c JOIN photos p ON p.path = c.path WHERE p.state = 'indexed'"
+            )
+            pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
+            at = np.minimum(np.searchsorted(photos.ids, pairs[:, 1]), len(photos.ids) - 1)
+            known = photos.ids[at] == pairs[:, 1]  # a photo indexed after this snapshot of the columns
+            cids, at = pairs[known, 0], at[known]
+            order = np.argsort(cids)
+            cached = (version, photos, cids[order], at[order])
+            self._caption_photo_rows = cached
+        _, _, cids, at = cached
+        return cids[row_ok[at]]
+
+    def _caption_results(self, scored, similarity, lexical, matched, k) -> list[CaptionResult]:
         out: list[CaptionResult] = []
         for start in range(0, len(scored), 500):
             chunk = scored[start : start + 500]
@@ -108,7 +159,7 @@ class CaptionSearchMixin:
             info = {r[0]: r for r in rows}
             for score, cid in chunk:
                 row = info.get(cid)
-                if row is None or (folder and not _under(from_db(row[1]), folder)):
+                if row is None:
                     continue
                 out.append(
                     CaptionResult(
@@ -140,11 +191,6 @@ def _word_weights(ids: np.ndarray, words: Sequence[tuple[float, np.ndarray]]) ->
         at = np.minimum(np.searchsorted(holders, ids), len(holders) - 1)
         total += weight * (holders[at] == ids)
     return total
-
-
-def _under(path: str, folder: str) -> bool:
-    folder = folder.rstrip(os.sep)
-    return path == folder or path.startswith(folder + os.sep)
 
 
 class _Words:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from photosearch.core.dates import parse_date_bound
+from photosearch.core.errors import PhotoSearchError
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,10 @@ class Filters:
         before: str | None = None,
         include_offline: bool = True,
     ) -> Filters:
-        """From what a user typed: dates as YYYY, YYYY-MM or YYYY-MM-DD (PhotoSearchError otherwise)."""
-        return cls(
-            folder=folder or None,
-            after=parse_date_bound(after, end=False) if after else None,
-            before=parse_date_bound(before, end=True) if before else None,
-            include_offline=include_offline,
-        )
+        """From what a user typed: dates as YYYY, YYYY-MM or YYYY-MM-DD (PhotoSearchError otherwise, and
+        for a reversed range: it can match nothing, so it is a slip to point out, not an empty answer)."""
+        start = parse_date_bound(after, end=False) if after else None
+        end = parse_date_bound(before, end=True) if before else None
+        if start is not None and end is not None and start >= end:
+            raise PhotoSearchError(f"reversed date range: {after} comes after {before}, so nothing can match")
+        return cls(folder=folder or None, after=start, before=end, include_offline=include_offline)

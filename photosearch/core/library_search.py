@@ -14,7 +14,7 @@ from photosearch.core.caption_files import read_caption_csv
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.filters import Filters
 from photosearch.core.fsnames import from_db
-from photosearch.core.fusion import mix_vectors
+from photosearch.core.fusion import BEST_POOL, best_matches_cut, mix_vectors
 from photosearch.core.images import ImageError, open_query_image
 from photosearch.core.query import parse_query
 from photosearch.core.search import combine_query
@@ -114,16 +114,33 @@ class LibrarySearchMixin:
         return self.engine().months(filters)
 
     def search_captions(
-        self, text: str | None = None, image: ImageSource | None = None, k: int = 20, folder: str | None = None
+        self,
+        text: str | None = None,
+        image: ImageSource | None = None,
+        k: int = 20,
+        folder: str | None = None,
+        *,
+        filters: Filters | None = None,
+        best: bool = False,
     ) -> list[CaptionResult]:
-        """Captions matching a text (CLIP text-text + verbatim words) or an image (CLIP image-text)."""
+        """Captions matching a text (CLIP text-text + verbatim words) or an image (CLIP image-text).
+
+        filters and best as in search_text: only captions of photos the filters allow, and with best
+        only those scoring closer to the top caption than to the typical one (fusion.best_matches_cut)."""
+        filters = filters or (Filters(folder=folder) if folder else None)
+        parsed = None
         if image is not None:
-            return self.engine().search_captions(self.image_vector(image), k, None, folder)
-        parsed = parse_query(text or "")
-        vector = self.text_vector(text or "")
-        if vector is None:
-            return []
-        return self.engine().search_captions(vector, k, parsed, folder)
+            vector = self.image_vector(image)
+        else:
+            parsed = parse_query(text or "")
+            vector = self.text_vector(text or "")
+            if vector is None:
+                return []
+        found = self.engine().search_captions(vector, max(k, BEST_POOL) if best else k, parsed, filters=filters)
+        if best and found:
+            cut = best_matches_cut(np.array([c.score for c in found]))
+            found = [c for c in found if c.score >= cut]
+        return found[:k]
 
     def evaluate(
         self,

@@ -99,6 +99,8 @@ class LibraryStatusMixin:
         )
         details = dict(zip(keys, rows[0], strict=True))
         details["path"] = from_db(details["path"])
+        # The date the grid, the timeline and date filters use: taken, else the file's time.
+        details["date"] = details["taken"] if details["taken"] is not None else details["mtime_ns"] / 1e9
         details["captions"] = [
             {"source": s, "text": t}
             for s, t in self.store.query("SELECT source, text FROM captions WHERE path = ?", (path,))

@@ -70,6 +70,7 @@ def build_window(args: argparse.Namespace, *, interactive: bool = True, start_wo
         watch=not screenshot,
         interactive=interactive and not screenshot,
     )
+    window.offline_forced = bool(getattr(args, "offline", False))
     relay.setParent(window)
     relay.message.connect(window.modelMessage)
     return window

@@ -77,7 +77,7 @@ class DesktopActions:
         self.filter_label.setText(f"Only {name}" if path else "")
         self.filter_label.setVisible(bool(path))
         self.filter_clear.setVisible(bool(path))
-        self.refresh_query()
+        self.refresh_query(news=True)
         self._update_page()
 
     def in_filter(self, path: str) -> bool:

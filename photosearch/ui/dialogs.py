@@ -44,9 +44,13 @@ class SettingsDialog(QDialog):
         current_pretrained: str,
         devices: list[str] | None = None,
         parent=None,
+        *,
+        offline_forced: bool = False,
     ) -> None:
+        """offline_forced: --offline was given; this run is offline whatever the setting says."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
+        self.offline_forced = offline_forced
         form = QFormLayout(self)
         self._current = (current_model, current_pretrained)
         self.model_file = ""
@@ -75,7 +79,14 @@ class SettingsDialog(QDialog):
         self.per_page.setSingleStep(50)
         self.per_page.setValue(settings.results_per_page)
         self.offline = QCheckBox("Work offline: never download model weights")
-        self.offline.setChecked(settings.offline)
+        self.offline.setChecked(settings.offline or offline_forced)
+        # Shown as in effect, and locked: unticking it could not take this run back online.
+        self.offline_note = QLabel("On for this run: PhotoSearch was started with --offline.")
+        self.offline_note.setStyleSheet("color: palette(placeholder-text);")
+        self.offline_note.setVisible(offline_forced)
+        if offline_forced:
+            self.offline.setEnabled(False)
+            self.offline.setToolTip("Set by --offline on the command line, for this run only")
         self.read_text = QCheckBox("Read the text in photos (signs, menus, screenshots) so it can be searched")
         self.read_text.setChecked(settings.read_text)
         form.addRow("Model", self.preset)
@@ -90,6 +101,7 @@ class SettingsDialog(QDialog):
         form.addRow("Thumbnail size", self.thumb)
         form.addRow("Results per search", self.per_page)
         form.addRow("Network", self.offline)
+        form.addRow("", self.offline_note)
         form.addRow("Text in photos", self.read_text)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)

@@ -15,13 +15,27 @@ from photosearch.ui.worker import ImageQuery
 ADD_MODIFIERS = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 
 
+def accept_as_copy(event) -> bool:
+    """Accept a drag or drop as Copy, else Link; never Move. The window only reads what is dropped, and a
+    source told Move (a file manager; Qt proposes it for Shift, which adds to the query) deletes its file."""
+    offered = event.possibleActions()
+    for action in (Qt.DropAction.CopyAction, Qt.DropAction.LinkAction):
+        if offered & action:
+            event.setDropAction(action)
+            event.accept()
+            return True
+    event.ignore()
+    return False
+
+
 class DropHandling:
     """A mixin of MainWindow: its drag-and-drop event handlers and paste."""
 
     def dragEnterEvent(self, event) -> None:
         mime = event.mimeData()
-        if image_query_from_mime(mime) is not None or caption_csv_from_mime(mime) is not None:
-            event.acceptProposedAction()
+        if (image_query_from_mime(mime) is not None or caption_csv_from_mime(mime) is not None) and accept_as_copy(
+            event
+        ):
             self.set_drop_highlight(True)
         else:
             event.ignore()
@@ -35,13 +49,12 @@ class DropHandling:
 
     def dropEvent(self, event) -> None:
         self.set_drop_highlight(False)
+        if not accept_as_copy(event):
+            return
         csv = caption_csv_from_mime(event.mimeData())
         if csv is not None:
             self.import_captions(csv)
-            event.acceptProposedAction()
-        elif self.handle_drop(event.mimeData(), add=bool(event.modifiers() & ADD_MODIFIERS)):
-            event.acceptProposedAction()
-        else:
+        elif not self.handle_drop(event.mimeData(), add=bool(event.modifiers() & ADD_MODIFIERS)):
             event.ignore()
 
     def handle_drop(self, mime: QMimeData | None, add: bool = False) -> bool:

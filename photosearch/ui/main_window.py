@@ -52,6 +52,7 @@ class MainWindow(QueryDispatch, DropHandling, GridActions, DesktopActions, Index
         self.ref = ref
         self.settings = settings
         self.interactive = interactive  # False in screenshot mode and tests: no modal dialogs
+        self.offline_forced = False  # started with --offline (build_window says so)
         self.watch_enabled = watch
         self.setWindowTitle("PhotoSearch")
         self.resize(1280, 800)
@@ -63,6 +64,7 @@ class MainWindow(QueryDispatch, DropHandling, GridActions, DesktopActions, Index
         self.folder_filter = ""  # results limited to this watched folder ("" = all)
         self._scroll_top = False  # a new query shows its best results first
         self._last_query_note = ""  # the status line's "Searching…" or "N photos for…": cleared with its query
+        self._quiet_answer = -1  # the search of a refresh whose count must not replace other news
         self._text_query = ""
         self._image_query: ImageQuery | None = None
         self._indexed_count = 0

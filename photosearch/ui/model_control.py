@@ -91,10 +91,16 @@ class ModelControl(QObject):
             self.request(spec.model, path, window.settings.device)
         return path
 
-    def open_settings(self) -> None:
+    def settings_dialog(self) -> SettingsDialog:
         window = self.window
         spec = window.ref.get().spec
-        dialog = SettingsDialog(window.settings, spec.model, spec.pretrained, self.devices, window)
+        return SettingsDialog(
+            window.settings, spec.model, spec.pretrained, self.devices, window, offline_forced=window.offline_forced
+        )
+
+    def open_settings(self) -> None:
+        window = self.window
+        dialog = self.settings_dialog()
         dialog.fileRequested.connect(
             lambda: dialog.set_model_file(window.pick_file("Choose a model file", CHECKPOINT_FILTER))
         )
@@ -108,7 +114,8 @@ class ModelControl(QObject):
         settings = window.settings
         spec = window.ref.get().spec
         settings.results_per_page = dialog.per_page.value()
-        settings.offline = dialog.offline.isChecked()
+        if not dialog.offline_forced:  # --offline is for its run: not saved as the person's choice
+            settings.offline = dialog.offline.isChecked()
         settings.read_text = window.worker.read_text = dialog.read_text.isChecked()
         window.size_slider.setValue(dialog.thumb.value())
         model, pretrained = dialog.chosen_model(spec.model)

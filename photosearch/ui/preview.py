@@ -37,6 +37,16 @@ def human_date(taken: float | None) -> str:
     return dt.datetime.fromtimestamp(taken).strftime("%d %b %Y, %H:%M")
 
 
+def photo_date(details: dict) -> str:
+    """The date the grid files the photo under; a file's time is named as such (it may be a copy's)."""
+    if details.get("taken") is not None:
+        return human_date(details["taken"])
+    date = details.get("date")
+    if date is None and details.get("mtime_ns") is not None:
+        date = details["mtime_ns"] / 1e9
+    return f"{human_date(date)} (file time; no date taken)" if date else "date unknown"
+
+
 class _ImageSignals(QObject):
     loaded = Signal(str, QImage)
 
@@ -113,7 +123,7 @@ class PreviewDialog(QDialog):
         self.setWindowTitle(os.path.basename(path))
         details = details or {}
         self._true_size = QSize(int(details.get("width") or 0), int(details.get("height") or 0))
-        facts = [human_size(details.get("size")), human_date(details.get("taken"))]
+        facts = [human_size(details.get("size")), photo_date(details)]
         if self._true_size.width() and self._true_size.height():
             facts.insert(0, f"{self._true_size.width()} × {self._true_size.height()}")
         self.path_label.setText(path)

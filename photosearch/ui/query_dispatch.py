@@ -13,13 +13,16 @@ from photosearch.ui.worker import ImageQuery
 PAGE_EMPTY, PAGE_HINT, PAGE_RESULTS, PAGE_TIMELINE = 0, 1, 2, 3
 
 
-def describe_image_query(query: ImageQuery, bar) -> str:
-    """"a.jpg", "a.jpg + 2 more, less like 1" for the status line."""
+def describe_image_query(query: ImageQuery, bar, words: str = "") -> str:
+    """"a.jpg", "a.jpg + 2 more, less like 1, with “at night”" for the status line: the Refine words are
+    named, since they outlive a ✕ on the first image and join images added later."""
     text = query.label or "the image"
     if bar.more_images:
         text += f" + {len(bar.more_images)} more"
     if bar.minus_images:
         text += f", less like {len(bar.minus_images)}"
+    if words:
+        text += f", with “{words}”"
     return text
 
 
@@ -43,7 +46,7 @@ class QueryDispatch:
     def _on_options_changed(self) -> None:
         self.timeline.loaded_key = None  # filters changed: the timeline reloads when shown
         if self.has_query():
-            self.refresh_query()
+            self.refresh_query(news=True)
         else:
             self._update_page()
 
@@ -75,19 +78,26 @@ class QueryDispatch:
         self._scroll_top = True
         self.refine_bar.show()
         self.searcher.submit(image=query, k=self._k(), options=self.search_options())
-        self._query_note(f"Searching photos like {describe_image_query(query, self.search_bar)}…")
+        what = describe_image_query(query, self.search_bar, self.weight_control.words())
+        self._query_note(f"Searching photos like {what}…")
 
     def set_image_query(self, query: ImageQuery) -> None:
         """Show the chip and search (drop, paste, file dialog, Find similar all come here)."""
         self.search_bar.set_image(query)
 
-    def refresh_query(self) -> None:
-        """Re-run the current query (the index changed under it)."""
+    def refresh_query(self, news: bool = False) -> None:
+        """Re-run the current query. news: the person changed it (a filter, a folder), so its count is
+        news; otherwise (the index, captions or model changed under it) the count may not replace what
+        the status bar says about that change ("Imported 2 captions…", "Index updated…")."""
         options = self.search_options()
         if self._image_query is not None:
             self.searcher.submit(image=self._image_query, k=self._k(), options=options)
         elif self._text_query:
             self.searcher.submit(text=self._text_query, k=self._k(), options=options)
+        else:
+            return
+        if not news:
+            self._quiet_answer = self.searcher.latest
 
     def _k(self) -> int:
         # Limited to one folder, ask for more so the folder still fills a page.
@@ -102,7 +112,6 @@ class QueryDispatch:
         selected = self.selected_paths()
         if self.folder_filter:
             results = [r for r in results if self.in_filter(r.path)][: self.settings.results_per_page]
-            captions = [c for c in captions if self.in_filter(c.path)]
         by_date = self.search_options().sort == "date"  # issue 11: month headers, as in the timeline
         self.grid.set_sectioned(by_date)
         self.results_model.set_results(results, headers=by_date)
@@ -117,9 +126,11 @@ class QueryDispatch:
                 self.grid.selectionModel().select(
                     self.results_model.index(row), QItemSelectionModel.SelectionFlag.Select
                 )
-        if self.has_query() and not self.searcher.failed:  # a failure's message stays up
+        showing = self.statusBar().currentMessage()
+        quiet = self.searcher.delivered == self._quiet_answer and showing not in ("", self._last_query_note)
+        if self.has_query() and not self.searcher.failed and not quiet:  # a failure's message stays up
             what = (
-                describe_image_query(self._image_query, self.search_bar)
+                describe_image_query(self._image_query, self.search_bar, self.weight_control.words())
                 if self._image_query is not None
                 else f"“{self._text_query}”"
             )
@@ -127,6 +138,18 @@ class QueryDispatch:
             self._query_note(f"{len(results)} photos for {what}{where} in {seconds * 1000:.0f} ms", 8000)
         self._update_page()
         self.resultsShown.emit(len(results))
+
+    def _browse_finds_nothing(self) -> bool:
+        self._load_timeline()
+        return self.timeline.model.empty
+
+    def filter_words(self) -> str:
+        """The active filters that can hide photos, as their chips name them ("" with none)."""
+        options = self.search_options()
+        words = [f"in {os.path.basename(options.folder.rstrip(os.sep))}"] if options.folder else []
+        words += [f"From {options.after}"] if options.after else []
+        words += [f"To {options.before}"] if options.before else []
+        return " · ".join(words)
 
     def _query_note(self, message: str, timeout: int = 0) -> None:
         """A status line about the query on screen ("Searching…", "N photos for…"): it goes with it."""
@@ -162,12 +185,14 @@ class QueryDispatch:
             self.stack.setCurrentIndex(PAGE_EMPTY)
         elif self.results_model.rowCount() > 0:
             self.stack.setCurrentIndex(PAGE_RESULTS)
-        elif not self.has_query() and self._indexed_count:  # issue 11: an empty box browses the timeline
-            self._load_timeline()
-            self.stack.setCurrentIndex(PAGE_TIMELINE)
+        elif not self.has_query() and self._indexed_count and not self._browse_finds_nothing():
+            self.stack.setCurrentIndex(PAGE_TIMELINE)  # issue 11: an empty box browses the timeline
         else:
             count = f"{self._indexed_count:,} photos" if self._indexed_count else "your photos"
-            if self.has_query() and self.searcher.idle:
+            hidden = self.filter_words()
+            if hidden and (self.searcher.idle or not self.has_query()):
+                self.hint.setText(f"No photos match the filters: {hidden}.\nRemove a filter to see more.")
+            elif self.has_query() and self.searcher.idle:
                 self.hint.setText("No matches yet.\nTry other words, or drop a photo to find similar ones.")
             else:
                 self.hint.setText(

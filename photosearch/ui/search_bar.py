@@ -96,6 +96,8 @@ class SearchBar(QFrame):
     cleared = Signal()
     pasteRequested = Signal()  # Ctrl+V with an image on the clipboard (the window decides)
     moveToResults = Signal()
+    # An image query starts afresh or ends: its Refine words go with it (the window clears them).
+    imageQueryReset = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -175,6 +177,7 @@ class SearchBar(QFrame):
     def set_images(self, queries: list[ImageQuery]) -> None:
         """Photos like all of these (several dropped at once, or Find similar on a selection)."""
         self.more_images, self.minus_images = list(queries[1:]), []
+        self.imageQueryReset.emit()  # before the search: it reads the Refine row
         self._activate(queries[0])
 
     def add_image(self, query: ImageQuery, minus: bool = False) -> bool:
@@ -240,6 +243,7 @@ class SearchBar(QFrame):
             return
         self.image_query = None
         self.minus_images = []
+        self.imageQueryReset.emit()
         self._show_extra_chips(False)
         self.chip.hide()
         self.edit.setPlaceholderText("Describe a photo… (e.g. a cat on a sofa), or drop an image here")

@@ -48,6 +48,10 @@ class SearchOptions:
     def text_kwargs(self) -> dict:
         return {"filters": self.filters(), "sort": self.sort, "best": self.best}
 
+    def caption_kwargs(self) -> dict:
+        """Library.search_captions' keywords: the caption panel obeys the grid's filters."""
+        return {"filters": self.filters(), "best": self.best}
+
     def image_kwargs(self) -> dict:
         """Library.search_image's keywords, as the CLI's `similar` passes them; more_images goes with the
         first image into its list of sources."""
@@ -111,9 +115,14 @@ class FilterChips(QWidget):
         self.menu_button.setToolTip("Filter by date, sort by date, or show only the best matches")
         self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.menu_button)
-        menu.addAction("Date range…", self.choose_dates)
-        self.sort_action = menu.addAction("Sort by date", lambda: self.set_sort("date"))
-        self.best_action = menu.addAction("Best matches only", lambda: self.set_best(True))
+        # Ticked while on (a menu without ticks hides what is in effect); unticking turns it off.
+        self.date_action = menu.addAction("Date range…", self.choose_dates)
+        self.sort_action = menu.addAction("Sort by date")
+        self.sort_action.triggered.connect(lambda on: self.set_sort("date" if on else "relevance"))
+        self.best_action = menu.addAction("Best matches only")
+        self.best_action.triggered.connect(self.set_best)
+        for action in (self.date_action, self.sort_action, self.best_action):
+            action.setCheckable(True)
         self.menu_button.setMenu(menu)
         self._layout.addWidget(self.menu_button)
         self.chips: dict[str, QPushButton] = {}
@@ -144,6 +153,7 @@ class FilterChips(QWidget):
         self.update_options(folder=folder or "")
 
     def choose_dates(self) -> None:
+        self._tick()  # the click toggled the tick; only a date set puts it there
         self.dialog = DateDialog(self._options.after, self._options.before, self)
         self.dialog.accepted.connect(lambda: self.set_dates(*self.dialog.values()))
         self.dialog.open()
@@ -180,8 +190,13 @@ class FilterChips(QWidget):
             chip.clicked.connect(lambda _=False, k=key: self.remove(k))
             self._layout.addWidget(chip)
             self.chips[key] = chip
-        self.sort_action.setEnabled(o.sort != "date")
-        self.best_action.setEnabled(not o.best)
+        self._tick()
+
+    def _tick(self) -> None:
+        o = self._options
+        self.date_action.setChecked(bool(o.after or o.before))
+        self.sort_action.setChecked(o.sort == "date")
+        self.best_action.setChecked(o.best)
 
 
 class WeightControl(QWidget):
@@ -219,6 +234,21 @@ class WeightControl(QWidget):
 
     def weight(self) -> float:
         return self.slider.value() / WEIGHT_STEPS
+
+    def reset(self) -> None:
+        """No words, middle weight, and no search: the caller searches (or has ended the query)."""
+        self._debounce.stop()
+        for widget in (self.plus_edit, self.slider):
+            widget.blockSignals(True)
+        self.plus_edit.clear()
+        self.slider.setValue(WEIGHT_STEPS // 2)
+        for widget in (self.plus_edit, self.slider):
+            widget.blockSignals(False)
+        self._on_slider(self.slider.value(), emit=False)
+
+    def words(self) -> str:
+        """The Refine words as typed, when they count (weight 0 is the images alone); else ""."""
+        return self.plus_edit.text().strip() if self.weight() > 0 else ""
 
     def plus(self) -> str:
         """The words to add: the box without its -excluded terms (those are minus())."""

@@ -14,6 +14,8 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.library import Library
 
+CAPTIONS_SHOWN = 20  # caption matches per query in the panel
+
 
 class LibraryRef:
     """The library searches use right now; swapped atomically when a new model's index is ready."""
@@ -72,16 +74,17 @@ class _SearchJob(QRunnable):
         started = time.perf_counter()
         results, captions, error = [], [], ""
         try:
+            caption_kwargs = request.options.caption_kwargs() if request.options is not None else {}
             if request.image is not None:
                 source = request.image.source
                 extra = request.options.image_kwargs() if request.options is not None else {}
                 sources = [source, *extra.pop("more_images", ())]  # issue 11: several images query together
                 results = library.search_image(sources, k=request.k, **extra)
-                captions = library.search_captions(image=source, k=20)
+                captions = library.search_captions(image=source, k=CAPTIONS_SHOWN, **caption_kwargs)
             elif request.text.strip():
                 extra = request.options.text_kwargs() if request.options is not None else {}
                 results = library.search_text(request.text, k=request.k, **extra)
-                captions = library.search_captions(text=request.text, k=20)
+                captions = library.search_captions(text=request.text, k=CAPTIONS_SHOWN, **caption_kwargs)
         except PhotoSearchError as exc:
             error = str(exc)
         except Exception as exc:

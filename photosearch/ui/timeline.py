@@ -35,6 +35,7 @@ class TimelineModel(_ThumbModel):
     """
 
     pageFailed = Signal(str)
+    emptied = Signal()  # the first page came back empty: nothing to browse (the filters hide every photo)
     prepended = Signal(int, int)  # rows put before the first one, headers merged away (the view keeps its place)
 
     def __init__(self, loader, parent=None, reads: BackgroundReads | None = None) -> None:
@@ -67,6 +68,11 @@ class TimelineModel(_ThumbModel):
     @property
     def loading(self) -> bool:
         return self._loading
+
+    @property
+    def empty(self) -> bool:
+        """Read from the start and found no photo at all."""
+        return self._fetch is not None and self._done and not self._loading and self.start == 0 and not self._rows
 
     def photo_count(self) -> int:
         return len(self._rows) - sum(1 for r in self._rows if isinstance(r, str))
@@ -109,6 +115,8 @@ class TimelineModel(_ThumbModel):
         self._done = len(page) < PAGE
         added = with_month_headers(page, self._last_month)
         if not added:
+            if self.empty:
+                self.emptied.emit()
             return
         self._last_month = month_label(page[-1].date)
         first = len(self._rows)

@@ -42,6 +42,7 @@ def build_ui(window: MainWindow) -> None:
     window.filter_chips.changed.connect(window._on_options_changed)
     window.weight_control = WeightControl()
     window.weight_control.changed.connect(window._on_options_changed)
+    window.search_bar.imageQueryReset.connect(window.weight_control.reset)
     top.layout().insertWidget(1, window.filter_chips)
     # A second row while an image query is on: its further and taken-away images, then words + weight.
     window.refine_bar = QFrame()
@@ -92,6 +93,7 @@ def build_ui(window: MainWindow) -> None:
     window.timeline = TimelinePanel(window.thumbs, window.settings.thumb_size)  # issue 11: browse with no query
     window.timeline.activated.connect(lambda result: window.open_preview_path(result.path))
     window.timeline.failed.connect(lambda message: window._note(f"cannot browse: {message}", 8000))
+    window.timeline.model.emptied.connect(window._update_page)  # the filters hide every photo: say so
     window.stack.addWidget(window.timeline)
 
     # Right: caption matches.

@@ -53,3 +53,13 @@ def test_the_first_and_last_years_datetime_knows_are_whole_periods_too(text, sta
     # The end of year 9999 is the start of year 10000, which datetime cannot hold: it is still a bound.
     assert parse_date_bound(text, end=False) == start
     assert parse_date_bound(text, end=True) == last_day + 86400
+
+
+@pytest.mark.parametrize(("after", "before"), [("2021", "2019"), ("2019-07", "2019-06"), ("2019-06-02", "2019-06-01")])
+def test_a_reversed_date_range_is_a_one_line_error(after, before):
+    """From later than To matches nothing: it is a mistake to say so, not an empty answer."""
+    with pytest.raises(PhotoSearchError, match="reversed") as info:
+        Filters.from_text(after=after, before=before)
+    assert after in str(info.value) and before in str(info.value) and "\n" not in str(info.value)
+    assert Filters.from_text(after=before, before=after).dated  # the other way round is fine
+    assert Filters.from_text(after="2019-06", before="2019-06").dated  # one month: from its start to its end

@@ -124,3 +124,41 @@ def test_find_similar_to_a_selection_uses_all_of_it(qtbot, window, photo_library
     qtbot.waitUntil(lambda: window.search_bar.query_images() == [_query(p) for p in paths], timeout=WAIT)
     qtbot.waitUntil(lambda: window.searcher.idle and window.results_model.rowCount() > 0, timeout=WAIT)
     assert _grid(window) == [r.path for r in window.ref.get().search_image(paths, k=window._k())]
+
+
+def test_a_new_image_query_starts_without_the_last_ones_refine_words(qtbot, window, photo_library):
+    """Words typed in Refine belong to their image query: closing it takes them away, and Find similar,
+    a paste or a plain drop starts afresh; adding an image (Ctrl-drop, More like this too) keeps them,
+    and the status line names them."""
+    _, photos = photo_library
+    a, b, c = (str(p) for p in sorted(photos.iterdir())[:3])
+    library = window.ref.get()
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.set_image_query(_query(a))
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.weight_control.plus_edit.setText("texture -cat")
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.weight_control.slider.setValue(3)
+    assert "texture -cat" in window.statusBar().currentMessage()
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):  # More like this too: the words stay
+        window.search_bar.add_image(_query(b))
+    assert window.weight_control.plus_edit.text() == "texture -cat"
+    message = window.statusBar().currentMessage()
+    assert message.startswith(f"12 photos for {_query(a).label} + 1 more, with “texture -cat”")
+    window.search_bar.chip.close_button.click()  # ✕: b takes a's place, still the same query
+    window.search_bar.chip.close_button.click()  # ✕ again: the image query ends
+    assert window.search_bar.image_query is None
+    assert window.weight_control.plus_edit.text() == "" and window.weight_control.weight() == 0.5
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.set_image_query(_query(c))
+    options = window.search_options()
+    assert (options.plus, options.minus, options.weight) == ("", (), 0.5)
+    assert _grid(window) == [r.path for r in library.search_image(c, k=window._k())]
+    # a new query straight over one with words (no ✕ first) starts afresh too
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.weight_control.plus_edit.setText("texture")
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        _drop(window, [a])
+    assert window.weight_control.plus_edit.text() == ""
+    assert _grid(window) == [r.path for r in library.search_image(a, k=window._k())]
+    assert "texture" not in window.statusBar().currentMessage()

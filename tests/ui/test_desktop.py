@@ -240,3 +240,47 @@ def test_keyboard_shortcuts_line_up_in_two_columns(qtbot, window) -> None:
     ]
     box.close()
 
+
+def test_drops_are_taken_as_copies_never_moves(qtbot, window, photo_library, tmp_path) -> None:
+    """A source that honours Move (a file manager) deletes its file after the drop: the window only
+    reads what is dropped, so it must answer Copy (or Link), whatever the source proposed."""
+    _, photos = photo_library
+    A = Qt.DropAction
+    image = QMimeData()
+    image.setUrls([QUrl.fromLocalFile(str(sorted(photos.iterdir())[1]))])
+    csv = QMimeData()
+    csv.setUrls([QUrl.fromLocalFile(_csv(tmp_path, str(sorted(photos.iterdir())[2])))])
+    shift = Qt.KeyboardModifier.ShiftModifier  # Shift adds to the query; Qt proposes Move for it
+    answers = ((A.CopyAction | A.MoveAction | A.LinkAction, A.CopyAction), (A.MoveAction | A.LinkAction, A.LinkAction))
+    for mime in (image, csv):
+        for offered, expected in answers:
+            enter = QDragEnterEvent(QPoint(300, 300), offered, mime, Qt.MouseButton.LeftButton, shift)
+            assert enter.proposedAction() == A.MoveAction
+            window.dragEnterEvent(enter)
+            assert enter.isAccepted() and enter.dropAction() == expected
+            drop = QDropEvent(QPointF(300, 300), offered, mime, Qt.MouseButton.LeftButton, shift)
+            window.dropEvent(drop)
+            assert drop.isAccepted() and drop.dropAction() == expected
+    # a source that only offers Move is refused: nothing is read from it, so nothing may be lost
+    only_move = QDragEnterEvent(QPoint(300, 300), A.MoveAction, image, Qt.MouseButton.LeftButton, shift)
+    window.dragEnterEvent(only_move)
+    assert not only_move.isAccepted()
+    qtbot.waitUntil(lambda: "1 already there" in window.last_import, timeout=WAIT)  # both CSV drops imported
+
+
+def test_the_import_report_stays_up_while_a_query_is_showing(qtbot, window, photo_library, tmp_path) -> None:
+    """The import refreshes the query on screen; that refresh's "N photos for…" must not replace the
+    report (nor an index update's), while a query the person changes still shows its new count."""
+    _, photos = photo_library
+    assert _query(qtbot, window, "a photo") == 12
+    csv = tmp_path / "captions.csv"
+    csv.write_text(f"image,description\n{sorted(photos.iterdir())[5]},a yellow umbrella\n{photos}/gone.jpg,lost\n")
+    window.pick_file = lambda title, filters: str(csv)
+    window.menu_actions["import_captions"].trigger()
+    qtbot.waitUntil(lambda: window.last_import.startswith("Imported 1 captions"), timeout=WAIT)
+    qtbot.waitUntil(lambda: window.searcher.idle, timeout=WAIT)  # the refresh's answer has been shown
+    assert window.statusBar().currentMessage() == window.last_import
+    assert "1 rows name photos that are not there" in window.last_import
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):  # a new sort: its count is the news
+        window.filter_chips.set_sort("date")
+    assert window.statusBar().currentMessage().startswith("12 photos for “a photo”")

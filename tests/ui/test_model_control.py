@@ -26,6 +26,21 @@ def test_settings_offer_only_devices_this_machine_has(qtbot, window) -> None:
     assert words[:2] == ["Automatic", "CPU"]
 
 
+def test_settings_show_work_offline_on_when_the_command_line_set_it(qtbot, window) -> None:
+    """The window fixture runs with --offline and the settings file says nothing of it: the dialog shows
+    the state in effect, says where it comes from, and OK does not save the command line's choice."""
+    assert window.settings.offline is False and window.ref.get().offline
+    dialog = window.models.settings_dialog()
+    assert dialog.offline.isChecked() and not dialog.offline.isEnabled()
+    assert "--offline" in dialog.offline.toolTip() and "--offline" in dialog.offline_note.text()
+    assert dialog.offline_note.isVisibleTo(dialog)
+    window.models.apply_settings(dialog)
+    assert window.settings.offline is False  # for this run only
+    spec = window.ref.get().spec
+    plain = SettingsDialog(window.settings, spec.model, spec.pretrained, ["auto", "cpu"], window)
+    assert not plain.offline.isChecked() and plain.offline.isEnabled() and not plain.offline_note.isVisibleTo(plain)
+
+
 def test_failed_switch_to_an_undownloadable_preset_keeps_search_and_settings(qtbot, window, photo_library) -> None:
     root, _ = photo_library
     before = window.ref.get().spec

@@ -51,3 +51,18 @@ def test_a_small_photo_is_shown_at_actual_size_and_says_so(qtbot, window) -> Non
     assert dialog.shown_size().width() <= 48 and dialog.shown_size().height() <= 48
     assert dialog.scale_label.isVisibleTo(dialog) and "actual size" in dialog.scale_label.text()
     dialog.close()
+
+
+def test_a_photo_without_a_date_taken_shows_its_file_time_as_the_grid_does(qtbot, window) -> None:
+    """No EXIF date: the grid and the timeline file the photo under its file's time, so the preview
+    shows that date too, and says it is the file's time."""
+    import datetime as dt
+    import os
+
+    dialog = _open(qtbot, window)
+    result = window.results_model.result(1)
+    assert result.taken is None and result.date == os.stat(dialog.path).st_mtime_ns / 1e9
+    shown = dt.datetime.fromtimestamp(result.date).strftime("%d %b %Y, %H:%M")
+    facts = dialog.facts_label.text()
+    assert "date unknown" not in facts and f"{shown} (file time; no date taken)" in facts
+    dialog.close()

@@ -37,12 +37,40 @@ def test_chips_show_each_active_filter_and_remove_it(qtbot):
     assert chips.options().after == "2019"  # a bad date changes nothing
 
 
+def test_the_filters_menu_ticks_what_is_on_and_unticking_turns_it_off(qtbot):
+    chips = FilterChips()
+    qtbot.addWidget(chips)
+    actions = {a.text(): a for a in chips.menu_button.menu().actions()}
+    sort, best, dates = actions["Sort by date"], actions["Best matches only"], actions["Date range…"]
+    assert all(a.isCheckable() and not a.isChecked() and a.isEnabled() for a in (sort, best, dates))
+    chips.set_sort("date")
+    chips.set_best(True)
+    chips.set_dates("2019", "")
+    assert sort.isChecked() and best.isChecked() and dates.isChecked()
+    with qtbot.waitSignal(chips.changed):
+        sort.trigger()  # a ticked toggle unticks: off again, as its chip's × does
+    assert chips.options().sort == "relevance" and not sort.isChecked() and "Newest first  ×" not in chips.chip_texts()
+    with qtbot.waitSignal(chips.changed):
+        best.trigger()
+    assert chips.options().best is False and not best.isChecked()
+    dates.trigger()  # opens the dialog; the tick stays while a date is set
+    assert dates.isChecked() and chips.dialog.isVisible()
+    chips.dialog.reject()
+    chips.remove("after")
+    assert not dates.isChecked()
+
+
 def test_date_dialog_refuses_a_bad_date_with_a_line_of_text(qtbot):
     dialog = DateDialog()
     qtbot.addWidget(dialog)
     dialog.after_edit.setText("2019-13")
     dialog.try_accept()
     assert "not a date" in dialog.error.text() and dialog.result() == 0
+    dialog.after_edit.setText("2021")
+    dialog.before_edit.setText("2019")
+    dialog.try_accept()  # reversed: nothing could match, so the dialog says so and stays open
+    assert "reversed" in dialog.error.text() and dialog.result() == 0
+    dialog.before_edit.setText("")
     dialog.after_edit.setText("2019-12")
     dialog.try_accept()
     assert dialog.result() == DateDialog.DialogCode.Accepted and dialog.values() == ("2019-12", "")
@@ -123,3 +151,22 @@ def test_window_search_shows_badges_and_honours_chips_and_the_weight_slider(qtbo
     qtbot.waitUntil(lambda: [model.result(r).similarity for r in range(model.rowCount())] != before, timeout=WAIT)
     expected = window.ref.get().search_image(target, k=200, plus="a lighthouse at night", weight=1.0)
     assert [model.result(r).path for r in range(model.rowCount())] == [r.path for r in expected]
+
+
+def test_filters_that_hide_every_photo_say_so_when_browsing_and_searching(qtbot, window) -> None:
+    from photosearch.ui.query_dispatch import PAGE_HINT, PAGE_TIMELINE
+
+    qtbot.waitUntil(lambda: window.stack.currentIndex() == PAGE_TIMELINE, timeout=WAIT)
+    window.filter_chips.set_dates("2001", "2002")  # the photos are all of today
+    qtbot.waitUntil(lambda: window.stack.currentIndex() == PAGE_HINT, timeout=WAIT)
+    text = window.hint.text()
+    assert "No photos match the filters" in text and "From 2001" in text and "To 2002" in text
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT) as shown:
+        window.run_text_query("a red square")
+    assert shown.args[0] == 0 and window.stack.currentIndex() == PAGE_HINT
+    assert "No photos match the filters" in window.hint.text() and "No matches yet" not in window.hint.text()
+    window.clear_query()
+    window.filter_chips.remove("after")
+    window.filter_chips.remove("before")
+    qtbot.waitUntil(lambda: window.stack.currentIndex() == PAGE_TIMELINE, timeout=WAIT)
+    qtbot.waitUntil(lambda: window.timeline.model.photo_count() == 12, timeout=WAIT)
