@@ -99,7 +99,7 @@ class QueryDispatch:
 
     @Slot(list, list, float)
     def _show_results(self, results: list, captions: list, seconds: float) -> None:
-        selected = self.selected_paths()
+        selected = self.selected_paths(self.grid)
         if self.folder_filter:
             results = [r for r in results if self.in_filter(r.path)][: self.settings.results_per_page]
             captions = [c for c in captions if self.in_filter(c.path)]
