@@ -1,11 +1,19 @@
 """The list view both photo views are made of (the results grid and the browse timeline): an icon-mode
-QListView whose model may put month headers (rows with no result) between the photos."""
+QListView whose model may put month headers (rows with no result) between the photos.
+
+Qt's own cursor moves know nothing of headers: Down from the third tile of a row above a two-tile month
+lands on the next header (a row wide), which cannot be selected, and the selection vanished. Here Up and
+Down go to the nearest tile of the row above or below, and every other move steps past a header.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
 from PySide6.QtGui import QFocusEvent
-from PySide6.QtWidgets import QListView
+from PySide6.QtWidgets import QAbstractItemView, QListView
+
+Move = QAbstractItemView.CursorAction
+FORWARD = (Move.MoveRight, Move.MoveNext, Move.MoveEnd, Move.MovePageDown)
 
 KEYBOARD_FOCUS = (
     Qt.FocusReason.TabFocusReason,
@@ -21,6 +29,60 @@ class PhotoView(QListView):
     def is_photo(self, index: QModelIndex) -> bool:
         model = self.model()
         return index.isValid() and model is not None and model.result(index.row()) is not None
+
+    def moveCursor(self, action: Move, modifiers: Qt.KeyboardModifier) -> QModelIndex:
+        current = self.currentIndex()
+        if action in (Move.MoveUp, Move.MoveDown) and self.is_photo(current):
+            found = self._row_beside(current, 1 if action == Move.MoveDown else -1)
+            if found is not None:
+                return found
+        index = super().moveCursor(action, modifiers)
+        if not index.isValid() or self.is_photo(index):
+            return index
+        step = 1 if action in FORWARD else -1
+        if action in (Move.MovePageUp, Move.MovePageDown) and self.is_photo(current):
+            x = self.visualRect(current).center().x()
+            return self._nearest_in_row(index.row() + step, step, x) or current
+        return self._photo_from(index.row(), step) or self._photo_from(index.row(), -step) or current
+
+    def _row_beside(self, current: QModelIndex, step: int) -> QModelIndex | None:
+        """The tile nearest to current's column in the row of tiles below (step 1) or above (-1); current
+        itself at the last (first) row; None where the layout is not there yet (Qt's move then)."""
+        model, here = self.model(), self.visualRect(current)
+        row = current.row() + step
+        while 0 <= row < model.rowCount():
+            rect = self.visualRect(model.index(row))
+            if not rect.isValid():
+                return None
+            if self.is_photo(model.index(row)) and rect.top() != here.top():
+                return self._nearest_in_row(row, step, here.center().x())
+            row += step
+        return current
+
+    def _nearest_in_row(self, row: int, step: int, x: int) -> QModelIndex | None:
+        """From row on (in step's direction), the first row of tiles' tile nearest to x."""
+        first = self._photo_from(row, step)
+        if first is None:
+            return None
+        top, best = self.visualRect(first).top(), first
+        model, row = self.model(), first.row() + step
+        while 0 <= row < model.rowCount():
+            index = model.index(row)
+            rect = self.visualRect(index)
+            if not self.is_photo(index) or rect.top() != top:
+                break
+            if abs(rect.center().x() - x) < abs(self.visualRect(best).center().x() - x):
+                best = index
+            row += step
+        return best
+
+    def _photo_from(self, row: int, step: int) -> QModelIndex | None:
+        model = self.model()
+        while 0 <= row < model.rowCount():
+            if self.is_photo(model.index(row)):
+                return model.index(row)
+            row += step
+        return None
 
     def first_photo_in_view(self) -> QModelIndex:
         """The first photo showing in the viewport (the first photo at all when none shows)."""
