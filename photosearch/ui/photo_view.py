@@ -4,12 +4,16 @@ QListView whose model may put month headers (rows with no result) between the ph
 Qt's own cursor moves know nothing of headers: Down from the third tile of a row above a two-tile month
 lands on the next header (a row wide), which cannot be selected, and the selection vanished. Here Up and
 Down go to the nearest tile of the row above or below, and every other move steps past a header.
+
+A width change (the caption panel hidden or shown, the window resized) lays the tiles out anew with more
+or fewer a row; Qt keeps the scroll value, which then points at other photos (or past the end). The row
+that was at the top is brought back there once the new layout reaches it.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
-from PySide6.QtGui import QFocusEvent
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPersistentModelIndex, QPoint, Qt
+from PySide6.QtGui import QFocusEvent, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
 Move = QAbstractItemView.CursorAction
@@ -25,6 +29,48 @@ KEYBOARD_FOCUS = (
 
 class PhotoView(QListView):
     """Its model answers result(row): a photo, or None for a month header."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._keep: QPersistentModelIndex | None = None  # the row to bring back to the top
+        self._relaid = False  # laid out since the width changed
+
+    # -- the place kept across width changes -------------------------------------------------------
+    def top_index(self) -> QModelIndex:
+        """The row at the top of the viewport (a header or a tile), invalid when none is there."""
+        for y in (4, 20, 40, 60):
+            index = self.indexAt(QPoint(12, y))
+            if index.isValid():
+                return index
+        return QModelIndex()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        if self._keep is None and event.size().width() != event.oldSize().width() and self.verticalScrollBar().value():
+            top = self.top_index()  # from the layout still in place (the new one comes after a delay)
+            if top.isValid():
+                self._keep, self._relaid = QPersistentModelIndex(top), False
+        super().resizeEvent(event)
+
+    def doItemsLayout(self) -> None:
+        if self._keep is not None:
+            self._relaid = True
+        super().doItemsLayout()
+
+    def updateGeometries(self) -> None:
+        """Called as a layout (or its first batch, then the whole) is done: the kept row goes back on top."""
+        super().updateGeometries()
+        keep = self._keep
+        if keep is None or not self._relaid:
+            return
+        model = self.model()
+        if not keep.isValid() or model is None:
+            self._keep = None  # the rows changed meanwhile (a new query): nothing to keep
+            return
+        index = model.index(keep.row(), 0)
+        if self.visualRect(index).isValid():
+            self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
+        if self.visualRect(model.index(model.rowCount() - 1, 0)).isValid():
+            self._keep = None  # all laid out: the place is final
 
     def is_photo(self, index: QModelIndex) -> bool:
         model = self.model()
