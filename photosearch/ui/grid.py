@@ -7,9 +7,10 @@ from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
 from photosearch.ui.delegates import TileDelegate
+from photosearch.ui.photo_view import PhotoView
 
 
-class ResultsGrid(QListView):
+class ResultsGrid(PhotoView):
     def __init__(self, tile_size: int, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("grid")

@@ -109,7 +109,7 @@ class QueryDispatch:
 
     @Slot(list, list, float)
     def _show_results(self, results: list, captions: list, seconds: float) -> None:
-        selected = self.selected_paths()
+        selected = self.selected_paths(self.grid)
         if self.folder_filter:
             results = [r for r in results if self.in_filter(r.path)][: self.settings.results_per_page]
         by_date = self.search_options().sort == "date"  # issue 11: month headers, as in the timeline

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, QUrl, Slot
 
 from photosearch.core.types import CaptionResult, SearchResult
+from photosearch.ui.badges import badge_labels
 from photosearch.ui.month_headers import HeaderRole, with_month_headers
 from photosearch.ui.thumbnails import ThumbnailLoader
 
@@ -138,6 +139,8 @@ class ResultsModel(_ThumbModel):
                 lines.append(f"score {format_score(item.score)}")
             if item.caption:
                 lines.append(html.escape(item.caption))
+            if item.why:  # all of them: a small tile shows some as "+N"
+                lines.append("matched by " + ", ".join(badge_labels(item.why)))
             if item.offline:
                 lines.append("<i>on a drive that is not connected</i>")
             return "<br>".join(lines)

@@ -23,6 +23,26 @@ from PySide6.QtWidgets import (
 ALL_FOLDERS = "All folders"
 
 
+class FolderList(QListWidget):
+    """The folder rows, whose highlight is the folder filter in effect: a left click or a key that moves
+    the highlight picks that folder; a right click (for the folder's menu) leaves the highlight alone."""
+
+    picked = Signal()  # the highlight moved by a left click or a key: the filter follows it
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            super().mousePressEvent(event)
+            self.picked.emit()
+            return
+        row = self.currentRow()
+        super().mousePressEvent(event)
+        self.setCurrentRow(row)
+
+    def keyPressEvent(self, event) -> None:
+        super().keyPressEvent(event)
+        self.picked.emit()
+
+
 class FolderSidebar(QFrame):
     addRequested = Signal()
     removeRequested = Signal(str)  # a folder's path
@@ -37,9 +57,10 @@ class FolderSidebar(QFrame):
         side.setContentsMargins(10, 10, 6, 10)
         heading = QLabel("FOLDERS")
         heading.setObjectName("sectionHeading")
-        self.folder_list = QListWidget()
+        self.folder_list = FolderList()
         self.folder_list.setObjectName("folderList")
         self.folder_list.itemClicked.connect(self._on_clicked)
+        self.folder_list.picked.connect(lambda: self._on_clicked(self.folder_list.currentItem()))
         self.folder_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.folder_list.customContextMenuRequested.connect(self._menu)
         buttons = QHBoxLayout()
@@ -65,8 +86,9 @@ class FolderSidebar(QFrame):
         if path:
             self.removeRequested.emit(path)
 
-    def _on_clicked(self, item: QListWidgetItem) -> None:
-        self.set_filter(item.data(Qt.ItemDataRole.UserRole) or "")
+    def _on_clicked(self, item: QListWidgetItem | None) -> None:
+        if item is not None:
+            self.set_filter(item.data(Qt.ItemDataRole.UserRole) or "")
 
     def set_filter(self, path: str) -> None:
         if path == self.filter:

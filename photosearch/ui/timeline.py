@@ -20,6 +20,7 @@ from photosearch.ui.background_reads import BackgroundReads
 from photosearch.ui.date_scrubber import DateScrubber
 from photosearch.ui.delegates import TileDelegate
 from photosearch.ui.month_headers import HEADER_H, HeaderRole, month_label, with_month_headers
+from photosearch.ui.photo_view import PhotoView
 from photosearch.ui.results_model import _ThumbModel
 
 PAGE = 200
@@ -206,9 +207,9 @@ class TimelineModel(_ThumbModel):
         return super().flags(index)
 
 
-def make_sectioned_view(name: str) -> QListView:
+def make_sectioned_view(name: str) -> PhotoView:
     """An icon-mode list whose rows may be month headers (a row wide), tiles otherwise."""
-    view = QListView()
+    view = PhotoView()
     view.setObjectName(name)
     view.setViewMode(QListView.ViewMode.IconMode)
     view.setResizeMode(QListView.ResizeMode.Adjust)
@@ -226,7 +227,6 @@ def make_sectioned_view(name: str) -> QListView:
 class TimelinePanel(QWidget):
     """The timeline view and its date scrubber, fed by a library's browse() and months()."""
 
-    activated = Signal(object)  # the SearchResult of a double-clicked photo
     failed = Signal(str)  # a page or the month list could not be read
 
     def __init__(self, loader, tile: int = 180, parent=None) -> None:
@@ -239,7 +239,6 @@ class TimelinePanel(QWidget):
         self.delegate = TileDelegate(tile, self.view)  # paints the month headers too
         self.view.setItemDelegate(self.delegate)
         self.view.setModel(self.model)
-        self.view.doubleClicked.connect(self._activated)
         self.view.verticalScrollBar().valueChanged.connect(self._follow_scroll)
         self.view.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.view.viewport().installEventFilter(self)
@@ -322,8 +321,3 @@ class TimelinePanel(QWidget):
     def set_tile(self, size: int) -> None:
         self.delegate.tile = size
         self.view.doItemsLayout()
-
-    def _activated(self, index) -> None:
-        result = self.model.result(index.row())
-        if result is not None:
-            self.activated.emit(result)

@@ -13,6 +13,7 @@ from photosearch.ui.caption_panel import CaptionPanel
 from photosearch.ui.duplicates_view import duplicates_button
 from photosearch.ui.empty_state import EmptyState
 from photosearch.ui.grid import ResultsGrid
+from photosearch.ui.grid_actions import connect_photo_view
 from photosearch.ui.menus import build_menus
 from photosearch.ui.search_options import FilterChips, WeightControl
 from photosearch.ui.sidebar import FolderSidebar
@@ -72,11 +73,7 @@ def build_ui(window: MainWindow) -> None:
     window.grid = ResultsGrid(window.settings.thumb_size)
     window.tile_delegate = window.grid.tile_delegate
     window.grid.setModel(window.results_model)
-    window.grid.doubleClicked.connect(lambda index: window.open_preview(index.row()))
-    window.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-    window.grid.customContextMenuRequested.connect(window._grid_menu)
-    window.grid.installEventFilter(window)
-    window.grid.viewport().installEventFilter(window)
+    connect_photo_view(window, window.grid)
     window._set_tile_size(window.settings.thumb_size)
 
     window.hint = QLabel()
@@ -91,7 +88,7 @@ def build_ui(window: MainWindow) -> None:
     window.stack.addWidget(window.hint)
     window.stack.addWidget(window.grid)
     window.timeline = TimelinePanel(window.thumbs, window.settings.thumb_size)  # issue 11: browse with no query
-    window.timeline.activated.connect(lambda result: window.open_preview_path(result.path))
+    connect_photo_view(window, window.timeline.view)  # the grid's menu, keys and preview
     window.timeline.failed.connect(lambda message: window._note(f"cannot browse: {message}", 8000))
     window.timeline.model.emptied.connect(window._update_page)  # the filters hide every photo: say so
     window.stack.addWidget(window.timeline)

@@ -131,6 +131,33 @@ def test_folder_context_menu_offers_show_rescan_remove(qtbot, window, photo_libr
     qtbot.waitUntil(lambda: window.jobs_done > done, timeout=WAIT)
 
 
+def _highlighted(window) -> list[str]:
+    return [item.data(Qt.ItemDataRole.UserRole) or "" for item in window.folder_list.selectedItems()]
+
+
+def test_the_sidebar_highlight_always_shows_the_folder_filter(qtbot, window, photo_library) -> None:
+    _, photos = photo_library
+    folders = window.folder_list
+    qtbot.waitUntil(lambda: folders.count() == 2, timeout=WAIT)  # All folders + 1
+    assert _highlighted(window) == [""] and window.folder_filter == ""
+    row = folders.visualItemRect(folders.item(1)).center()
+    qtbot.mousePress(folders.viewport(), Qt.MouseButton.RightButton, pos=row)  # for its menu
+    qtbot.mouseRelease(folders.viewport(), Qt.MouseButton.RightButton, pos=row)
+    if window.sidebar.menu is not None:
+        window.sidebar.menu.close()
+    assert _highlighted(window) == [""]  # not the right-clicked folder: it does not filter
+    done = window.jobs_done
+    next(a for a in window.sidebar.folder_menu(str(photos)).actions() if a.text() == "Rescan").trigger()
+    qtbot.waitUntil(lambda: window.jobs_done > done, timeout=WAIT)
+    assert _highlighted(window) == [""] and window.folder_filter == ""
+    # moving in the list with the keyboard moves the filter with the highlight
+    folders.setFocus()
+    qtbot.keyClick(folders, Qt.Key.Key_Down)
+    assert _highlighted(window) == [window.folder_filter] and window.folder_filter == str(photos)
+    qtbot.keyClick(folders, Qt.Key.Key_Up)
+    assert _highlighted(window) == [""] and window.folder_filter == ""
+
+
 def test_a_new_query_scrolls_to_the_top(qtbot, window) -> None:
     window.resize(700, 500)
     window.size_slider.setValue(window.size_slider.maximum())
