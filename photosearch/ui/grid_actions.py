@@ -86,8 +86,9 @@ class GridActions:
         rows = sorted(i.row() for i in view.selectionModel().selectedIndexes())
         return [p for p in (model.data(model.index(r), PathRole) for r in rows) if p]
 
-    def _caption_selected(self, current, _previous) -> None:
-        path = current.data(PathRole) if current.isValid() else None
+    def _caption_selected(self, selected, _deselected) -> None:
+        picked = selected.indexes()
+        path = picked[0].data(PathRole) if picked else None
         if not path:
             return
         row = self.results_model.row_of(path)

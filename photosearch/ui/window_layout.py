@@ -97,7 +97,9 @@ def build_ui(window: MainWindow) -> None:
     captions_panel = CaptionPanel(window.caption_model)
     window.caption_panel = captions_panel
     window.caption_heading, window.caption_view = captions_panel.heading, captions_panel.view
-    window.caption_view.selectionModel().currentChanged.connect(window._caption_selected)
+    # A caption someone picked, not the one Qt makes current when focus arrives (that one is not selected):
+    # following it scrolled the grid away and replaced the result count whenever a dialog closed.
+    window.caption_view.selectionModel().selectionChanged.connect(window._caption_selected)
     window.caption_view.doubleClicked.connect(window._caption_activated)
 
     splitter = QSplitter()

@@ -128,6 +128,25 @@ def test_caption_selection_selects_photo(qtbot, window, photo_library, tmp_path)
     assert window.selected_paths() == [target]
 
 
+def test_focus_arriving_in_the_caption_panel_leaves_the_grid_alone(qtbot, window, photo_library, tmp_path) -> None:
+    _, photos = photo_library
+    csv = tmp_path / "captions.csv"
+    csv.write_text(f"image,description\n{sorted(photos.iterdir())[7]},a bright yellow umbrella\n")
+    window.ref.get().import_captions(csv)
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.search_bar.set_text("yellow umbrella")
+    assert window.caption_model.captions() and window.selected_paths() == []
+    note = window.statusBar().currentMessage()
+    window.activateWindow()
+    window.caption_view.setFocus(Qt.FocusReason.TabFocusReason)  # as when a closed dialog hands focus back
+    qtbot.waitUntil(window.caption_view.hasFocus)
+    assert window.caption_view.currentIndex().isValid()  # Qt makes the first caption current on its own...
+    assert window.selected_paths() == [] and window.statusBar().currentMessage() == note  # ...nobody picked it
+    first = window.caption_view.visualRect(window.caption_model.index(0)).center()
+    qtbot.mouseClick(window.caption_view.viewport(), Qt.MouseButton.LeftButton, pos=first)  # a person picks it
+    assert window.selected_paths() == [window.caption_model.captions()[0].path]
+
+
 def test_preview_opens_with_details(qtbot, window) -> None:
     with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
         window.search_bar.set_text("anything")
