@@ -22,7 +22,13 @@ class IndexFeedback:
 
     def _on_job_finished(self, job: str, summary: IndexSummary) -> None:
         self.jobs_done += 1
-        self.status_panel.hide_progress()
+        if job != "text":  # text read changes nothing the timeline shows: no reload (it would jump to the top)
+            self.index_version += 1
+        if job == "text" or not self.worker.text_pass_active:
+            self.status_panel.hide_progress()
+        # else: a job the text pass stepped aside for; the pass resumes, its bar (and Pause) stay up
+        if job == "remove":
+            self._note("Folder removed: its photos left the index; the files are untouched", 8000)
         if summary.cancelled:
             self.status_panel.show_cancelled(1)  # hidden again once the status says nothing is left
             self._note("Indexing cancelled; photos indexed so far stay searchable. Resume indexing carries on.", 8000)
