@@ -33,9 +33,13 @@ class IndexFeedback:
             self.status_panel.show_cancelled(1)  # hidden again once the status says nothing is left
             self._note("Indexing cancelled; photos indexed so far stay searchable. Resume indexing carries on.", 8000)
         elif job in ("index", "changes", "switch") and (summary.added or summary.updated or summary.removed):
+            then = "; now reading the text in photos" if self.worker.text_pass_active else ""
             self._note(
-                f"Index updated: {summary.added} added, {summary.updated} updated, {summary.removed} removed", 8000
+                f"Index updated: {summary.added} added, {summary.updated} updated, {summary.removed} removed{then}",
+                8000,
             )
+        elif job == "index" and self.statusBar().currentMessage().startswith("Adding "):
+            self.statusBar().clearMessage()  # a folder with nothing new in it: the add is done all the same
         self.refresh_query()
 
     def _on_busy(self, message: str) -> None:

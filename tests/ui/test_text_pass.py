@@ -68,7 +68,7 @@ def held_reader(qtbot, monkeypatch, photo_library):
     reader = HeldReader()
     monkeypatch.setattr(ocr, "shared_reader", lambda: reader)
     yield reader
-    reader.open()  # torn down before qtbot closes the window: a pass waiting on a photo can end
+    reader.open()
 
 
 @pytest.fixture
@@ -89,10 +89,18 @@ def unread_library(photo_library, tmp_path):
     return root, photos, other.resolve()
 
 
-def start_unwatched(qtbot, root: Path):
+def start_unwatched(qtbot, root: Path, reader: HeldReader | None = None):
     """The window without its folder watcher: the tests hand it changes themselves, once each."""
     window = open_window(qtbot, gui_args(root), start_worker=False)
     window.watch_enabled = False
+    if reader is not None:
+        shutdown = window.shutdown
+
+        def let_go_and_shut_down() -> None:  # qtbot closes the window before any fixture's teardown
+            reader.open()
+            shutdown()
+
+        window.shutdown = let_go_and_shut_down
     window._start.emit()
     return window
 
@@ -117,7 +125,7 @@ def test_a_watched_change_is_indexed_while_text_is_read_and_the_pass_resumes(
     qtbot, held_reader, unread_library, tmp_path
 ):
     root, photos, _ = unread_library
-    window = start_unwatched(qtbot, root)
+    window = start_unwatched(qtbot, root, held_reader)
     qtbot.waitUntil(lambda: held_reader.waiting == 1)  # the text pass holds its first photo
     qtbot.waitUntil(lambda: window.progress.format().startswith("Reading text"))
     (new,) = write_photos(tmp_path / "incoming", 1, seed=7)
@@ -139,7 +147,7 @@ def test_a_watched_change_is_indexed_while_text_is_read_and_the_pass_resumes(
 
 def test_removing_a_folder_while_text_is_read_takes_effect_at_once(qtbot, held_reader, unread_library):
     root, photos, other = unread_library
-    window = start_unwatched(qtbot, root)
+    window = start_unwatched(qtbot, root, held_reader)
     qtbot.waitUntil(lambda: held_reader.waiting == 1)
     assert held_reader.asked[0].startswith(str(other))  # read in path order: 'other' comes first
     asked: list[int] = []
@@ -153,3 +161,39 @@ def test_removing_a_folder_while_text_is_read_takes_effect_at_once(qtbot, held_r
     assert all(p.startswith(str(photos)) for p in held_reader.asked[1:])  # its photos are read no more
     assert len(held_reader.asked) == 13
     assert ocr_status(window) == {"done": 12, "pending": 0}
+
+
+def test_counts_sidebar_and_timeline_show_a_new_folder_before_its_text_is_read(
+    qtbot, held_reader, photo_library, tmp_path
+):
+    root, _ = photo_library
+    window = start_unwatched(qtbot, root, held_reader)
+    qtbot.waitUntil(lambda: window.jobs_done >= 1)
+    big = tmp_path / "big"
+    write_photos(big, 8, seed=9)
+    window.add_folder(str(big))
+    qtbot.waitUntil(lambda: held_reader.waiting == 1)  # indexed; the text pass has begun on the new photos
+    items = window.sidebar.folder_list
+
+    def shown() -> list[str]:
+        return [items.item(i).text() for i in range(items.count())]
+
+    qtbot.waitUntil(lambda: "big\n8 photos" in shown())
+    qtbot.waitUntil(lambda: window.count_label.text().startswith("20 photos"))
+    qtbot.waitUntil(lambda: window.timeline.model.photo_count() == 20)
+    qtbot.waitUntil(lambda: window.progress.format().startswith("Reading text"))
+    assert window.statusBar().currentMessage().endswith("now reading the text in photos")  # not "Adding …"
+    assert len(held_reader.asked) == 1
+
+
+def test_adding_a_folder_with_nothing_new_does_not_leave_adding_up(qtbot, photo_library, tmp_path):
+    root, _ = photo_library
+    window = start_unwatched(qtbot, root)
+    qtbot.waitUntil(lambda: window.jobs_done >= 1)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = window.jobs_done
+    window.add_folder(str(empty))
+    assert window.statusBar().currentMessage().startswith("Adding")
+    qtbot.waitUntil(lambda: window.jobs_done > done)
+    assert not window.statusBar().currentMessage().startswith("Adding")
