@@ -86,10 +86,11 @@ class StatusPanel(QObject):
         self.cancel_button.hide()
 
     def hide_progress(self) -> None:
+        # Forgotten first: unchecking Pause below redraws the last progress, which would show the bar again.
+        self._last = None
         for widget in (self.progress, self.pause_button, self.cancel_button):
             widget.hide()
         self.pause_button.setChecked(False)
-        self._last = None
 
 
 def progress_text(progress: Progress, paused: bool = False) -> str:

@@ -12,9 +12,12 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QStatusBar
 
 from photosearch.core import ocr
 from photosearch.core.ocr_engine import OcrResult
+from photosearch.core.types import Progress
+from photosearch.ui.status_panel import StatusPanel
 from tests.ui.conftest import TINY, gui_args, open_window, write_photos
 
 
@@ -197,3 +200,30 @@ def test_adding_a_folder_with_nothing_new_does_not_leave_adding_up(qtbot, photo_
     assert window.statusBar().currentMessage().startswith("Adding")
     qtbot.waitUntil(lambda: window.jobs_done > done)
     assert not window.statusBar().currentMessage().startswith("Adding")
+
+
+def test_hiding_progress_while_paused_leaves_it_hidden(qtbot):
+    bar = QStatusBar()
+    qtbot.addWidget(bar)
+    panel = StatusPanel(bar)
+    panel.show_progress(Progress("reading text", 16, 300, 0.0, 636.0))
+    panel.pause_button.setChecked(True)
+    panel.hide_progress()
+    assert panel.progress.isHidden() and panel.pause_button.isHidden() and panel.cancel_button.isHidden()
+    assert not panel.pause_button.isChecked()
+
+
+def test_cancel_while_text_reading_is_paused_clears_the_status_bar(qtbot, held_reader, unread_library):
+    root, _, _ = unread_library
+    window = start_unwatched(qtbot, root, held_reader)
+    qtbot.waitUntil(lambda: held_reader.waiting == 1)
+    qtbot.waitUntil(lambda: window.pause_button.isVisible())
+    window.pause_button.click()
+    assert window.progress.format().startswith("Paused")
+    done = window.jobs_done
+    window.cancel_button.click()
+    held_reader.let_through(1)
+    qtbot.waitUntil(lambda: window.jobs_done > done)  # the window has heard that the pass ended
+    assert not window.progress.isVisible()
+    assert not window.pause_button.isVisible() and not window.cancel_button.isVisible()
+    assert not window.pause_button.isChecked() and not window.worker.pause_event.is_set()
