@@ -29,7 +29,12 @@ class IndexFeedback:
         # else: a job the text pass stepped aside for; the pass resumes, its bar (and Pause) stay up
         if job == "remove":
             self._note("Folder removed: its photos left the index; the files are untouched", 8000)
-        if summary.cancelled:
+        if summary.cancelled and job == "text":
+            self.status_panel.show_cancelled(1, reading_text=True)  # as below
+            self._note(
+                "Reading text cancelled; text read so far stays searchable. Resume reading text carries on.", 8000
+            )
+        elif summary.cancelled:
             self.status_panel.show_cancelled(1)  # hidden again once the status says nothing is left
             self._note("Indexing cancelled; photos indexed so far stay searchable. Resume indexing carries on.", 8000)
         elif job in ("index", "changes", "switch") and (summary.added or summary.updated or summary.removed):
@@ -56,7 +61,8 @@ class IndexFeedback:
         self._indexed_count = int(photos.get("indexed", 0))
         text = f"{self._indexed_count:,} photos"
         pending = int(photos.get("pending", 0))
-        if not pending:
+        unread = int(status.get("ocr", {}).get("pending", 0)) if self.worker.read_text else 0
+        if not pending and not unread:
             self.status_panel.resume_button.hide()
         if pending:
             text += f" · {pending:,} to index"

@@ -57,9 +57,12 @@ class StatusPanel(QObject):
         self.resume_button.hide()
         self.resumeRequested.emit()
 
-    def show_cancelled(self, pending: int) -> None:
+    def show_cancelled(self, pending: int, reading_text: bool = False) -> None:
         """After Cancel: a visible way to carry on (not only F5)."""
         self.hide_progress()
+        self.resume_button.setText("Resume reading text" if reading_text else "Resume indexing")
+        what = "Read the text in" if reading_text else "Index"
+        self.resume_button.setToolTip(f"{what} the photos still waiting (F5)")
         self.resume_button.setVisible(pending > 0)
 
     def show_progress(self, progress: Progress) -> None:

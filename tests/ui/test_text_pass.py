@@ -227,3 +227,23 @@ def test_cancel_while_text_reading_is_paused_clears_the_status_bar(qtbot, held_r
     assert not window.progress.isVisible()
     assert not window.pause_button.isVisible() and not window.cancel_button.isVisible()
     assert not window.pause_button.isChecked() and not window.worker.pause_event.is_set()
+
+
+def test_cancel_while_reading_text_says_so_and_resume_carries_on(qtbot, held_reader, unread_library):
+    root, _, _ = unread_library
+    window = start_unwatched(qtbot, root, held_reader)
+    qtbot.waitUntil(lambda: held_reader.waiting == 1)
+    qtbot.waitUntil(lambda: window.cancel_button.isVisible())
+    window.cancel_button.click()
+    held_reader.let_through(1)
+    qtbot.waitUntil(lambda: window.last_status.get("ocr", {}).get("done") == 1)
+    assert "Reading text cancelled" in window.statusBar().currentMessage()
+    assert window.status_panel.resume_button.isVisible()
+    assert window.status_panel.resume_button.text() == "Resume reading text"
+    assert not window.progress.isVisible()
+    with qtbot.waitSignal(window.worker.finished, check_params_cb=is_job("text")):
+        held_reader.open()
+        window.status_panel.resume_button.click()
+    assert ocr_status(window) == {"done": 16, "pending": 0}
+    assert len(set(held_reader.asked)) == len(held_reader.asked) == 16  # the one read before is not read again
+    qtbot.waitUntil(lambda: not window.status_panel.resume_button.isVisible())
