@@ -265,6 +265,39 @@ class Library(LibrarySearchMixin, LibraryStatusMixin):
             ocr.after_index(self.store, indexer.encode_captions, ocr=read_text, progress=progress, cancel=cancel)
             return summary
 
+    def text_to_read(self) -> int:
+        """Photos whose text has not been read yet."""
+        return ocr.counts(self.store)["pending"]
+
+    def read_text(
+        self,
+        progress: Callable[[Progress], None] | None = None,
+        cancel: threading.Event | None = None,
+        pause: threading.Event | None = None,
+        *,
+        enabled: Callable[[], bool] = lambda: True,
+        should_yield: Callable[[], bool] = lambda: False,
+        done_before: int = 0,
+    ) -> int:
+        """The text pass of `index` on its own (run after `index(read_text=False)`): an app runs it as
+        background work that returns, the photo in hand finished, as soon as should_yield() says other
+        work waits; a later call goes on with what is left. Returns how many photos were read."""
+        with self._writer_lock("reading text"), self._backed_up(WATCHER_INTERVAL_S):
+            read = ocr.read_pending(
+                self.store,
+                progress=progress,
+                cancel=cancel,
+                pause=pause,
+                enabled=enabled,
+                should_yield=should_yield,
+                done_before=done_before,
+            )
+            # The part that ends the pass embeds the text its earlier parts read too; a part that steps aside
+            # returns at once (indexing, which it steps aside for, embeds pending captions anyway).
+            if not should_yield() and not (cancel and cancel.is_set()):
+                self._indexer().encode_captions()
+            return read
+
     def _scopes_for(self, paths: Iterable[str]) -> list[Scope]:
         folders = sorted(self.store.folders(), key=lambda f: -len(f[1]))
         scopes: dict[str, Scope] = {}

@@ -102,9 +102,16 @@ def _record(store: Store, fingerprint: str, result: OcrResult, engine: str) -> N
             )
 
 
-def _wait_if_paused(pause: threading.Event | None, cancel: threading.Event | None) -> None:
-    while pause is not None and pause.is_set() and not (cancel and cancel.is_set()):
+def _wait_if_paused(
+    pause: threading.Event | None, cancel: threading.Event | None, should_yield: Callable[[], bool]
+) -> None:
+    # A paused pass still steps aside: the job waiting behind it is not paused.
+    while pause is not None and pause.is_set() and not (cancel and cancel.is_set()) and not should_yield():
         time.sleep(0.05)
+
+
+def _never() -> bool:
+    return False
 
 
 def read_pending(
@@ -115,14 +122,19 @@ def read_pending(
     pause: threading.Event | None = None,
     on_error: Callable[[str, str], None] | None = None,
     enabled: Callable[[], bool] = lambda: True,
+    should_yield: Callable[[], bool] = _never,
+    done_before: int = 0,
 ) -> int:
     """Read every photo not read yet, one commit per photo (searchable at once, a kill loses one).
 
     Returns how many were read. The next photo is read by the reader process while this one is written.
     `enabled` is asked before each photo: turning text reading off in the app stops the pass there.
+    `should_yield` too: when it turns True the photo in hand is finished and the pass returns, so that
+    other work can run; called again it goes on with the photos still unread. `done_before` (photos read
+    by the earlier parts of such a pass) keeps its progress counting on from where it stopped.
     """
     todo = pending(store)
-    if not todo or (cancel and cancel.is_set()):
+    if not todo or (cancel and cancel.is_set()) or should_yield():
         return 0
     reader = reader or shared_reader()
     try:
@@ -134,7 +146,7 @@ def read_pending(
     started = time.monotonic()
     total = len(todo)
     if progress:
-        progress(Progress(PHASE, 0, total, 0.0, None))
+        progress(Progress(PHASE, done_before, done_before + total, 0.0, None))
     done = 0
     ahead: Future[OcrResult] | None = reader.submit(todo[0][1])
     for i, (fp, path) in enumerate(todo):
@@ -143,8 +155,8 @@ def read_pending(
         except Exception as exc:  # the reader process died on this photo: record it, start a fresh one
             reader.restart()
             result = OcrResult("", error=f"text reading failed: the reader stopped ({type(exc).__name__})")
-        _wait_if_paused(pause, cancel)
-        stop = bool(cancel and cancel.is_set()) or not enabled()
+        _wait_if_paused(pause, cancel, should_yield)
+        stop = bool(cancel and cancel.is_set()) or not enabled() or should_yield()
         ahead = reader.submit(todo[i + 1][1]) if i + 1 < total and not stop else None
         if result.error and on_error:
             on_error(path, result.error)
@@ -159,7 +171,7 @@ def read_pending(
         if progress:
             elapsed = max(time.monotonic() - started, 1e-6)
             rate = done / elapsed
-            progress(Progress(PHASE, done, total, rate, (total - done) / rate, path))
+            progress(Progress(PHASE, done_before + done, done_before + total, rate, (total - done) / rate, path))
         if stop:
             break
     return done

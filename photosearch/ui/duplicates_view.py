@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from photosearch.core.errors import PhotoSearchError
 from photosearch.ui.dialogs import human_size
+from photosearch.ui.worker import connect_job
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 KIND_LABELS = {"exact": "Exact copies", "near": "Near-identical", "similar": "Similar shots"}
@@ -178,7 +179,7 @@ def open_duplicates(window) -> DuplicatesDialog:
     """Open the Duplicates window for the main window's library and wire it to its worker."""
     dialog = DuplicatesDialog(window.ref.get, window)
     dialog.revealRequested.connect(window.reveal)
-    dialog.trashRequested.connect(window.worker.move_to_trash)  # queued: the worker's thread writes
+    connect_job(dialog.trashRequested, window.worker.move_to_trash, window.worker)  # the worker's thread writes
     window.worker.trashed.connect(dialog.on_trashed)
     dialog.finished.connect(lambda _=0: window.worker.trashed.disconnect(dialog.on_trashed))
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

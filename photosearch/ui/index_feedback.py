@@ -22,14 +22,29 @@ class IndexFeedback:
 
     def _on_job_finished(self, job: str, summary: IndexSummary) -> None:
         self.jobs_done += 1
-        self.status_panel.hide_progress()
-        if summary.cancelled:
+        if job != "text":  # text read changes nothing the timeline shows: no reload (it would jump to the top)
+            self.index_version += 1
+        if job == "text" or not self.worker.text_pass_active:
+            self.status_panel.hide_progress()
+        # else: a job the text pass stepped aside for; the pass resumes, its bar (and Pause) stay up
+        if job == "remove":
+            self._note("Folder removed: its photos left the index; the files are untouched", 8000)
+        if summary.cancelled and job == "text":
+            self.status_panel.show_cancelled(1, reading_text=True)  # as below
+            self._note(
+                "Reading text cancelled; text read so far stays searchable. Resume reading text carries on.", 8000
+            )
+        elif summary.cancelled:
             self.status_panel.show_cancelled(1)  # hidden again once the status says nothing is left
             self._note("Indexing cancelled; photos indexed so far stay searchable. Resume indexing carries on.", 8000)
         elif job in ("index", "changes", "switch") and (summary.added or summary.updated or summary.removed):
+            then = "; now reading the text in photos" if self.worker.text_pass_active else ""
             self._note(
-                f"Index updated: {summary.added} added, {summary.updated} updated, {summary.removed} removed", 8000
+                f"Index updated: {summary.added} added, {summary.updated} updated, {summary.removed} removed{then}",
+                8000,
             )
+        elif job == "index" and self.statusBar().currentMessage().startswith("Adding "):
+            self.statusBar().clearMessage()  # a folder with nothing new in it: the add is done all the same
         self.refresh_query()
 
     def _on_busy(self, message: str) -> None:
@@ -46,7 +61,8 @@ class IndexFeedback:
         self._indexed_count = int(photos.get("indexed", 0))
         text = f"{self._indexed_count:,} photos"
         pending = int(photos.get("pending", 0))
-        if not pending:
+        unread = int(status.get("ocr", {}).get("pending", 0)) if self.worker.read_text else 0
+        if not pending and not unread:
             self.status_panel.resume_button.hide()
         if pending:
             text += f" · {pending:,} to index"

@@ -22,7 +22,7 @@ from photosearch.ui.settings import Settings
 from photosearch.ui.thumbnails import ThumbnailLoader
 from photosearch.ui.watch_bridge import WatchBridge
 from photosearch.ui.window_layout import build_shortcuts, build_ui
-from photosearch.ui.worker import ImageQuery, IndexWorker, LibraryRef, SearchRunner
+from photosearch.ui.worker import ImageQuery, IndexWorker, LibraryRef, SearchRunner, connect_job
 
 __all__ = ["MainWindow", "image_query_from_mime", "is_image_file"]  # the drop helpers moved to drops.py
 
@@ -70,6 +70,7 @@ class MainWindow(QueryDispatch, DropHandling, GridActions, DesktopActions, Index
         self._indexed_count = 0
         self._folders: list[str] = []
         self.jobs_done = 0  # finished worker jobs (tests and screenshot mode wait on it)
+        self.index_version = 0  # jobs done that may have changed what the timeline shows
 
         self.thumbs = ThumbnailLoader(lambda p, f: self.ref.get().thumbnail(p, f or None), parent=self)
         self.results_model = ResultsModel(self.thumbs, self)
@@ -101,12 +102,13 @@ class MainWindow(QueryDispatch, DropHandling, GridActions, DesktopActions, Index
         self.worker.moveToThread(self.worker_thread)
         # Destroyed on its own thread when that ends, never from the GUI thread's garbage collector.
         self.worker_thread.finished.connect(self.worker.deleteLater)
-        self._start.connect(self.worker.start_up if index_on_start else self.worker.start_quiet)
-        self._index.connect(self.worker.index_all)
-        self._changes.connect(self.worker.apply_changes)
-        self._add.connect(self.worker.add_folder)
-        self._remove.connect(self.worker.remove_folder)
-        self._import.connect(self.worker.import_captions)
+        worker = self.worker
+        connect_job(self._start, worker.start_up if index_on_start else worker.start_quiet, worker)
+        connect_job(self._index, worker.index_all, worker)
+        connect_job(self._changes, worker.apply_changes, worker)
+        connect_job(self._add, worker.add_folder, worker)
+        connect_job(self._remove, worker.remove_folder, worker)
+        connect_job(self._import, worker.import_captions, worker)
         self.worker.captionsImported.connect(self._on_captions_imported)
         self.worker.modelLoading.connect(self._note)
         self.worker.modelReady.connect(self._on_model_ready)
@@ -146,6 +148,7 @@ class MainWindow(QueryDispatch, DropHandling, GridActions, DesktopActions, Index
         self.remove_folder(path)
 
     def remove_folder(self, path: str) -> None:
+        self._note(f"Removing {path}…")
         self._remove.emit(path)
 
     @Slot(list)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from photosearch.core.devices import DEVICE_WORDS
 from photosearch.ui.dialogs import SettingsDialog, ask_for_checkpoint
 from photosearch.ui.messages import in_gui_words, switch_failed_text
+from photosearch.ui.worker import connect_job
 
 if TYPE_CHECKING:
     from photosearch.ui.main_window import MainWindow
@@ -32,8 +33,8 @@ class ModelControl(QObject):
         self.devices: list[str] = ["auto", "cpu"]  # until the worker has looked
         self.switching = ""  # what is being switched to, for the failure message
         worker = window.worker
-        self.switchRequested.connect(worker.switch_model)
-        self.reloadRequested.connect(worker.reload_with)
+        connect_job(self.switchRequested, worker.switch_model, worker)
+        connect_job(self.reloadRequested, worker.reload_with, worker)
         worker.modelFailed.connect(self.on_model_failed)
         worker.switchFailed.connect(self.on_switch_failed)
         worker.switched.connect(self.on_switched)

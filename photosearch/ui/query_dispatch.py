@@ -54,7 +54,7 @@ class QueryDispatch:
         options = self.search_options()
         library = self.ref.get()
         # Rebuilt when the filters change or a job finishes, not on every batch (it would jump to the top).
-        key = (id(library), self.jobs_done, options.after, options.before, options.folder)
+        key = (id(library), self.index_version, options.after, options.before, options.folder)
         if self.timeline.loaded_key == key:
             return
         try:

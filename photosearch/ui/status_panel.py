@@ -57,9 +57,12 @@ class StatusPanel(QObject):
         self.resume_button.hide()
         self.resumeRequested.emit()
 
-    def show_cancelled(self, pending: int) -> None:
+    def show_cancelled(self, pending: int, reading_text: bool = False) -> None:
         """After Cancel: a visible way to carry on (not only F5)."""
         self.hide_progress()
+        self.resume_button.setText("Resume reading text" if reading_text else "Resume indexing")
+        what = "Read the text in" if reading_text else "Index"
+        self.resume_button.setToolTip(f"{what} the photos still waiting (F5)")
         self.resume_button.setVisible(pending > 0)
 
     def show_progress(self, progress: Progress) -> None:
@@ -86,10 +89,11 @@ class StatusPanel(QObject):
         self.cancel_button.hide()
 
     def hide_progress(self) -> None:
+        # Forgotten first: unchecking Pause below redraws the last progress, which would show the bar again.
+        self._last = None
         for widget in (self.progress, self.pause_button, self.cancel_button):
             widget.hide()
         self.pause_button.setChecked(False)
-        self._last = None
 
 
 def progress_text(progress: Progress, paused: bool = False) -> str:

@@ -10,7 +10,7 @@ import contextlib
 import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from photosearch.core.devices import DEVICE_WORDS, available_devices
 from photosearch.core.errors import LibraryBusyError, PhotoSearchError
@@ -19,21 +19,22 @@ from photosearch.core.models import set_offline
 from photosearch.core.types import IndexSummary, Progress
 from photosearch.core.weights import refusal_before_import
 from photosearch.ui.search_runner import ImageQuery, LibraryRef, SearchRunner
+from photosearch.ui.text_pass import TextPass, connect_job
 
 # Re-exported: the window and the drop/search-bar widgets import them from here.
-__all__ = ["BUSY_RETRY_MS", "ImageQuery", "IndexWorker", "LibraryRef", "SearchRunner"]
+__all__ = ["BUSY_RETRY_MS", "ImageQuery", "IndexWorker", "LibraryRef", "SearchRunner", "connect_job"]
 
 BUSY_RETRY_MS = 5000
 
 
-class IndexWorker(QObject):
+class IndexWorker(TextPass, QObject):
     """Lives on a QThread; slots are invoked through queued signals from the GUI."""
 
     modelLoading = Signal(str)  # message
     modelReady = Signal(str, str)  # device, model description
     modelFailed = Signal(str)  # one-line reason (weights missing offline, bad checkpoint...)
     progress = Signal(object)  # Progress
-    finished = Signal(str, object)  # job ("index" | "changes" | "switch"), IndexSummary
+    finished = Signal(str, object)  # job ("index" | "changes" | "switch" | "text" | ...), IndexSummary
     busy = Signal(str)  # the library is locked by another process; retried automatically
     failed = Signal(str)
     statusChanged = Signal(dict)  # Library.status()
@@ -45,6 +46,7 @@ class IndexWorker(QObject):
     waitingForModel = Signal(int)  # no model loaded: indexing waits (photos known to need it)
     captionsImported = Signal(str, dict)  # csv path, Library.import_captions() report
     trashed = Signal(list, list)  # paths asked for, [(path, problem)] for those that stayed
+    _textNext = Signal()  # to itself, queued: the text pass's next part runs after the jobs queued before it
 
     def __init__(self, ref: LibraryRef, make_library: Callable[..., Library]) -> None:
         super().__init__()
@@ -56,6 +58,8 @@ class IndexWorker(QObject):
         self._retry: QTimer | None = None
         self.model_error = ""  # why the model did not load; indexing waits for a model until it is cleared
         self.read_text = True  # set from the GUI thread (Settings); asked before each photo's OCR
+        self.init_text_pass()
+        self._textNext.connect(self._read_text_part, Qt.ConnectionType.QueuedConnection)
 
     # -- model ---------------------------------------------------------------------------------
     @Slot()
@@ -147,7 +151,9 @@ class IndexWorker(QObject):
     def _report(self, progress: Progress) -> None:
         self.progress.emit(progress)
 
-    def _run(self, job: str, call: Callable[[], IndexSummary]) -> IndexSummary | None:
+    def _run(self, job: str, call: Callable[[], IndexSummary], text_after: bool = False) -> IndexSummary | None:
+        """Run one job; with text_after, a text pass follows it (planned before `finished` is sent, so the
+        window knows the work goes on)."""
         self.cancel_event.clear()
         try:
             summary = call()
@@ -162,7 +168,10 @@ class IndexWorker(QObject):
             self.failed.emit(f"{job} failed: {type(exc).__name__}: {exc}")
             return None
         finally:
-            self.pause_event.clear()
+            if not self.text_pass_active:  # a paused pass that stepped aside stays paused
+                self.pause_event.clear()
+        if text_after and not summary.cancelled:
+            self._plan_text()
         self.finished.emit(job, summary)
         self._emit_folders()
         self._emit_status()
@@ -185,7 +194,8 @@ class IndexWorker(QObject):
         self._pending_changes.clear()  # a full rescan covers them
         self._run(
             "index",
-            lambda: library.index(self._report, self.cancel_event, self.pause_event, read_text=self._reading),
+            lambda: library.index(self._report, self.cancel_event, self.pause_event, read_text=False),
+            text_after=True,
         )
 
     @Slot(list)
@@ -197,7 +207,8 @@ class IndexWorker(QObject):
         todo, self._pending_changes = self._pending_changes, set()
         done = self._run(
             "changes",
-            lambda: library.apply_changes(sorted(todo), self._report, self.cancel_event, read_text=self._reading),
+            lambda: library.apply_changes(sorted(todo), self._report, self.cancel_event, read_text=False),
+            text_after=True,
         )
         if done is None:
             self._pending_changes |= todo  # busy: retried with the next attempt
@@ -261,6 +272,10 @@ class IndexWorker(QObject):
     def _reading(self) -> bool:
         return self.read_text
 
+    @Slot()
+    def _read_text_part(self) -> None:
+        self.read_text_part()
+
     # -- model change -----------------------------------------------------------------------------
     @Slot(str, str, str)
     def switch_model(self, model: str, pretrained: str, device: str) -> None:
@@ -279,7 +294,7 @@ class IndexWorker(QObject):
             self.switchFailed.emit(asked, reason)
             return
         summary = self._run(
-            "switch", lambda: new.index(self._report, self.cancel_event, self.pause_event, read_text=self._reading)
+            "switch", lambda: new.index(self._report, self.cancel_event, self.pause_event, read_text=False)
         )
         if summary is None or summary.cancelled:
             new.close()
@@ -297,6 +312,7 @@ class IndexWorker(QObject):
         self.modelReady.emit(str((self._last_status or {}).get("device", "")), new.spec.describe())
         self.switched.emit(new.spec.model, new.spec.pretrained, device)
         del old  # searches still running on it hold their own reference
+        self._plan_text()
 
     # -- reporting ---------------------------------------------------------------------------------
     _last_status: dict | None = None
@@ -313,3 +329,4 @@ class IndexWorker(QObject):
             self.foldersChanged.emit(self._ref.get().folders())
         except Exception as exc:
             self.failed.emit(f"cannot read folders: {exc}")
+

@@ -189,6 +189,31 @@ def test_turning_reading_off_stops_the_pass_before_the_next_photo(text_library):
     gated.close()
 
 
+def test_a_pass_steps_aside_when_asked_and_a_later_call_goes_on_where_it_stopped(text_library):
+    lib, _ = text_library
+    lib.index(read_text=False)
+    gated = GatedReader()
+    seen: list[tuple[int, int]] = []
+    asked = [False]
+
+    def should_yield() -> bool:
+        return asked[0]
+
+    def progress(p) -> None:
+        seen.append((p.done, p.total))
+        asked[0] = True  # a job was queued while the first photo was read
+
+    assert ocr.read_pending(lib.store, gated, progress, should_yield=should_yield) == 1
+    assert lib.status()["ocr"] == {"done": 1, "pending": 2}  # the photo in hand was kept
+    assert ocr.read_pending(lib.store, gated, should_yield=should_yield) == 0  # still asked: not a photo more
+    asked[0] = False
+    seen.clear()
+    assert ocr.read_pending(lib.store, gated, lambda p: seen.append((p.done, p.total)), done_before=1) == 2
+    assert seen == [(1, 3), (2, 3), (3, 3)]  # counting on from the part before
+    assert lib.status()["ocr"] == {"done": 3, "pending": 0}
+    gated.close()
+
+
 class CrashingReader(TextReader):
     """The real reader process, which dies (as native code can) on one chosen photo."""
 

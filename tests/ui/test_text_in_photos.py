@@ -44,7 +44,7 @@ def test_turning_text_reading_off_in_settings_stops_the_pass(qtbot, photo_librar
     assert window.worker.read_text is False
     assert window.ref.get().status()["ocr"] == {"done": 0, "pending": 12}
     window.worker.read_text = True  # what Settings > Text in photos does
-    done = window.jobs_done
-    window._index.emit()
-    qtbot.waitUntil(lambda: window.jobs_done > done, timeout=WAIT)
+    # The text pass follows the rescan as a job of its own.
+    with qtbot.waitSignal(window.worker.finished, timeout=WAIT, check_params_cb=lambda job, _: job == "text"):
+        window._index.emit()
     assert window.ref.get().status()["ocr"] == {"done": 12, "pending": 0}

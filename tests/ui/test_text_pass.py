@@ -1,0 +1,249 @@
+"""The text-in-photos pass in the app: background work that steps aside for every other job.
+
+The OCR process is replaced by a reader that reads a photo only when the test lets it through, so the
+pass lasts exactly as long as each test needs: nothing here races the clock.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QStatusBar
+
+from photosearch.core import ocr
+from photosearch.core.ocr_engine import OcrResult
+from photosearch.core.types import Progress
+from photosearch.ui.status_panel import StatusPanel
+from tests.ui.conftest import TINY, gui_args, open_window, write_photos
+
+
+class HeldReader:
+    """Stands in for the OCR process: each photo is read (as text-free) only once the test lets it through."""
+
+    name = "held"
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self._held: list[Future] = []
+        self._lock = threading.Lock()
+        self._open = False
+
+    def ensure_loaded(self) -> None:
+        pass
+
+    def restart(self) -> None:
+        pass
+
+    def submit(self, path: str) -> Future:
+        future: Future = Future()
+        with self._lock:
+            self.asked.append(path)
+            if self._open:
+                future.set_result(OcrResult(""))
+            else:
+                self._held.append(future)
+        return future
+
+    @property
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._held)
+
+    def let_through(self, count: int = 1) -> None:
+        with self._lock:
+            released, self._held = self._held[:count], self._held[count:]
+        for future in released:
+            future.set_result(OcrResult(""))
+
+    def open(self) -> None:
+        with self._lock:
+            self._open = True
+        self.let_through(len(self._held))
+
+
+@pytest.fixture
+def held_reader(qtbot, monkeypatch, photo_library):
+    # After photo_library, which reads its photos' text with the real reader.
+    reader = HeldReader()
+    monkeypatch.setattr(ocr, "shared_reader", lambda: reader)
+    yield reader
+    reader.open()
+
+
+@pytest.fixture
+def unread_library(photo_library, tmp_path):
+    """(library, photos, other): 12 + 4 photos indexed, none of their text read yet."""
+    from photosearch.core.library import Library
+
+    root, photos = photo_library
+    other = tmp_path / "other"
+    write_photos(other, 4, seed=5)
+    library = Library(root, model=TINY, pretrained="random", offline=True)
+    library.add_folder(other)
+    library.index(read_text=False)
+    with library.store.write() as conn:
+        conn.execute("DELETE FROM ocr_text")  # as if never read
+    assert library.status()["ocr"] == {"done": 0, "pending": 16}
+    library.close()
+    return root, photos, other.resolve()
+
+
+def start_unwatched(qtbot, root: Path, reader: HeldReader | None = None):
+    """The window without its folder watcher: the tests hand it changes themselves, once each."""
+    window = open_window(qtbot, gui_args(root), start_worker=False)
+    window.watch_enabled = False
+    if reader is not None:
+        shutdown = window.shutdown
+
+        def let_go_and_shut_down() -> None:  # qtbot closes the window before any fixture's teardown
+            reader.open()
+            shutdown()
+
+        window.shutdown = let_go_and_shut_down
+    window._start.emit()
+    return window
+
+
+def ocr_status(window) -> dict:
+    return window.ref.get().status()["ocr"]
+
+
+def is_job(name: str, asked: list[int] | None = None, reader: HeldReader | None = None):
+    """A waitSignal check; with `asked`, it notes how many photos the reader had been asked for when the job
+    finished (it runs where `finished` is emitted, on the worker's thread, before the pass can go on)."""
+
+    def check(job: str, _summary) -> bool:
+        if job == name and asked is not None and reader is not None:
+            asked.append(len(reader.asked))
+        return job == name
+
+    return check
+
+
+def test_a_watched_change_is_indexed_while_text_is_read_and_the_pass_resumes(
+    qtbot, held_reader, unread_library, tmp_path
+):
+    root, photos, _ = unread_library
+    window = start_unwatched(qtbot, root, held_reader)
+    qtbot.waitUntil(lambda: held_reader.waiting == 1)  # the text pass holds its first photo
+    qtbot.waitUntil(lambda: window.progress.format().startswith("Reading text"))
+    (new,) = write_photos(tmp_path / "incoming", 1, seed=7)
+    added = photos / "new_arrival.jpg"
+    shutil.copy(new, added)
+    asked: list[int] = []
+    with qtbot.waitSignal(window.worker.finished, check_params_cb=is_job("changes", asked, held_reader)):
+        window._changes.emit([str(added)])  # what the folder watcher sends
+        held_reader.let_through(1)  # the photo in hand is finished; then the pass steps aside
+    assert asked == [1]  # nothing more was read before the change went in
+    assert window.ref.get().status()["photos"]["indexed"] == 17
+    # Then the pass carries on where it was, with the new photo among those left.
+    qtbot.waitUntil(lambda: len(held_reader.asked) == 2)
+    with qtbot.waitSignal(window.worker.finished, check_params_cb=is_job("text")):
+        held_reader.open()
+    assert len(set(held_reader.asked)) == len(held_reader.asked) == 17  # none read twice
+    assert ocr_status(window) == {"done": 17, "pending": 0}
+
+
+def test_removing_a_folder_while_text_is_read_takes_effect_at_once(qtbot, held_reader, unread_library):
+    root, photos, other = unread_library
+    window = start_unwatched(qtbot, root, held_reader)
+    qtbot.waitUntil(lambda: held_reader.waiting == 1)
+    assert held_reader.asked[0].startswith(str(other))  # read in path order: 'other' comes first
+    asked: list[int] = []
+    with qtbot.waitSignal(window.worker.finished, check_params_cb=is_job("remove", asked, held_reader)):
+        window.remove_folder(str(other))
+        held_reader.let_through(1)
+    assert asked == [1]
+    qtbot.waitUntil(lambda: window._folders == [str(photos)])  # gone from the sidebar
+    with qtbot.waitSignal(window.worker.finished, check_params_cb=is_job("text")):
+        held_reader.open()
+    assert all(p.startswith(str(photos)) for p in held_reader.asked[1:])  # its photos are read no more
+    assert len(held_reader.asked) == 13
+    assert ocr_status(window) == {"done": 12, "pending": 0}
+
+
+def test_counts_sidebar_and_timeline_show_a_new_folder_before_its_text_is_read(
+    qtbot, held_reader, photo_library, tmp_path
+):
+    root, _ = photo_library
+    window = start_unwatched(qtbot, root, held_reader)
+    qtbot.waitUntil(lambda: window.jobs_done >= 1)
+    big = tmp_path / "big"
+    write_photos(big, 8, seed=9)
+    window.add_folder(str(big))
+    qtbot.waitUntil(lambda: held_reader.waiting == 1)  # indexed; the text pass has begun on the new photos
+    items = window.sidebar.folder_list
+
+    def shown() -> list[str]:
+        return [items.item(i).text() for i in range(items.count())]
+
+    qtbot.waitUntil(lambda: "big\n8 photos" in shown())
+    qtbot.waitUntil(lambda: window.count_label.text().startswith("20 photos"))
+    qtbot.waitUntil(lambda: window.timeline.model.photo_count() == 20)
+    qtbot.waitUntil(lambda: window.progress.format().startswith("Reading text"))
+    assert window.statusBar().currentMessage().endswith("now reading the text in photos")  # not "Adding …"
+    assert len(held_reader.asked) == 1
+
+
+def test_adding_a_folder_with_nothing_new_does_not_leave_adding_up(qtbot, photo_library, tmp_path):
+    root, _ = photo_library
+    window = start_unwatched(qtbot, root)
+    qtbot.waitUntil(lambda: window.jobs_done >= 1)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = window.jobs_done
+    window.add_folder(str(empty))
+    assert window.statusBar().currentMessage().startswith("Adding")
+    qtbot.waitUntil(lambda: window.jobs_done > done)
+    assert not window.statusBar().currentMessage().startswith("Adding")
+
+
+def test_hiding_progress_while_paused_leaves_it_hidden(qtbot):
+    bar = QStatusBar()
+    qtbot.addWidget(bar)
+    panel = StatusPanel(bar)
+    panel.show_progress(Progress("reading text", 16, 300, 0.0, 636.0))
+    panel.pause_button.setChecked(True)
+    panel.hide_progress()
+    assert panel.progress.isHidden() and panel.pause_button.isHidden() and panel.cancel_button.isHidden()
+    assert not panel.pause_button.isChecked()
+
+
+def test_cancel_while_text_reading_is_paused_clears_the_status_bar(qtbot, held_reader, unread_library):
+    root, _, _ = unread_library
+    window = start_unwatched(qtbot, root, held_reader)
+    qtbot.waitUntil(lambda: held_reader.waiting == 1)
+    qtbot.waitUntil(lambda: window.pause_button.isVisible())
+    window.pause_button.click()
+    assert window.progress.format().startswith("Paused")
+    done = window.jobs_done
+    window.cancel_button.click()
+    held_reader.let_through(1)
+    qtbot.waitUntil(lambda: window.jobs_done > done)  # the window has heard that the pass ended
+    assert not window.progress.isVisible()
+    assert not window.pause_button.isVisible() and not window.cancel_button.isVisible()
+    assert not window.pause_button.isChecked() and not window.worker.pause_event.is_set()
+
+
+def test_cancel_while_reading_text_says_so_and_resume_carries_on(qtbot, held_reader, unread_library):
+    root, _, _ = unread_library
+    window = start_unwatched(qtbot, root, held_reader)
+    qtbot.waitUntil(lambda: held_reader.waiting == 1)
+    qtbot.waitUntil(lambda: window.cancel_button.isVisible())
+    window.cancel_button.click()
+    held_reader.let_through(1)
+    qtbot.waitUntil(lambda: window.last_status.get("ocr", {}).get("done") == 1)
+    assert "Reading text cancelled" in window.statusBar().currentMessage()
+    assert window.status_panel.resume_button.isVisible()
+    assert window.status_panel.resume_button.text() == "Resume reading text"
+    assert not window.progress.isVisible()
+    with qtbot.waitSignal(window.worker.finished, check_params_cb=is_job("text")):
+        held_reader.open()
+        window.status_panel.resume_button.click()
+    assert ocr_status(window) == {"done": 16, "pending": 0}
+    assert len(set(held_reader.asked)) == len(held_reader.asked) == 16  # the one read before is not read again
+    qtbot.waitUntil(lambda: not window.status_panel.resume_button.isVisible())
