@@ -7,17 +7,65 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before any Qt import: no display on CI
 
 import argparse
+import contextlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtCore import QObject, Signal, Slot
 from pytestqt.qtbot import QtBot
+from pytestqt.wait_signal import SignalBlocker
 
 # pytest-qt gives up after 5 s by default: a loaded or slow machine can take longer to answer than that,
 # and no test here waits for something that must not happen. Only a failing test waits this long.
 for _wait in (QtBot.waitUntil, QtBot.waitSignal):
     _wait.__kwdefaults__["timeout"] = 60_000
+
+
+class _ToGuiThread(QObject):
+    """Hands a signal's arguments to the GUI thread. pytest-qt connects waitSignal's plain method, which
+    PySide runs on the sender's thread when the sender lives on a worker's (the app's index worker): it
+    stopped the wait's timer from the wrong thread and could quit the loop before it ran, so the wait
+    never ended, timeout or not (tests/ui/test_wait_signal.py)."""
+
+    arrived = Signal(object)
+
+    def __init__(self, deliver) -> None:
+        super().__init__()  # created here, on the GUI thread: a worker's emit of `arrived` is queued
+        self._deliver = deliver
+        self.arrived.connect(self._on_arrived)
+
+    def forward(self, *args) -> None:
+        self.arrived.emit(args)
+
+    @Slot(object)
+    def _on_arrived(self, args: tuple) -> None:
+        self._deliver(*args)
+
+
+def _connect_on_gui_thread(self: SignalBlocker, signal) -> None:
+    self.signal_name = self.determine_signal_name(potential_signal_tuple=signal)
+    actual = self.get_signal_from_potential_signal_tuple(signal)
+    relay = _ToGuiThread(self._quit_loop_by_signal)
+    actual.connect(relay.forward)
+    self._signals.append(actual)
+    self.__dict__.setdefault("_relays", []).append((actual, relay))
+
+
+_plain_cleanup = SignalBlocker._cleanup
+
+
+def _cleanup_relays(self: SignalBlocker) -> None:
+    for signal, relay in self.__dict__.pop("_relays", []):
+        with contextlib.suppress(RuntimeError, TypeError):  # the sender is gone already
+            signal.disconnect(relay.forward)
+    self._signals = []  # connected through the relays only: nothing else to disconnect
+    _plain_cleanup(self)
+
+
+SignalBlocker.connect = _connect_on_gui_thread
+SignalBlocker._cleanup = _cleanup_relays
 
 TINY = str(Path(__file__).resolve().parents[1] / "fixtures" / "tiny_clip.json")
 COLOURS = [(220, 30, 30), (30, 200, 40), (40, 60, 220), (240, 220, 40), (20, 20, 20), (250, 250, 250)]

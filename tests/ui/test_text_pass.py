@@ -6,12 +6,15 @@ pass lasts exactly as long as each test needs: nothing here races the clock.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QStatusBar
 
 from photosearch.core import ocr
@@ -112,16 +115,30 @@ def ocr_status(window) -> dict:
     return window.ref.get().status()["ocr"]
 
 
-def is_job(name: str, asked: list[int] | None = None, reader: HeldReader | None = None):
-    """A waitSignal check; with `asked`, it notes how many photos the reader had been asked for when the job
-    finished (it runs where `finished` is emitted, on the worker's thread, before the pass can go on)."""
+def is_job(name: str):
+    """A waitSignal check: the worker finished this job."""
 
     def check(job: str, _summary) -> bool:
-        if job == name and asked is not None and reader is not None:
-            asked.append(len(reader.asked))
         return job == name
 
     return check
+
+
+@contextlib.contextmanager
+def reads_asked_when(worker, name: str, reader: HeldReader) -> Iterator[list[int]]:
+    """How many photos the reader had been asked for when the job `name` finished: noted on the worker's
+    thread as `finished` is emitted (a direct connection), before the pass can go on."""
+    counts: list[int] = []
+
+    def note(job: str, _summary) -> None:
+        if job == name:
+            counts.append(len(reader.asked))
+
+    worker.finished.connect(note, Qt.ConnectionType.DirectConnection)
+    try:
+        yield counts
+    finally:
+        worker.finished.disconnect(note)
 
 
 def test_a_watched_change_is_indexed_while_text_is_read_and_the_pass_resumes(
@@ -134,8 +151,10 @@ def test_a_watched_change_is_indexed_while_text_is_read_and_the_pass_resumes(
     (new,) = write_photos(tmp_path / "incoming", 1, seed=7)
     added = photos / "new_arrival.jpg"
     shutil.copy(new, added)
-    asked: list[int] = []
-    with qtbot.waitSignal(window.worker.finished, check_params_cb=is_job("changes", asked, held_reader)):
+    with (
+        reads_asked_when(window.worker, "changes", held_reader) as asked,
+        qtbot.waitSignal(window.worker.finished, check_params_cb=is_job("changes")),
+    ):
         window._changes.emit([str(added)])  # what the folder watcher sends
         held_reader.let_through(1)  # the photo in hand is finished; then the pass steps aside
     assert asked == [1]  # nothing more was read before the change went in
@@ -153,8 +172,10 @@ def test_removing_a_folder_while_text_is_read_takes_effect_at_once(qtbot, held_r
     window = start_unwatched(qtbot, root, held_reader)
     qtbot.waitUntil(lambda: held_reader.waiting == 1)
     assert held_reader.asked[0].startswith(str(other))  # read in path order: 'other' comes first
-    asked: list[int] = []
-    with qtbot.waitSignal(window.worker.finished, check_params_cb=is_job("remove", asked, held_reader)):
+    with (
+        reads_asked_when(window.worker, "remove", held_reader) as asked,
+        qtbot.waitSignal(window.worker.finished, check_params_cb=is_job("remove")),
+    ):
         window.remove_folder(str(other))
         held_reader.let_through(1)
     assert asked == [1]
