@@ -1,6 +1,11 @@
-"""Duplicate finder: exact copies (same content), near-identical photos (perceptual hashes a few bits
-apart: resized, re-encoded, slightly cropped, rotated by EXIF, converted) and, when asked, similar
-shots (CLIP cosine above the user's threshold).
+"""Duplicate finder: exact copies (same content), near-identical photos (resized, re-encoded, slightly
+cropped, rotated by EXIF, converted) and, when asked, similar shots (CLIP cosine above the user's
+threshold).
+
+Near-identical takes two checks: perceptual hashes at most NEAR_BITS apart propose a pair (cheap, but
+they see only the layout, so slides, documents or skies that share one would all match), and the two
+small images must then agree in colour and detail (near_check, where the rule and its measured figures
+are).
 
 Every photo is in at most one group; a group's kind is the loosest link that joined it. Paths that are
 one file (a symlink and its target, hardlinks) are one entry. Each group proposes one photo to keep: the
@@ -11,16 +16,18 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from photosearch.core import phash
+from photosearch.core import near_check, phash
 from photosearch.core.dates import iso_date
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.fsnames import from_db
 from photosearch.core.store import Store, blob_to_vectors
+from photosearch.core.thumbnails import ThumbnailCache
 
 NEAR_BITS = 12  # of 64: on scikit-image photos copies were <= 12 bits apart (5% crops), distinct ones >= 20
 _BLOCK = 2048  # CLIP rows compared at once (memory: _BLOCK x N floats)
@@ -83,8 +90,15 @@ class _Groups:
 
 
 def find_groups(
-    store: Store, model_id: str, *, similarity: float | None = None, near_bits: int = NEAR_BITS
+    store: Store,
+    model_id: str,
+    *,
+    similarity: float | None = None,
+    near_bits: int = NEAR_BITS,
+    thumbs: ThumbnailCache | None = None,
 ) -> list[DuplicateGroup]:
+    """The groups, exact first, then near-identical, then similar; the photo to keep first in each.
+    thumbs: the library's thumbnails, for the image check (without them each photo is decoded)."""
     if similarity is not None and not -1.0 <= similarity <= 1.0:
         raise PhotoSearchError(f"--similarity must be a cosine between -1 and 1, not {similarity}")
     rows = store.query(
@@ -96,11 +110,8 @@ def find_groups(
     by_content = _by_content(rows)
     keys = sorted(by_content)
     groups = _Groups(keys)
-    hashes = phash.load_hashes(store) if _has_phashes(store) else {}
-    hashed = [k for k in keys if _fingerprint(k) in hashes]
-    values = np.array([hashes[_fingerprint(k)] for k in hashed], dtype=np.uint64)
-    for i, j, bits in _near_pairs(values, near_bits):
-        groups.join(hashed[i], hashed[j], 1, 1.0 - bits / 64.0)
+    for a, b, bits in _near_links(store, by_content, keys, near_bits, thumbs):
+        groups.join(a, b, 1, 1.0 - bits / 64.0)
     if similarity is not None:
         for a, b, cosine in _similar_pairs(store, model_id, keys, similarity):
             groups.join(a, b, 2, cosine)
@@ -115,6 +126,29 @@ def find_groups(
         out.append(DuplicateGroup(_KINDS[groups.kind[root]], groups.score[root], _with_keep(photos)))
     out.sort(key=lambda g: (_KINDS.index(g.kind), -g.score, g.photos[0].path))
     return out
+
+
+def _near_links(store: Store, by_content: dict[str, list[tuple]], keys: list[str], near_bits: int, thumbs):
+    """(key, key, differing bits) of pairs whose hashes are close and whose pictures agree."""
+    hashes = phash.load_hashes(store) if _has_phashes(store) else {}
+    hashed = [k for k in keys if _fingerprint(k) in hashes]
+    values = np.array([hashes[_fingerprint(k)] for k in hashed], dtype=np.uint64)
+    candidates = list(_near_pairs(values, near_bits))
+    if not candidates:
+        return
+    # Contents that share a fingerprint (same start, end and size) share its thumbnail: decode those.
+    shared = {fp for fp, n in Counter(_fingerprint(k) for k in keys).items() if n > 1}
+    sources = [
+        near_check.Source(
+            thumbs.path_for(_fingerprint(k)) if thumbs is not None and _fingerprint(k) not in shared else None,
+            by_content[k][0][0],
+        )
+        for k in hashed
+    ]
+    agree = near_check.same_pictures([(i, j) for i, j, _ in candidates], sources)
+    for (i, j, bits), same in zip(candidates, agree, strict=True):
+        if same:
+            yield hashed[i], hashed[j], bits
 
 
 def _has_phashes(store: Store) -> bool:
