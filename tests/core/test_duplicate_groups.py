@@ -54,6 +54,33 @@ def test_title_cards_of_one_layout_are_not_near_identical(tmp_path):
     library.close()
 
 
+def _tinted(image: Image.Image, levels: int) -> Image.Image:
+    # Squeezed into 16..235 first, so adding a few levels never clips and shifts every pixel alike.
+    pixels = 16 + np.asarray(image, dtype=np.float64) * (219 / 255)
+    return Image.fromarray(np.round(pixels + levels).astype(np.uint8))
+
+
+def test_a_photo_like_a_member_but_not_like_the_kept_one_is_not_in_its_group(tmp_path):
+    # a ~ b and b ~ c (2 levels of colour cast apart each), but a is 4 levels from c: not the same
+    # picture. Union-find chained all three into a's group and proposed c for the trash.
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    base = skimage_photo("astronaut")
+    for name, levels in (("a.png", 0), ("b.png", 2), ("c.png", 4)):
+        _tinted(base, levels).save(folder / name)
+    c = _tinted(base, 4)
+    c.resize((256, 256), Image.Resampling.LANCZOS).save(folder / "c-small.jpg", quality=90)
+    for age, name in enumerate(("a.png", "b.png", "c.png", "c-small.jpg")):
+        os.utime(folder / name, (1_000_000_000 + age,) * 2)  # a is the oldest: a's group keeps a
+    library = _library(tmp_path, folder)
+    groups = library.duplicates()
+    assert sorted(_names(g) for g in groups) == [["a.png", "b.png"], ["c-small.jpg", "c.png"]]
+    for group in groups:
+        kept = [p for p in group.photos if p.keep]
+        assert len(kept) == 1 and group.photos[0] is kept[0]
+    library.close()
+
+
 def test_every_kind_of_copy_groups_with_the_photo_kept(tmp_path):
     folder = tmp_path / "photos"
     image = skimage_photo("astronaut")
