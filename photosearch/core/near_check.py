@@ -79,7 +79,8 @@ FULL: Window = (0, 0)
 @dataclass(frozen=True)
 class Small:
     grid: np.ndarray  # grey, GRID x GRID, uint8
-    rgb: np.ndarray  # colour, 3 x RGB_SIDE x RGB_SIDE, uint8
+    rgb: np.ndarray  # colour, 3 x RGB_SIDE x RGB_SIDE, uint8 (aligned windows are cut from it)
+    colour: np.ndarray  # the full frame as 3 x COLOUR_SIDE x COLOUR_SIDE, float32
     side: int  # shorter side of the image it was made from
     centre: np.ndarray  # mean colour of the central part, 3 float32
 
@@ -98,7 +99,8 @@ def small_image(image: Image.Image) -> Small:
     lo, hi = round(CENTRE[0] * RGB_SIDE), round(CENTRE[1] * RGB_SIDE)
     centre = colour[lo:hi, lo:hi].reshape(-1, 3).mean(axis=0).astype(np.float32)
     channels_first = np.ascontiguousarray(colour.transpose(2, 0, 1))
-    return Small(np.round(grid).astype(np.uint8), channels_first, min(rgb.size), centre)
+    full = _resample(channels_first.astype(np.float32), COLOUR_SIDE, FULL, FULL)
+    return Small(np.round(grid).astype(np.uint8), channels_first, full, min(rgb.size), centre)
 
 
 def load_image(source: Source) -> Image.Image | None:
@@ -142,28 +144,55 @@ def same_pictures(pairs: Sequence[tuple[int, int]], sources: Sequence[Source]) -
         return out
     centres_a = np.stack([smalls[pairs[k][0]].centre for k in readable])
     centres_b = np.stack([smalls[pairs[k][1]].centre for k in readable])
-    close = np.abs(centres_a - centres_b).max(axis=1) <= CENTRE_MAX
-    for k in np.flatnonzero(close).tolist():
-        i, j = pairs[readable[k]]
-        out[readable[k]] = same_picture(smalls[i], smalls[j], lambda i=i, j=j: (native(i), native(j)))
+    close = [readable[k] for k in np.flatnonzero(np.abs(centres_a - centres_b).max(axis=1) <= CENTRE_MAX)]
+
+    @functools.lru_cache(maxsize=2048)  # each photo's tiles once per level, for all its pairs
+    def tiles(i: int, level: int) -> tuple[np.ndarray, np.ndarray]:
+        return _tiles(_grey(smalls[i], level))
+
+    for k in close:
+        i, j = pairs[k]
+        a, b = smalls[i], smalls[j]
+        level = level_for(a, b)
+        as_is = _colour_passes(_colours(a.colour, b.colour)) and (
+            _detail_of(*tiles(i, level), *tiles(j, level)) <= DETAIL_MAX
+        )
+        out[k] = as_is or _aligned_passes(a, b, lambda i=i, j=j: (native(i), native(j)))
     return out
 
 
 def same_picture(a: Small, b: Small, natives: Callable[[], tuple[np.ndarray | None, np.ndarray | None]]) -> bool:
-    """The rule of the module docstring; natives() gives both full thumbnails in grey, for aligning."""
-    return _passes(distances(a, b, natives))
+    """The rule of the module docstring, cheapest test first; natives() gives both whole thumbnails in
+    grey, read again only for a pair that needs aligning and whose colours agree once aligned."""
+    level = level_for(a, b)
+    as_is = _colour_passes(_colours(a.colour, b.colour)) and _detail(_grey(a, level), _grey(b, level)) <= DETAIL_MAX
+    return as_is or _aligned_passes(a, b, natives)
+
+
+def _aligned_passes(a: Small, b: Small, natives: Callable) -> bool:
+    level = level_for(a, b)
+    windows = align(a, b)
+    if not _colour_passes(_aligned_colours(a, b, windows)):
+        return False  # most same-layout pictures end here: other colours, wherever the frames sit
+    native_a, native_b = natives()
+    if native_a is None or native_b is None:
+        return False
+    return _detail(*_aligned_greys(native_a, native_b, level, windows)) <= DETAIL_MAX
 
 
 def distances(a: Small, b: Small, natives: Callable | None = None) -> tuple[float, float, float]:
-    """(cast, colour, detail) as the frames stand, or aligned where that passes or shows finer detail."""
+    """(cast, colour, detail) as the frames stand, or aligned where that passes or shows finer detail
+    (for measuring: same_picture gives the same verdict without computing all of them)."""
     level = level_for(a, b)
-    as_is = _scores(a.grid, b.grid, a, b, level, (FULL, FULL, FULL, FULL))
+    as_is = (*map(float, _colours(a.colour, b.colour)), _detail(_grey(a, level), _grey(b, level)))
     if _passes(as_is) or natives is None:
         return as_is
     native_a, native_b = natives()
     if native_a is None or native_b is None:
         return as_is
-    aligned = _scores(native_a, native_b, a, b, level, align(a, b))
+    windows = align(a, b)
+    detail = _detail(*_aligned_greys(native_a, native_b, level, windows))
+    aligned = (*map(float, _aligned_colours(a, b, windows)), detail)
     return aligned if _passes(aligned) or aligned[2] < as_is[2] else as_is
 
 
@@ -185,30 +214,57 @@ def align(a: Small, b: Small) -> tuple[Window, Window, Window, Window]:
 
 
 def _passes(scores: tuple[float, float, float]) -> bool:
-    cast, colour, detail = scores
-    return cast <= CAST_MAX and colour <= COLOUR_MAX and detail <= DETAIL_MAX
+    return _colour_passes(scores[:2]) and scores[2] <= DETAIL_MAX
 
 
-def _scores(grey_a, grey_b, a: Small, b: Small, level: int, windows) -> tuple[float, float, float]:
-    ax, bx, ay, by = windows
-    ga = _resample(np.asarray(grey_a, dtype=np.float32), level, ay, ax)
-    gb = _resample(np.asarray(grey_b, dtype=np.float32), level, by, bx)
-    ca = _resample(a.rgb.astype(np.float32), COLOUR_SIDE, ay, ax)
-    cb = _resample(b.rgb.astype(np.float32), COLOUR_SIDE, by, bx)
+def _colour_passes(scores: tuple) -> bool:
+    cast, colour = scores
+    return bool(cast <= CAST_MAX and colour <= COLOUR_MAX)
+
+
+def _colours(ca: np.ndarray, cb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cast, colour) of two (... x) 3 x 16 x 16 colour images: the largest difference of a channel's
+    mean, and of a channel's mean absolute difference."""
     diff = ca - cb
-    cast = float(np.abs(diff.mean(axis=(1, 2))).max())
-    colour = float(np.abs(diff).mean(axis=(1, 2)).max())
-    return cast, colour, _detail(ga, gb)
+    return np.abs(diff.mean(axis=(-2, -1))).max(axis=-1), np.abs(diff).mean(axis=(-2, -1)).max(axis=-1)
+
+
+def _grey(small: Small, level: int) -> np.ndarray:
+    """The full frame at a level: GRID is a multiple of every level, so this is a block mean."""
+    f = GRID // level
+    grid = small.grid.astype(np.float32)
+    return grid if f == 1 else grid.reshape(level, f, level, f).mean(axis=(1, 3))
+
+
+def _aligned_colours(a: Small, b: Small, windows: tuple[Window, Window, Window, Window]) -> tuple[float, float]:
+    ax, bx, ay, by = windows
+    rgb_a, rgb_b = a.rgb.astype(np.float32), b.rgb.astype(np.float32)
+    return _colours(_resample(rgb_a, COLOUR_SIDE, ay, ax), _resample(rgb_b, COLOUR_SIDE, by, bx))
+
+
+def _aligned_greys(native_a: np.ndarray, native_b: np.ndarray, level: int, windows) -> tuple[np.ndarray, np.ndarray]:
+    # From the whole thumbnails: resampling the 128 grid at a fractional window would blur one side.
+    ax, bx, ay, by = windows
+    return _resample(native_a, level, ay, ax), _resample(native_b, level, by, bx)
 
 
 def _detail(ga: np.ndarray, gb: np.ndarray) -> float:
-    k = ga.shape[0] // TILE
-    ta = ga.reshape(k, TILE, k, TILE).swapaxes(1, 2).reshape(k, k, TILE * TILE)
-    tb = gb.reshape(k, TILE, k, TILE).swapaxes(1, 2).reshape(k, k, TILE * TILE)
-    ca = ta - ta.mean(axis=2, keepdims=True)
-    cb = tb - tb.mean(axis=2, keepdims=True)
-    energy = (ca**2).sum(axis=2) + (cb**2).sum(axis=2) + EPS * TILE * TILE
-    return float((((ca - cb) ** 2).sum(axis=2) / energy).max())
+    """The largest tile's detail difference of two n x n grey images (rule 4)."""
+    return _detail_of(*_tiles(ga), *_tiles(gb))
+
+
+def _tiles(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An n x n image as (tiles, cells) with each tile's mean removed, and each tile's energy."""
+    k = grey.shape[0] // TILE
+    tiles = grey.reshape(k, TILE, k, TILE).swapaxes(1, 2).reshape(k * k, TILE * TILE)
+    centred = tiles - tiles.mean(axis=1, keepdims=True)
+    return centred, np.einsum("tc,tc->t", centred, centred)
+
+
+def _detail_of(ta: np.ndarray, ea: np.ndarray, tb: np.ndarray, eb: np.ndarray) -> float:
+    # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b: one pass over the pair, the energies come with the tiles.
+    difference = np.maximum(ea + eb - 2 * np.einsum("tc,tc->t", ta, tb), 0)
+    return float((difference / (ea + eb + EPS * TILE * TILE)).max())
 
 
 @functools.lru_cache(maxsize=8192)
