@@ -113,7 +113,7 @@ def _run(work: Path, args: argparse.Namespace) -> None:
         kind = "colour" if _word(a) == _word(b) else "content"  # one word: only the colour can differ
         distinct.append((kind, f"cards {a.name}/{b.name}", measure(a, b)))
     say(f"{len(pairs)} card pairs within {NEAR_BITS} bits of {len(cards)} cards, {time.perf_counter() - started:.0f} s")
-    _report(copies, distinct, len(cards), len(pairs))
+    _report(copies, distinct, len(cards), len(pairs), args.quick)
 
 
 def _cards(folder: Path, args: argparse.Namespace, title_card) -> list[Path]:
@@ -132,7 +132,7 @@ def _word(path: Path) -> str:
     return path.stem.split("_")[0]
 
 
-def _report(copies: list, distinct: list, cards: int, card_pairs: int) -> None:
+def _report(copies: list, distinct: list, cards: int, card_pairs: int, quick: bool) -> None:
     from photosearch.core import near_check
 
     rules = {
@@ -165,6 +165,7 @@ def _report(copies: list, distinct: list, cards: int, card_pairs: int) -> None:
     emit_json(
         {
             "benchmark": "near_check",
+            "quick": quick,
             "copies": len(copies),
             "distinct_pairs": len(distinct),
             "cards": cards,
