@@ -146,7 +146,9 @@ def same_pictures(pairs: Sequence[tuple[int, int]], sources: Sequence[Source]) -
     centres_b = np.stack([smalls[pairs[k][1]].centre for k in readable])
     close = [readable[k] for k in np.flatnonzero(np.abs(centres_a - centres_b).max(axis=1) <= CENTRE_MAX)]
 
-    @functools.lru_cache(maxsize=2048)  # each photo's tiles once per level, for all its pairs
+    # Each photo's tiles once per level for all its pairs (pairs come row by row, so a cluster of up to
+    # 1024 photos is cut once; 64 KiB each at 128x128).
+    @functools.lru_cache(maxsize=1024)
     def tiles(i: int, level: int) -> tuple[np.ndarray, np.ndarray]:
         return _tiles(_grey(smalls[i], level))
 
@@ -267,7 +269,7 @@ def _detail_of(ta: np.ndarray, ea: np.ndarray, tb: np.ndarray, eb: np.ndarray) -
     return float((difference / (ea + eb + EPS * TILE * TILE)).max())
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=1024)  # windows recur from pair to pair; bounded, as one is up to 128 KiB
 def _area(n_out: int, n_in: int, window: Window) -> np.ndarray:
     """(n_out, n_in): output cell i is the mean of the input over the i-th of n_out equal parts of the
     window, the input taken as constant over each of its cells (exact area averaging, any ratio)."""
@@ -297,7 +299,7 @@ def _coarse_stack() -> np.ndarray:
     return np.stack([_area(ALIGN_SIDE, GRID, w) for w in COARSE_WINDOWS])
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=len(COARSE_WINDOWS))  # 1.6 MiB each, one per coarse window
 def _fine_stack(around: Window) -> tuple[list[Window], np.ndarray]:
     half = COARSE // 2
     near = [
