@@ -50,6 +50,7 @@ EXPECTED = {
         "index",
     },
     "duplicates": {"recall", "recall_by_kind", "false_group_rate", "false_groups", "hash_pairs_per_s"},
+    "near_check": {"copies", "distinct_pairs", "figures", "copies_missed", "distinct_merged"},
     "rescan": {
         "photos",
         "first_index_seconds",
@@ -117,6 +118,12 @@ def test_rescan_quick_decodes_nothing(tmp_path: Path) -> None:
 def test_duplicates_quick_groups_every_copy_and_no_distinct_photos(tmp_path: Path) -> None:
     data = _run_quick("duplicates", tmp_path)
     assert data["recall"] == 1.0 and data["false_group_rate"] == 0.0
+
+
+def test_near_check_quick_keeps_every_copy_and_no_distinct_pair(tmp_path: Path) -> None:
+    data = _run_quick("near_check", tmp_path)
+    assert data["copies_missed"] == [] and data["distinct_merged"] == []
+    assert data["card_pairs_within_near_bits"] > 0  # pHash alone would have grouped those cards
 
 
 def test_ocr_quick_reads_the_signs(tmp_path: Path) -> None:

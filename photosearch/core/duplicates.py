@@ -1,26 +1,35 @@
-"""Duplicate finder: exact copies (same content), near-identical photos (perceptual hashes a few bits
-apart: resized, re-encoded, slightly cropped, rotated by EXIF, converted) and, when asked, similar
-shots (CLIP cosine above the user's threshold).
+"""Duplicate finder: exact copies (same content), near-identical photos (resized, re-encoded, slightly
+cropped, rotated by EXIF, converted) and, when asked, similar shots (CLIP cosine above the user's
+threshold).
 
-Every photo is in at most one group; a group's kind is the loosest link that joined it. Paths that are
-one file (a symlink and its target, hardlinks) are one entry. Each group proposes one photo to keep: the
-largest resolution, then one that other paths lead to, then the oldest. Only reads the library.
+Near-identical takes two checks: perceptual hashes at most NEAR_BITS apart propose a pair (cheap, but
+they see only the layout, so slides, documents or skies that share one would all match), and the two
+small images must then agree in colour and detail (near_check, where the rule and its measured figures
+are). Groups are stars, not chains: each group is built around the photo it proposes to keep (the
+largest resolution, then one that other paths lead to, then the oldest), taken in that order, and holds
+only photos linked to that photo itself; one that matches a member but not the kept photo is left for a
+group of its own. So every photo offered for the trash was compared with the one kept.
+
+Every photo is in at most one group; a group's kind is the loosest link to the photo kept. Paths that
+are one file (a symlink and its target, hardlinks) are one entry. Only reads the library.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from photosearch.core import phash
+from photosearch.core import near_check, phash
 from photosearch.core.dates import iso_date
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.fsnames import from_db
 from photosearch.core.store import Store, blob_to_vectors
+from photosearch.core.thumbnails import ThumbnailCache
 
 NEAR_BITS = 12  # of 64: on scikit-image photos copies were <= 12 bits apart (5% crops), distinct ones >= 20
 _BLOCK = 2048  # CLIP rows compared at once (memory: _BLOCK x N floats)
@@ -53,38 +62,23 @@ class DuplicatePhoto:
 @dataclass(frozen=True)
 class DuplicateGroup:
     kind: str  # "exact" | "near" | "similar"
-    score: float  # exact 1.0; near 1 - (most differing bits)/64; similar: the weakest CLIP cosine
+    score: float  # exact 1.0; near 1 - (most bits from the photo kept)/64; similar: the weakest cosine to it
     photos: tuple[DuplicatePhoto, ...]
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "score": round(self.score, 4), "photos": [p.to_json() for p in self.photos]}
 
 
-class _Groups:
-    """Union-find over content fingerprints that remembers the loosest link and the weakest score."""
-
-    def __init__(self, items: list[str]) -> None:
-        self.parent = {x: x for x in items}
-        self.kind: dict[str, int] = dict.fromkeys(items, 0)
-        self.score: dict[str, float] = dict.fromkeys(items, 1.0)
-
-    def find(self, x: str) -> str:
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
-
-    def join(self, a: str, b: str, kind: int, score: float) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[rb] = ra
-        self.kind[ra] = max(self.kind[ra], self.kind[rb], kind)
-        self.score[ra] = min(self.score[ra], self.score[rb], score)
-
-
 def find_groups(
-    store: Store, model_id: str, *, similarity: float | None = None, near_bits: int = NEAR_BITS
+    store: Store,
+    model_id: str,
+    *,
+    similarity: float | None = None,
+    near_bits: int = NEAR_BITS,
+    thumbs: ThumbnailCache | None = None,
 ) -> list[DuplicateGroup]:
+    """The groups, exact first, then near-identical, then similar; the photo to keep first in each.
+    thumbs: the library's thumbnails, for the image check (without them each photo is decoded)."""
     if similarity is not None and not -1.0 <= similarity <= 1.0:
         raise PhotoSearchError(f"--similarity must be a cosine between -1 and 1, not {similarity}")
     rows = store.query(
@@ -95,26 +89,68 @@ def find_groups(
     rows = [(from_db(row[0]), *row[1:], ()) for row in rows]
     by_content = _by_content(rows)
     keys = sorted(by_content)
-    groups = _Groups(keys)
+    links: dict[str, dict[str, tuple[int, float]]] = {}
+    for a, b, bits in _near_links(store, by_content, keys, near_bits, thumbs):
+        _link(links, a, b, 1, 1.0 - bits / 64.0)
+    if similarity is not None:
+        for a, b, cosine in _similar_pairs(store, model_id, keys, similarity):
+            _link(links, a, b, 2, cosine)
+    out = []
+    for centre, members in _stars(keys, by_content, links):
+        photos = [row for key in (centre, *members) for row in by_content[key]]
+        if len(photos) < 2:
+            continue
+        kind = max((links[centre][m][0] for m in members), default=0)
+        score = min((links[centre][m][1] for m in members), default=1.0)
+        out.append(DuplicateGroup(_KINDS[kind], score, _with_keep(photos)))
+    out.sort(key=lambda g: (_KINDS.index(g.kind), -g.score, g.photos[0].path))
+    return out
+
+
+def _near_links(store: Store, by_content: dict[str, list[tuple]], keys: list[str], near_bits: int, thumbs):
+    """(key, key, differing bits) of pairs whose hashes are close and whose pictures agree."""
     hashes = phash.load_hashes(store) if _has_phashes(store) else {}
     hashed = [k for k in keys if _fingerprint(k) in hashes]
     values = np.array([hashes[_fingerprint(k)] for k in hashed], dtype=np.uint64)
-    for i, j, bits in _near_pairs(values, near_bits):
-        groups.join(hashed[i], hashed[j], 1, 1.0 - bits / 64.0)
-    if similarity is not None:
-        for a, b, cosine in _similar_pairs(store, model_id, keys, similarity):
-            groups.join(a, b, 2, cosine)
-    members: dict[str, list[str]] = {}
-    for key in keys:
-        members.setdefault(groups.find(key), []).append(key)
-    out = []
-    for root, contents in members.items():
-        photos = [row for key in contents for row in by_content[key]]
-        if len(photos) < 2:
+    candidates = list(_near_pairs(values, near_bits))
+    if not candidates:
+        return
+    # Contents that share a fingerprint (same start, end and size) share its thumbnail: decode those.
+    shared = {fp for fp, n in Counter(_fingerprint(k) for k in keys).items() if n > 1}
+    sources = [
+        near_check.Source(
+            thumbs.path_for(_fingerprint(k)) if thumbs is not None and _fingerprint(k) not in shared else None,
+            by_content[k][0][0],
+        )
+        for k in hashed
+    ]
+    agree = near_check.same_pictures([(i, j) for i, j, _ in candidates], sources)
+    for (i, j, bits), same in zip(candidates, agree, strict=True):
+        if same:
+            yield hashed[i], hashed[j], bits
+
+
+def _link(links: dict[str, dict[str, tuple[int, float]]], a: str, b: str, kind: int, score: float) -> None:
+    """Remember the tightest link between two contents (near beats similar for one pair)."""
+    old = links.get(a, {}).get(b)
+    if old is None or kind < old[0]:
+        links.setdefault(a, {})[b] = (kind, score)
+        links.setdefault(b, {})[a] = (kind, score)
+
+
+def _stars(keys: list[str], by_content: dict[str, list[tuple]], links: dict[str, dict[str, tuple[int, float]]]):
+    """(centre, members): the best photo to keep not yet grouped takes every ungrouped content linked
+    to it, and only those. Union-find chained A~B~C into one group even with A and C far apart, and
+    proposed C for the trash next to A."""
+    order = sorted(keys, key=lambda k: min(_keep_rank(row) for row in by_content[k]))
+    taken: set[str] = set()
+    for centre in order:
+        if centre in taken:
             continue
-        out.append(DuplicateGroup(_KINDS[groups.kind[root]], groups.score[root], _with_keep(photos)))
-    out.sort(key=lambda g: (_KINDS.index(g.kind), -g.score, g.photos[0].path))
-    return out
+        members = sorted(k for k in links.get(centre, {}) if k not in taken)
+        taken.add(centre)
+        taken.update(members)
+        yield centre, members
 
 
 def _has_phashes(store: Store) -> bool:
@@ -206,20 +242,25 @@ def _similar_pairs(store: Store, model_id: str, keys: list[str], threshold: floa
                 yield names[start + i], names[j], float(sims[i, j])
 
 
+def _keep_rank(row: tuple) -> tuple:
+    """Which photo a group keeps: the largest resolution, then a file other paths lead to (trashing it
+    would break them), then the oldest; the path breaks ties so the choice is stable."""
+    path, _, width, height, _, taken, mtime_ns, aliases = row
+    when = taken if taken else mtime_ns / 1e9
+    return (-(int(width or 0) * int(height or 0)), not aliases, float(when), path)
+
+
 def _with_keep(rows: list[tuple]) -> tuple[DuplicatePhoto, ...]:
     photos = []
-    for path, _, width, height, size, taken, mtime_ns, aliases in rows:
+    for i, row in enumerate(sorted(rows, key=_keep_rank)):
+        path, _, width, height, size, taken, mtime_ns, aliases = row
         when = taken if taken else mtime_ns / 1e9
         photos.append(
             DuplicatePhoto(
-                path, int(width or 0), int(height or 0), int(size), iso_date(when) or "", False, float(when), aliases
+                path, int(width or 0), int(height or 0), int(size), iso_date(when) or "", i == 0, float(when), aliases
             )
         )
-    # Largest resolution first, then a file other paths lead to (trashing it would break them), then
-    # the oldest; the path breaks ties so the choice is stable.
-    photos.sort(key=lambda p: (-(p.width * p.height), not p.aliases, p.timestamp, p.path))
-    best = photos[0]
-    return tuple(DuplicatePhoto(**{**p.__dict__, "keep": p is best}) for p in photos)
+    return tuple(photos)
 
 
 def trash(paths: list[str], watched: list[str]) -> list[tuple[str, str]]:

@@ -54,7 +54,7 @@ class LibraryStatusMixin:
 
     def duplicates(self, similarity: float | None = None) -> list[duplicates.DuplicateGroup]:
         """Groups of exact copies, near-identical photos and (given a CLIP cosine) similar shots."""
-        return duplicates.find_groups(self.store, self.model_id, similarity=similarity)
+        return duplicates.find_groups(self.store, self.model_id, similarity=similarity, thumbs=self.thumbs)
 
     def move_to_trash(self, paths: list[str]) -> list[tuple[str, str]]:
         """Send photos to the system trash (never deleted outright) and drop them from the index.
