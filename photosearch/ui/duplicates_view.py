@@ -1,16 +1,17 @@
 """The Duplicates window: groups of copies with size, resolution and date, the proposed copy to keep,
 Show in folder, and Move to trash (asks first; the system trash, never a permanent delete).
 
-Finding groups only reads the library, so it runs here; trashing is a write, so it goes to the index
-worker (the single writer) and the list refreshes when the worker reports back.
+Finding groups only reads the library, so it runs on a BackgroundReads pool thread (minutes on a large
+library: the GUI thread only fills the list); trashing is a write, so it goes to the index worker (the
+single writer) and the list refreshes when the worker reports back.
 """
 
 from __future__ import annotations
 
 import os
 
+import shiboken6
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -26,12 +27,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photosearch.core.errors import PhotoSearchError
+from photosearch.ui.background_reads import BackgroundReads
 from photosearch.ui.dialogs import human_size
 from photosearch.ui.worker import connect_job
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 KIND_LABELS = {"exact": "Exact copies", "near": "Near-identical", "similar": "Similar shots"}
+FINDING = "Finding duplicates…"
 
 
 def _row(*widgets: QWidget | None) -> QHBoxLayout:
@@ -49,10 +51,16 @@ class DuplicatesDialog(QDialog):
     trashRequested = Signal(list)  # paths, confirmed by the user
     revealRequested = Signal(str)
 
-    def __init__(self, library_getter, parent: QWidget | None = None) -> None:
+    def __init__(self, library_getter, parent: QWidget | None = None, reads: BackgroundReads | None = None) -> None:
         super().__init__(parent)
         self._library = library_getter
+        # open_duplicates passes the window's (see _window_reads); one of its own waits for a search on close
+        self.reads = reads if reads is not None else BackgroundReads(self)
         self.groups: list = []
+        self._asked = 0  # numbers each refresh: only the answer to the latest one is shown
+        self._running = 0  # the request being computed now (0: none)
+        self._trashing = False
+        self._note = ""  # what the last trash did, kept above the groups found after it
         self.setWindowTitle("Duplicates")
         self.resize(980, 640)
         layout = QVBoxLayout(self)
@@ -63,7 +71,7 @@ class DuplicatesDialog(QDialog):
         self.similarity.setDecimals(2)
         self.similarity.setValue(0.92)
         refresh = QPushButton("Find again")
-        refresh.clicked.connect(self.refresh)
+        refresh.clicked.connect(lambda: self.refresh())
         layout.addLayout(_row(self.include_similar, self.similarity, None, refresh))
         self.summary = QLabel()
         layout.addWidget(self.summary)
@@ -81,24 +89,57 @@ class DuplicatesDialog(QDialog):
         layout.addLayout(_row(self.reveal_button, self.trash_button, None, close))
 
     # -- groups ------------------------------------------------------------------------------------
-    def refresh(self) -> None:
+    @property
+    def finding(self) -> bool:
+        return self._running != 0
+
+    def refresh(self, note: str = "") -> None:
+        """Find the groups again off the GUI thread; the list fills when they arrive."""
+        self._asked += 1
+        self._note = note
+        self.groups = []
+        self.tree.clear()  # what it showed may be gone (trashed) or grouped otherwise (new threshold)
+        self._say(FINDING)
+        if not self._running:  # else the running search is followed by one for this request
+            self._start()
+        self._update_buttons()
+
+    def _start(self) -> None:
+        self._running = ticket = self._asked
         similarity = self.similarity.value() if self.include_similar.isChecked() else None
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            self.groups = self._library().duplicates(similarity=similarity)
-        except PhotoSearchError as exc:
-            self.groups = []
-            self.summary.setText(str(exc))
+        library = self._library()  # the getter is the GUI's; the pool thread gets the library itself
+        self.reads.submit(
+            lambda: library.duplicates(similarity=similarity),
+            lambda groups: self._answered(ticket, groups, ""),
+            lambda error: self._answered(ticket, [], error),
+        )
+
+    def _answered(self, ticket: int, groups: list, error: str) -> None:
+        # A pool the window owns outlives the dialog: this one may be closed and deleted by now.
+        if not shiboken6.isValid(self):
             return
-        finally:
-            QGuiApplication.restoreOverrideCursor()
-        self._fill()
+        self._running = 0
+        if ticket != self._asked:  # asked again meanwhile: this answer is stale, find with the latest
+            self._start()
+            return
+        self.groups = list(groups)
+        if error:
+            self._say("Could not find duplicates: " + (error.strip().splitlines() or ["unknown error"])[0])
+        else:
+            self._fill()
+        self._update_buttons()
+
+    def _say(self, text: str) -> None:
+        self.summary.setText(f"{self._note}. {text}" if self._note else text)
+
+    def _update_buttons(self) -> None:
+        self.trash_button.setEnabled(not self._running and not self._trashing)
 
     def _fill(self) -> None:
         self.tree.clear()
         extra = sum(len(g.photos) - 1 for g in self.groups)
         spare = sum(p.bytes for g in self.groups for p in g.photos if not p.keep)
-        self.summary.setText(
+        self._say(
             f"{len(self.groups)} groups, {extra} photos beyond the one proposed to keep ({human_size(spare)})"
             if self.groups
             else "No duplicates found"
@@ -150,7 +191,8 @@ class DuplicatesDialog(QDialog):
             return False
         if not self.confirm(paths):
             return False
-        self.trash_button.setEnabled(False)
+        self._trashing = True
+        self._update_buttons()
         self.trashRequested.emit(paths)
         return True
 
@@ -166,18 +208,17 @@ class DuplicatesDialog(QDialog):
         return answer == QMessageBox.StandardButton.Yes
 
     def on_trashed(self, paths: list, problems: list) -> None:
-        self.trash_button.setEnabled(True)
-        self.refresh()
+        self._trashing = False
         moved = len(paths) - len(problems)
         text = f"Moved {moved} photo(s) to the trash"
         if problems:
             text += "; not moved: " + "; ".join(f"{os.path.basename(p)} ({why})" for p, why in problems[:3])
-        self.summary.setText(text)
+        self.refresh(note=text)
 
 
 def open_duplicates(window) -> DuplicatesDialog:
     """Open the Duplicates window for the main window's library and wire it to its worker."""
-    dialog = DuplicatesDialog(window.ref.get, window)
+    dialog = DuplicatesDialog(window.ref.get, window, reads=_window_reads(window))
     dialog.revealRequested.connect(window.reveal)
     connect_job(dialog.trashRequested, window.worker.move_to_trash, window.worker)  # the worker's thread writes
     window.worker.trashed.connect(dialog.on_trashed)
@@ -187,6 +228,15 @@ def open_duplicates(window) -> DuplicatesDialog:
     dialog.show()
     window.duplicates_dialog = dialog
     return dialog
+
+
+def _window_reads(window) -> BackgroundReads:
+    """One reader per window, not per dialog: a pool the dialog owned would hold the GUI thread, when the
+    dialog is closed mid-search, until the search ended; the window's lets it end on its own."""
+    reads = getattr(window, "duplicate_reads", None)
+    if reads is None:
+        reads = window.duplicate_reads = BackgroundReads(window)
+    return reads
 
 
 def duplicates_button(window) -> QToolButton:

@@ -1,14 +1,19 @@
-"""The Duplicates window: groups shown with the copy to keep, trash only after asking, system trash."""
+"""The Duplicates window: groups shown with the copy to keep, trash only after asking, system trash; the
+groups are found off the GUI thread, so the app keeps answering while a large library is searched."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
+import threading
 
 import pytest
-from PySide6.QtCore import QMetaObject, Qt
+from PySide6.QtCore import QMetaObject, Qt, QTimer
+from PySide6.QtWidgets import QToolButton
 
-from photosearch.ui.duplicates_view import open_duplicates
+from photosearch.core import duplicates
+from photosearch.ui.duplicates_view import FINDING, open_duplicates
 from tests.fixtures.trash import trash_in
 from tests.ui.conftest import gui_args, open_window
 
@@ -25,9 +30,142 @@ def dup_window(qtbot, photo_library, tmp_path, monkeypatch):
     return win, photos, tmp_path
 
 
+def shown(qtbot, dialog) -> None:
+    """Wait for the groups asked for last to be in the list."""
+    qtbot.waitUntil(lambda: not dialog.finding, timeout=WAIT)
+
+
+class Gate:
+    """Stands in for the core's find_groups: each call waits until the test releases it, then finds for
+    real. A call on the GUI thread fails at once (there it would freeze the app, and this test)."""
+
+    def __init__(self, monkeypatch) -> None:
+        self._real = duplicates.find_groups
+        self._gui = threading.get_ident()
+        self._releases = [threading.Event() for _ in range(4)]
+        self.asked: list[float | None] = []  # the similarity of each call, in order
+        self.results: list[list] = []
+        monkeypatch.setattr(duplicates, "find_groups", self)
+
+    def __call__(self, *args, **kwargs) -> list:
+        if threading.get_ident() == self._gui:
+            raise AssertionError("duplicates were searched on the GUI thread: the window froze meanwhile")
+        release = self._releases[len(self.asked)]
+        self.asked.append(kwargs.get("similarity"))
+        release.wait(WAIT / 1000)  # bounded only so a failed test cannot hang its teardown
+        result = self._real(*args, **kwargs)
+        self.results.append(result)
+        return result
+
+    def release(self, call: int) -> None:
+        self._releases[call].set()
+
+    def release_all(self) -> None:
+        for event in self._releases:
+            event.set()
+
+
+@pytest.fixture
+def gate(monkeypatch):
+    gate = Gate(monkeypatch)
+    yield gate
+    gate.release_all()
+
+
+def test_the_window_keeps_answering_while_duplicates_are_found(qtbot, dup_window, gate):
+    window, photos, _ = dup_window
+    dialog = open_duplicates(window)
+    qtbot.waitUntil(lambda: len(gate.asked) == 1, timeout=WAIT)
+    # The search is held inside the core: the dialog says so and offers nothing to trash...
+    assert dialog.finding and dialog.summary.text() == FINDING
+    assert not dialog.trash_button.isEnabled() and dialog.tree.topLevelItemCount() == 0
+    # ...and the GUI thread's event loop goes on meanwhile (timers fire, so repaints and keys are handled).
+    ticks: list[int] = []
+    QTimer.singleShot(0, lambda: ticks.append(1))
+    qtbot.waitUntil(lambda: ticks == [1], timeout=WAIT)
+    assert dialog.finding
+    gate.release(0)
+    shown(qtbot, dialog)
+    assert [g.kind for g in dialog.groups] == ["exact"] and dialog.groups == gate.results[0]
+    assert dialog.checked_paths() == [str(photos / "photo_0_0003 copy.jpg")]
+    assert dialog.trash_button.isEnabled() and dialog.summary.text().startswith("1 groups")
+    dialog.close()
+
+
+def test_find_again_while_searching_shows_only_the_latest_request(qtbot, dup_window, gate):
+    window, _, _ = dup_window
+    dialog = open_duplicates(window)
+    qtbot.waitUntil(lambda: len(gate.asked) == 1, timeout=WAIT)
+    dialog.include_similar.setChecked(True)
+    dialog.similarity.setValue(0.5)
+    dialog.refresh()
+    dialog.refresh()  # asked twice while the first runs: one more search, with the settings of the last
+    answered = dialog.reads.delivered
+    gate.release(0)
+    qtbot.waitUntil(lambda: dialog.reads.delivered == answered + 1, timeout=WAIT)
+    # The first answer came back, stale: it is not shown, and the search for the latest request is on.
+    assert dialog.finding and dialog.summary.text() == FINDING
+    assert dialog.groups == [] and dialog.tree.topLevelItemCount() == 0
+    qtbot.waitUntil(lambda: len(gate.asked) == 2, timeout=WAIT)
+    gate.release(1)
+    shown(qtbot, dialog)
+    assert gate.asked == [None, 0.5] and len(gate.results) == 2
+    assert dialog.groups == gate.results[1] and dialog.groups != gate.results[0]
+
+
+def test_closing_the_window_while_it_searches_is_quiet(qtbot, dup_window, gate, capfd):
+    window, _, _ = dup_window
+    dialog = open_duplicates(window)
+    qtbot.waitUntil(lambda: len(gate.asked) == 1, timeout=WAIT)
+    reads, answered = dialog.reads, dialog.reads.delivered
+    with qtbot.waitSignal(dialog.destroyed, timeout=WAIT):
+        dialog.close()  # deleted on close (WA_DeleteOnClose)
+    assert gate.results == []  # the search is still held: closing did not wait for it to end
+    gate.release(0)
+    qtbot.waitUntil(lambda: reads.delivered == answered + 1, timeout=WAIT)
+    # pytest-qt fails the test on an exception in a slot; Qt and PySide warnings go to stderr.
+    err = capfd.readouterr().err
+    assert "deleted" not in err and "Traceback" not in err
+    # The next window searches as usual.
+    again = open_duplicates(window)
+    gate.release(1)
+    shown(qtbot, again)
+    assert [g.kind for g in again.groups] == ["exact"]
+    again.close()
+
+
+def test_a_failed_search_is_one_line_in_the_window(qtbot, dup_window, monkeypatch):
+    window, _, _ = dup_window
+
+    def damaged(*args, **kwargs):
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(duplicates, "find_groups", damaged)
+    dialog = open_duplicates(window)
+    shown(qtbot, dialog)
+    assert dialog.summary.text() == "Could not find duplicates: database disk image is malformed"
+    assert dialog.groups == [] and dialog.tree.topLevelItemCount() == 0
+    dialog.close()
+
+
+def test_the_duplicates_button_opens_the_window_with_the_groups(qtbot, dup_window):
+    window, photos, _ = dup_window
+    (button,) = [b for b in window.findChildren(QToolButton) if b.text() == "Duplicates"]
+    button.click()
+    dialog = window.duplicates_dialog
+    assert dialog.isVisible()
+    shown(qtbot, dialog)
+    assert [[p.path for p in g.photos] for g in dialog.groups] == [
+        [str(photos / "photo_0_0003.jpg"), str(photos / "photo_0_0003 copy.jpg")]
+    ]
+    assert dialog.tree.topLevelItem(0).childCount() == 2
+    dialog.close()
+
+
 def test_duplicates_window_asks_before_trashing_and_uses_the_trash(qtbot, dup_window, monkeypatch):
     window, photos, tmp_path = dup_window
     dialog = open_duplicates(window)
+    shown(qtbot, dialog)
     assert [g.kind for g in dialog.groups] == ["exact"]
     copy = photos / "photo_0_0003 copy.jpg"
     # Same size and date: the path decides, so the original is kept and the copy is proposed.
@@ -39,7 +177,7 @@ def test_duplicates_window_asks_before_trashing_and_uses_the_trash(qtbot, dup_wi
     monkeypatch.setattr(dialog, "confirm", lambda paths: True)
     with qtbot.waitSignal(window.worker.trashed, timeout=WAIT):
         assert dialog.trash_checked()
-    qtbot.waitUntil(lambda: dialog.groups == [], timeout=WAIT)
+    qtbot.waitUntil(lambda: not dialog.finding and dialog.groups == [], timeout=WAIT)  # found again
     assert not copy.exists() and (photos / "photo_0_0003.jpg").exists()
     assert (tmp_path / "data" / "Trash" / "files" / copy.name).exists()
     assert "Moved 1 photo" in dialog.summary.text()
@@ -51,6 +189,7 @@ def test_show_in_folder_reveals_the_selected_photo(qtbot, dup_window, monkeypatc
     revealed: list[str] = []
     monkeypatch.setattr(window, "reveal", revealed.append)
     dialog = open_duplicates(window)
+    shown(qtbot, dialog)
     dialog.revealRequested.disconnect()
     dialog.revealRequested.connect(window.reveal)
     dialog.tree.setCurrentItem(dialog.tree.topLevelItem(0).child(1))
@@ -71,6 +210,7 @@ def test_a_link_is_never_kept_in_place_of_its_target_nor_a_linked_file_proposed(
     window = open_window(qtbot, gui_args(root))
     qtbot.waitUntil(lambda: window.jobs_done >= 1, timeout=WAIT)
     dialog = open_duplicates(window)
+    shown(qtbot, dialog)
     (group,) = dialog.groups
     assert [(p.path, p.keep) for p in group.photos] == [(str(original), True), (str(copy), False)]
     assert dialog.checked_paths() == [str(copy)]
@@ -80,6 +220,7 @@ def test_a_link_is_never_kept_in_place_of_its_target_nor_a_linked_file_proposed(
     QMetaObject.invokeMethod(window.worker, "index_all", Qt.ConnectionType.QueuedConnection)
     qtbot.waitUntil(lambda: window.jobs_done > done, timeout=WAIT)
     dialog.refresh()
+    shown(qtbot, dialog)
     assert [p.path for p in dialog.groups[0].photos] == [str(original), str(copy)]
     assert dialog.checked_paths() == []
     assert "b link.jpg" in dialog.tree.topLevelItem(0).child(1).toolTip(0)
