@@ -54,6 +54,18 @@ def test_clearing_the_query_takes_its_status_line_with_it(qtbot, window) -> None
     assert window.statusBar().currentMessage() == "cannot browse: disk I/O error"
 
 
+def test_a_quoted_query_is_not_quoted_twice_in_the_status_line(qtbot, window) -> None:
+    window.run_text_query('"red car"')
+    assert window.statusBar().currentMessage() == 'Searching "red car"…'
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        pass
+    assert window.statusBar().currentMessage().startswith('12 photos for "red car" in ')
+    window.run_text_query('"red car" -toy')  # a phrase anywhere: shown as typed, no curly pair around it
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        pass
+    assert window.statusBar().currentMessage().startswith('12 photos for "red car" -toy in ')
+
+
 def test_debounce_searches_once_for_a_burst_of_typing(qtbot, window) -> None:
     before = window.searcher.latest
     qtbot.keyClicks(window.search_bar.edit, "sunset over the sea")
