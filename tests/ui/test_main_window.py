@@ -100,6 +100,30 @@ def test_dropping_an_image_file_runs_similar_search(qtbot, window, photo_library
     assert grid_paths(window)[0] == target
 
 
+def test_esc_leaves_a_closed_image_chip_closed(qtbot, window, photo_library) -> None:
+    from photosearch.ui.worker import ImageQuery
+
+    _, photos = photo_library
+    target = str(sorted(photos.iterdir())[3])
+    bar = window.search_bar
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.set_image_query(ImageQuery(path=target, label=os.path.basename(target)))
+    assert bar.chip.isVisibleTo(window)
+    bar.chip.close_button.click()  # ✕: the image query is over
+    assert not bar.chip.isVisibleTo(window) and bar.image_query is None
+    images: list = []
+    bar.imageSearch.connect(images.append)
+    qtbot.keyClick(bar.edit, Qt.Key.Key_Escape)
+    assert not bar.chip.isVisibleTo(window)  # not back as a restore chip either
+    bar._on_chip_clicked()
+    assert bar.image_query is None and images == []
+    # Esc on a live image query still keeps it restorable (search_bar.clear's promise)
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.set_image_query(ImageQuery(path=target, label=os.path.basename(target)))
+    qtbot.keyClick(bar.edit, Qt.Key.Key_Escape)
+    assert bar.chip.isVisibleTo(window) and bar.chip.property("restore") is True
+
+
 def test_dropping_raw_image_data_and_rejecting_other_files(qtbot, window, tmp_path) -> None:
     image = QImage(40, 40, QImage.Format.Format_RGB32)
     image.fill(Qt.GlobalColor.red)
