@@ -12,6 +12,7 @@ import numpy as np
 from photosearch.core.caption_index import CaptionIndex
 from photosearch.core.filters import Filters
 from photosearch.core.fsnames import from_db
+from photosearch.core.fusion import clamp_cosines
 from photosearch.core.query import Query, fts_literal
 from photosearch.core.types import CaptionResult, SearchResult
 from photosearch.core.vector_index import VectorIndex
@@ -97,11 +98,12 @@ class CaptionSearchMixin:
             ids, sims = (
                 index.search(q, wide, allowed=allowed) if wide else (np.zeros(0, np.int64), np.zeros(0, np.float32))
             )
+            sims = clamp_cosines(sims)
             similarity = dict(zip(ids.tolist(), sims.tolist(), strict=True))
             candidates = set(similarity) | small_hits
             late = [c for c in words.small_hits if c not in similarity]
             for cid, vector in self._captions_index.vectors_for(late).items():
-                similarity[cid] = float(vector.astype(np.float32) @ q)
+                similarity[cid] = float(clamp_cosines(vector.astype(np.float32) @ q))
             lexical, matched, banned = words.score(candidates)
             scored = sorted(
                 ((similarity.get(c, 0.0) + lexical.get(c, 0.0), c) for c in candidates - banned), key=lambda t: -t[0]
