@@ -80,6 +80,33 @@ def test_similar_and_captions_json(cli_library, photos_dir, tmp_path, capsys):
     assert code == 0 and json.loads(out)[0]["caption"] == "a sailing boat at dawn"
 
 
+def test_captions_search_shows_copies_of_a_photo_as_one_row(cli_library, photos_dir, capsys):
+    import shutil
+
+    from photosearch.core import ocr
+    from photosearch.core.store import Store
+
+    (photos_dir / "copy").mkdir()
+    shutil.copy(photos_dir / "photo_0002.jpg", photos_dir / "copy" / "same.jpg")
+    assert run(capsys, "--library", cli_library, "index", "--no-ocr")[0] == 0
+    store = Store(Path(cli_library))
+    with store.write() as conn:  # the text-in-photo pass, for that content
+        conn.execute(
+            "INSERT OR REPLACE INTO ocr_text(fingerprint, text, engine, done_at) "
+            "SELECT fingerprint, 'HARBOUR MASTER', 't', 0 FROM photos WHERE path = ?",
+            (str(photos_dir / "photo_0002.jpg"),),
+        )
+    ocr.sync_captions(store)
+    store.close()
+    assert run(capsys, "--library", cli_library, "index", "--no-ocr")[0] == 0  # embeds the two rows
+    code, out, _ = run(capsys, "--library", cli_library, "captions", "search", "harbour master")
+    lines = [line for line in out.splitlines() if "HARBOUR MASTER" in line]
+    assert code == 0 and len(lines) == 1 and lines[0].endswith("HARBOUR MASTER  (+1 copy)")
+    code, out, _ = run(capsys, "--library", cli_library, "--json", "captions", "search", "harbour master")
+    (row,) = [r for r in json.loads(out) if r["caption"] == "HARBOUR MASTER"]
+    assert {row["path"], *row["copies"]} == {str(photos_dir / "photo_0002.jpg"), str(photos_dir / "copy" / "same.jpg")}
+
+
 def test_status_and_eval_json(cli_library, tmp_path, capsys):
     code, out, _ = run(capsys, "--library", cli_library, "--json", "status")
     data = json.loads(out)

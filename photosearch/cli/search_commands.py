@@ -101,5 +101,12 @@ def _captions(library, args: argparse.Namespace) -> int:
         raise PhotoSearchError("captions search takes a TEXT or --image IMAGE, not both")
     folder = _folder_filter(library, args.folder)
     results = library.search_captions(text=text or None, image=args.image, k=args.k, folder=folder)
-    human = "\n".join(f"{r.score:7.4f}  {safe(r.path)}  — {safe(r.caption)}" for r in results) or "no matches"
+    human = "\n".join(f"{r.score:7.4f}  {safe(r.path)}  — {safe(r.caption)}{_copies(r)}" for r in results)
+    human = human or "no matches"
     return _emit(args, [r.to_json() for r in results], human)
+
+
+def _copies(result) -> str:
+    """"  (+2 copies)": one row stands for the copies of a photo holding the same caption (JSON lists them)."""
+    count = len(result.copies)
+    return f"  (+{count} cop{'y' if count == 1 else 'ies'})" if count else ""

@@ -6,12 +6,14 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from photosearch.core.caption_index import CaptionIndex
 from photosearch.core.filters import Filters
 from photosearch.core.fsnames import from_db
+from photosearch.core.fusion import clamp_cosines
 from photosearch.core.query import Query, fts_literal
 from photosearch.core.types import CaptionResult, SearchResult
 from photosearch.core.vector_index import VectorIndex
@@ -97,16 +99,18 @@ class CaptionSearchMixin:
             ids, sims = (
                 index.search(q, wide, allowed=allowed) if wide else (np.zeros(0, np.int64), np.zeros(0, np.float32))
             )
+            sims = clamp_cosines(sims)
             similarity = dict(zip(ids.tolist(), sims.tolist(), strict=True))
             candidates = set(similarity) | small_hits
             late = [c for c in words.small_hits if c not in similarity]
             for cid, vector in self._captions_index.vectors_for(late).items():
-                similarity[cid] = float(vector.astype(np.float32) @ q)
+                similarity[cid] = float(clamp_cosines(vector.astype(np.float32) @ q))
             lexical, matched, banned = words.score(candidates)
-            scored = sorted(
-                ((similarity.get(c, 0.0) + lexical.get(c, 0.0), c) for c in candidates - banned), key=lambda t: -t[0]
+            scored = sorted(  # ties: the first stored, so which copy of a photo stands for the rest is stable
+                ((similarity.get(c, 0.0) + lexical.get(c, 0.0), c) for c in candidates - banned),
+                key=lambda t: (-t[0], t[1]),
             )
-            results = self._caption_results(scored, similarity, lexical, matched, k)
+            results = self._caption_results(scored, similarity, lexical, matched, k, allowed)
             exhausted = index is None or wide >= searchable
             if exhausted or wide >= MAX_VECTOR_CANDIDATES:
                 return results
@@ -146,8 +150,11 @@ class CaptionSearchMixin:
         _, _, cids, at = cached
         return cids[row_ok[at]]
 
-    def _caption_results(self, scored, similarity, lexical, matched, k) -> list[CaptionResult]:
+    def _caption_results(self, scored, similarity, lexical, matched, k, allowed=None) -> list[CaptionResult]:
+        """The k best rows, one per (photo content, source, text): copies of a photo in several folders
+        carry the same text ('ocr' rows, embedded metadata), shown once by the best-scoring copy."""
         out: list[CaptionResult] = []
+        shown: set[tuple[str, str, str]] = set()
         for start in range(0, len(scored), 500):
             chunk = scored[start : start + 500]
             marks = ",".join("?" * len(chunk))
@@ -161,6 +168,10 @@ class CaptionSearchMixin:
                 row = info.get(cid)
                 if row is None:
                     continue
+                if row[5]:  # a caption of a path no photo has (yet) has no content to share
+                    if (row[5], row[2], row[3]) in shown:
+                        continue
+                    shown.add((row[5], row[2], row[3]))
                 out.append(
                     CaptionResult(
                         path=from_db(row[1]),
@@ -175,7 +186,33 @@ class CaptionSearchMixin:
                     )
                 )
                 if len(out) >= k:
-                    return out
+                    return self._with_copies(out, allowed)
+        return self._with_copies(out, allowed)
+
+    def _with_copies(self, results: list[CaptionResult], allowed: np.ndarray | None) -> list[CaptionResult]:
+        """Each row with the other paths whose same caption it stands for (those the filters allow)."""
+        fingerprints = sorted({r.fingerprint for r in results if r.fingerprint})
+        if not fingerprints:
+            return results
+        others: dict[tuple[str, str, str], list[str]] = {}
+        rows = []
+        for start in range(0, len(fingerprints), 500):
+            chunk = fingerprints[start : start + 500]
+            rows += self.store.query(
+                "SELECT c.id, c.path, c.source, c.text, p.fingerprint FROM photos p JOIN captions c "
+                f"ON c.path = p.path WHERE p.state = 'indexed' AND p.fingerprint IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+        if allowed is not None and rows:  # allowed: sorted caption ids
+            ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+            at = np.minimum(np.searchsorted(allowed, ids), len(allowed) - 1)
+            rows = [r for r, ok in zip(rows, (allowed[at] == ids).tolist(), strict=True) if ok]
+        for _, path, source, text, fingerprint in rows:
+            others.setdefault((fingerprint, source, text), []).append(from_db(path))
+        out = []
+        for r in results:
+            paths = others.get((r.fingerprint, r.source, r.caption), []) if r.fingerprint else []
+            out.append(replace(r, copies=tuple(sorted(p for p in paths if p != r.path))) if len(paths) > 1 else r)
         return out
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from photosearch.core.filters import Filters
-from photosearch.core.fusion import BEST_POOL, best_matches_cut, fused_scores, rank
+from photosearch.core.fusion import BEST_POOL, best_matches_cut, clamp_cosines, fused_scores, rank
 from photosearch.core.photo_results import build_results, pixel_rows
 from photosearch.core.query import Query
 from photosearch.core.store import blob_to_vectors
@@ -131,7 +131,7 @@ class FusedSearchMixin:
                 extra_v, extra_s = self._stored_cosines(q, absent)
                 got_v, got_s = np.concatenate([got_v, extra_v]), np.concatenate([got_s, extra_s])
             order = np.argsort(got_v)
-            got_v, got_s = got_v[order], got_s[order].astype(np.float64)
+            got_v, got_s = got_v[order], clamp_cosines(got_s[order].astype(np.float64))
             at = np.minimum(np.searchsorted(got_v, photos.vector_ids[level_rows]), len(got_v) - 1)
             hit = (got_v[at] == photos.vector_ids[level_rows]) & ~seen[level_rows] if len(got_v) else None
             if hit is None or not hit.any():

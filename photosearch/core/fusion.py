@@ -16,6 +16,12 @@ BEST_POOL = 200  # the candidates a "best matches" cut looks at
 BEST_FRACTION = 0.5  # keep what scores closer to the best than to the typical candidate
 
 
+def clamp_cosines(similarity: np.ndarray) -> np.ndarray:
+    """CLIP cosines held to [-1, 1]. Vectors are unit only to float32/float16 rounding, so a photo
+    against itself can give 1.0001: it must not show (or rank) above what a cosine can be."""
+    return np.clip(similarity, -1.0, 1.0)
+
+
 def fused_scores(similarity: np.ndarray, coverage: np.ndarray) -> np.ndarray:
     return similarity.astype(np.float64) + TEXT_WEIGHT * coverage.astype(np.float64)
 

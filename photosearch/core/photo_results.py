@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from photosearch.core.fsnames import from_db
+from photosearch.core.fusion import clamp_cosines
 from photosearch.core.store import Store
 from photosearch.core.types import SearchResult
 from photosearch.core.vector_index import VectorIndex
@@ -67,7 +68,7 @@ def pixel_rows(
     if allowed is not None and len(allowed) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     ids, scores = index.search(np.asarray(query, dtype=np.float32), k, allowed=allowed, min_score=min_score)
-    scores = scores.astype(np.float64)
+    scores = clamp_cosines(scores.astype(np.float64))
     lo = np.searchsorted(photos.sorted_vector_ids, ids, side="left")
     hi = np.searchsorted(photos.sorted_vector_ids, ids, side="right")
     if np.all(hi - lo == 1):  # one photo per vector (no copies): no per-photo Python loop

@@ -49,9 +49,13 @@ class CaptionResult:
     matched_terms: tuple[str, ...] = ()
     photo_id: int = 0
     fingerprint: str = ""
+    copies: tuple[str, ...] = ()  # other paths of the same content with this caption, shown as this one row
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "caption": self.caption, "score": round(self.score, 6), "source": self.source}
+        out = {"path": self.path, "caption": self.caption, "score": round(self.score, 6), "source": self.source}
+        if self.copies:  # only then: a row without copies reads exactly as before
+            out["copies"] = list(self.copies)
+        return out
 
 
 @dataclass(frozen=True)

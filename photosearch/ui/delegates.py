@@ -17,7 +17,15 @@ from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QS
 
 from photosearch.ui.badges import paint_why_badges
 from photosearch.ui.month_headers import HEADER_H, HeaderRole, paint_header
-from photosearch.ui.results_model import HtmlRole, ScoreRole, ThumbStateRole, WhyRole, format_score
+from photosearch.ui.results_model import (
+    HtmlRole,
+    ItemRole,
+    ScoreRole,
+    ThumbStateRole,
+    WhyRole,
+    copies_text,
+    format_score,
+)
 
 _Index = QModelIndex | QPersistentModelIndex
 PLACEHOLDER = QColor(226, 229, 234)
@@ -167,9 +175,16 @@ class CaptionDelegate(QStyledItemDelegate):
             painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
             score_y = cell.y() + self.PAD + int(doc.size().height()) + 2
             painter.drawText(
-                QRect(text_x, score_y, text_w, 16), Qt.AlignmentFlag.AlignLeft, f"score {format_score(score)}"
+                QRect(text_x, score_y, text_w, 16), Qt.AlignmentFlag.AlignLeft, caption_footer(index, score)
             )
         # A hairline between rows keeps long captions apart.
         painter.setPen(option.palette.color(QPalette.ColorRole.Midlight))
         painter.drawLine(cell.left() + self.PAD, cell.bottom(), cell.right() - self.PAD, cell.bottom())
         painter.restore()
+
+
+def caption_footer(index: _Index, score: float) -> str:
+    """"score 0.912", and "· +2 copies" where the row stands for copies of the photo (the tooltip lists them)."""
+    item = index.data(ItemRole)
+    copies = getattr(item, "copies", ())
+    return f"score {format_score(score)}" + (f" · +{copies_text(item)}" if copies else "")

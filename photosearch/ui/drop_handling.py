@@ -77,11 +77,7 @@ class DropHandling:
             self.search_bar.set_text(mime.text().strip())
 
     def choose_query_image(self) -> None:
-        start = (
-            os.path.dirname(self.search_bar.last_image.path)
-            if self.search_bar.last_image and self.search_bar.last_image.path
-            else os.path.expanduser("~")
-        )
+        start = self.search_bar.last_folder or os.path.expanduser("~")
         path, _ = QFileDialog.getOpenFileName(
             self, "Search by image", start, "Images (*.jpg *.jpeg *.png *.webp *.bmp *.gif *.tif *.tiff *.heic *.heif)"
         )

@@ -11,6 +11,13 @@ from photosearch.ui.search_options import SearchOptions
 from photosearch.ui.worker import ImageQuery
 
 PAGE_EMPTY, PAGE_HINT, PAGE_RESULTS, PAGE_TIMELINE = 0, 1, 2, 3
+DOUBLE_QUOTES = '"“”„«»'
+
+
+def quoted(text: str) -> str:
+    """The query as typed, in curly quotes, unless it holds double quotes of its own (a "phrase"):
+    a second pair around it would read as “"red car"”. Apostrophes (dog's bed) still get the pair."""
+    return text if any(q in text for q in DOUBLE_QUOTES) else f"“{text}”"
 
 
 def describe_image_query(query: ImageQuery, bar, words: str = "") -> str:
@@ -22,7 +29,7 @@ def describe_image_query(query: ImageQuery, bar, words: str = "") -> str:
     if bar.minus_images:
         text += f", less like {len(bar.minus_images)}"
     if words:
-        text += f", with “{words}”"
+        text += f", with {quoted(words)}"
     return text
 
 
@@ -70,7 +77,7 @@ class QueryDispatch:
         self._scroll_top = True
         self.refine_bar.hide()
         self.searcher.submit(text=text, k=self._k(), options=self.search_options())
-        self._query_note(f"Searching “{text}”…")
+        self._query_note(f"Searching {quoted(text)}…")
 
     @Slot(object)
     def run_image_query(self, query: ImageQuery) -> None:
@@ -132,7 +139,7 @@ class QueryDispatch:
             what = (
                 describe_image_query(self._image_query, self.search_bar, self.weight_control.words())
                 if self._image_query is not None
-                else f"“{self._text_query}”"
+                else quoted(self._text_query)
             )
             where = f" in {os.path.basename(self.folder_filter.rstrip(os.sep))}" if self.folder_filter else ""
             self._query_note(f"{len(results)} photos for {what}{where} in {seconds * 1000:.0f} ms", 8000)

@@ -48,6 +48,12 @@ def format_score(score: float) -> str:
     return f"{score:.3f}"
 
 
+def copies_text(item: CaptionResult) -> str:
+    """"2 copies": the other paths of the same photo whose same caption this one row stands for."""
+    count = len(item.copies)
+    return f"{count} cop{'y' if count == 1 else 'ies'}"
+
+
 class _ThumbModel(QAbstractListModel):
     """Shared plumbing: rows keyed by path, repainted when their thumbnail arrives."""
 
@@ -196,5 +202,7 @@ class CaptionModel(_ThumbModel):
         if role == HtmlRole:
             return self._html[index.row()]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return html.escape(item.path)
+            if not item.copies:
+                return html.escape(item.path)
+            return "<br>".join([html.escape(item.path), f"+{copies_text(item)}:", *map(html.escape, item.copies)])
         return self._shared_data(item, role)

@@ -2,9 +2,12 @@
 
 Text and image queries take turns: typing replaces an image query (which is kept, and can be brought
 back with the restore chip); choosing an image replaces the text query until its chip is cleared.
+Esc clears both and keeps the image query restorable; ✕ on its chip ends it for good.
 """
 
 from __future__ import annotations
+
+import os
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPen, QPixmap
@@ -125,7 +128,8 @@ class SearchBar(QFrame):
         layout.addWidget(self.edit, 1)
 
         self.image_query: ImageQuery | None = None
-        self.last_image: ImageQuery | None = None
+        self.last_image: ImageQuery | None = None  # what the restore chip brings back (None after ✕)
+        self.last_folder = ""  # of the last image file queried: where "Search by image…" opens
         self.more_images: list[ImageQuery] = []  # issue 11: several images query together
         self.minus_images: list[ImageQuery] = []  # and images to take away
         self.extra_chips: list[ImageChip] = []
@@ -203,6 +207,8 @@ class SearchBar(QFrame):
         self._debounce.stop()
         self.image_query = query
         self.last_image = query
+        if query.path:
+            self.last_folder = os.path.dirname(query.path)
         self.edit.clear()
         self.edit.setPlaceholderText("Searching by image — type to search by text instead")
         self.chip.show_query(query)
@@ -242,6 +248,7 @@ class SearchBar(QFrame):
             self._activate(self.more_images.pop(0))
             return
         self.image_query = None
+        self.last_image = None  # closed: Esc must not bring it back as a restore chip
         self.minus_images = []
         self.imageQueryReset.emit()
         self._show_extra_chips(False)

@@ -101,10 +101,22 @@ def progress_text(progress: Progress, paused: bool = False) -> str:
     counts = f"{progress.done:,} / {progress.total:,}"
     if paused:
         return f"Paused · {counts}"
-    rate = f" · {progress.rate:.0f}/s" if progress.rate else ""
+    rate = rate_text(progress.rate)
+    rate = f" · {rate}" if rate else ""
     eta = ""
     if progress.eta_seconds is not None and progress.done < progress.total:
         minutes, seconds = divmod(max(1, round(progress.eta_seconds)), 60)  # never "0:00 left" with photos left
         eta = f" · {minutes}:{seconds:02d} left"
     verb = "Reading text in" if progress.phase == "reading text" else "Indexing"
     return f"{verb} {counts}{rate}{eta}"
+
+
+def rate_text(per_second: float) -> str:
+    """"12/s"; below 1 photo/s (slow CPUs, reading text) "24/min" or "0.2/min", never "0/s"; "" while
+    no rate is known yet (nothing done) or it rounds to nothing."""
+    if per_second >= 1:
+        return f"{per_second:.0f}/s"
+    per_minute = per_second * 60
+    if per_minute >= 1:
+        return f"{per_minute:.0f}/min"
+    return f"{per_minute:.1f}/min" if per_minute >= 0.05 else ""

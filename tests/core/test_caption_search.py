@@ -137,3 +137,61 @@ def test_the_widening_stops_at_its_limit(captioned, monkeypatch) -> None:
 def test_common_words_are_matched_with_the_captions_own_tokenizer(captioned) -> None:
     (schema,) = captioned.store.query("SELECT sql FROM sqlite_master WHERE name = 'captions_fts'")[0]
     assert caption_search.CAPTION_TOKENIZER in schema
+
+
+@pytest.fixture
+def copied_sign(tmp_path):
+    """One photo with text in it, also copied into a/ and b/ (same content: one fingerprint), and another
+    photo whose own text happens to be the same words."""
+    import shutil
+
+    from photosearch.core import ocr
+
+    folder = tmp_path / "photos"
+    photos = make_photos(folder, 4)
+    for sub in ("a", "b"):
+        (folder / sub).mkdir()
+        shutil.copy(photos[0], folder / sub / "sign.jpg")
+    lib = Library(tmp_path / "library", model=TINY_MODEL, pretrained="random")
+    lib.add_folder(folder)
+    lib.index(read_text=False)
+    with lib.store.write() as conn:  # what the text-in-photos pass records, per content
+        for photo in (photos[0], photos[1]):
+            (fingerprint,) = conn.execute("SELECT fingerprint FROM photos WHERE path = ?", (str(photo),)).fetchone()
+            conn.execute(
+                "INSERT INTO ocr_text(fingerprint, text, engine, done_at) VALUES (?, 'EXIT 12 SPRINGFIELD', 't', 0)",
+                (fingerprint,),
+            )
+    ocr.sync_captions(lib.store)  # a caption row for every path of that content
+    lib.index(read_text=False)  # embeds them
+    lib.folder = folder
+    yield lib, photos
+    lib.close()
+
+
+def test_copies_of_a_photo_give_one_caption_row_that_names_the_others(copied_sign) -> None:
+    lib, photos = copied_sign
+    folder = lib.folder
+    found = lib.search_captions(text="springfield", k=10)
+    rows = [c for c in found if c.caption == "EXIT 12 SPRINGFIELD"]
+    assert len(lib.store.query("SELECT 1 FROM captions WHERE source = 'ocr'")) == 4
+    # one row per content: the copies fold into one, the other photo with the same words keeps its own
+    assert len(rows) == 2 and str(photos[1]) in {c.path for c in rows}
+    copied = next(c for c in rows if c.path != str(photos[1]))
+    everywhere = {str(photos[0]), str(folder / "a" / "sign.jpg"), str(folder / "b" / "sign.jpg")}
+    assert {copied.path, *copied.copies} == everywhere and len(copied.copies) == 2
+    alone = next(c for c in rows if c.path == str(photos[1]))
+    assert alone.copies == () and "copies" not in alone.to_json()  # JSON as before without copies
+    # JSON: the same fields as before, plus the copies' paths
+    assert copied.to_json() == {
+        "path": copied.path,
+        "caption": copied.caption,
+        "score": round(copied.score, 6),
+        "source": "ocr",
+        "copies": sorted(copied.copies),
+    }
+    # k counts rows shown: the folded copies leave room for the next caption
+    assert len(lib.search_captions(text="springfield", k=2)) == 2
+    # a folder filter: only the copy inside it, with no others to name
+    (inside,) = [c for c in lib.search_captions(text="springfield", k=10, folder=str(folder / "a"))]
+    assert inside.path == str(folder / "a" / "sign.jpg") and inside.copies == ()

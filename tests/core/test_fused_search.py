@@ -194,3 +194,23 @@ def test_the_caption_with_the_most_of_the_words_wins_else_the_source_order(lib):
     assert next(r for r in lib.browse(k=50) if r.path == path).caption == beach
     assert next(r for r in lib.search_image(path, k=50) if r.path == path).caption == beach
     assert next(r for r in lib.search_text("photo", k=50) if r.path == path).caption == beach
+
+
+def test_a_cosine_never_shows_above_1_from_rounding(lib):
+    """A photo queried by itself: its stored float16 vector is unit only to rounding, so the raw inner
+    product can be 1.0001; the score shown and ranked on is a cosine and stays within [-1, 1]."""
+    engine = lib.engine()
+    raw, shown = [], []
+    for path in sorted(lib.folder_path.rglob("*.jpg")):
+        vector = engine.vector_for_path(str(path.resolve()))
+        raw.append(float(vector @ vector))
+        shown += [r.score for r in engine.search(vector, k=3)]  # Find similar: the stored vector
+        found = lib.search_image(str(path), k=3)  # a dropped file: encoded again, float32
+        shown += [r.score for r in found] + [r.similarity for r in found]
+    assert max(raw) > 1.0  # the rounding this guards against does happen with these photos
+    assert max(shown) == pytest.approx(1.0, abs=1e-3) and max(shown) <= 1.0
+    assert min(shown) >= -1.0
+    caption = "Grandma's 80th birthday party"  # a caption against the same words: text-text cosine 1
+    matches = lib.search_captions(text=caption, k=5)
+    assert matches[0].caption == caption
+    assert all(-1.0 <= c.similarity <= 1.0 for c in matches)

@@ -76,3 +76,51 @@ def test_caption_panel_obeys_the_folder_and_date_filters(qtbot, two_folders) -> 
         window.filter_chips.update_options(after="", before="", best=True)
     want = library.search_captions(text="cat", k=20, best=True)
     assert _panel(window) == [(c.path, c.caption) for c in want]
+
+
+@pytest.fixture
+def copied_sign(tmp_path):
+    """12 photos; the first one also copied into a/ and b/, and text read from it ("EXIT 12 SPRINGFIELD")."""
+    import shutil
+
+    from photosearch.core import ocr
+    from photosearch.core.library import Library
+
+    folder = tmp_path / "photos"
+    photos = write_photos(folder, 12)
+    for sub in ("a", "b"):
+        (folder / sub).mkdir()
+        shutil.copy(photos[0], folder / sub / "sign.jpg")
+    root = tmp_path / "library"
+    library = Library(root, model=TINY, pretrained="random", offline=True)
+    library.add_folder(folder)
+    library.index(read_text=False)
+    with library.store.write() as conn:  # what the text-in-photos pass records for that content
+        (fingerprint,) = conn.execute("SELECT fingerprint FROM photos WHERE path = ?", (str(photos[0]),)).fetchone()
+        conn.execute(
+            "INSERT INTO ocr_text(fingerprint, text, engine, done_at) VALUES (?, 'EXIT 12 SPRINGFIELD', 't', 0)",
+            (fingerprint,),
+        )
+    ocr.sync_captions(library.store)  # a "text in photo" row for each of the three paths
+    library.index(read_text=False)
+    library.close()
+    return root, folder.resolve()
+
+
+def test_copies_of_a_photo_show_one_text_in_photo_row(qtbot, copied_sign) -> None:
+    from PySide6.QtCore import Qt
+
+    from photosearch.ui.delegates import caption_footer
+
+    root, folder = copied_sign
+    window = open_window(qtbot, gui_args(root))
+    qtbot.waitUntil(lambda: window.ref.get().model_loaded)
+    qtbot.waitUntil(lambda: window.jobs_done >= 1)
+    _query(qtbot, window, "springfield")
+    rows = [r for r, c in enumerate(window.caption_model.captions()) if c.caption == "EXIT 12 SPRINGFIELD"]
+    assert len(rows) == 1  # not once per copy
+    index = window.caption_model.index(rows[0])
+    tip = index.data(Qt.ItemDataRole.ToolTipRole)
+    paths = {str(folder / "photo_0_0000.jpg"), str(folder / "a" / "sign.jpg"), str(folder / "b" / "sign.jpg")}
+    assert all(p in tip for p in paths) and "+2 copies" in tip
+    assert caption_footer(index, 0.5) == "score 0.500 · +2 copies"  # under the row's text

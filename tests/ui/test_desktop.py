@@ -210,6 +210,18 @@ def test_progress_texts_paused_and_eta() -> None:
     assert progress_text(progress, paused=True) == "Paused · 40 / 300"
 
 
+def test_progress_rate_is_never_shown_as_zero_per_second() -> None:
+    def text(done: int, rate: float) -> str:
+        progress = Progress(phase="reading text", done=done, total=300, rate=rate, eta_seconds=None, current="")
+        return progress_text(progress)
+
+    assert text(0, 0.0) == "Reading text in 0 / 300"  # no rate known yet: none shown
+    assert text(4, 0.4) == "Reading text in 4 / 300 · 24/min"  # below 1 photo/s: per minute
+    assert text(1, 0.004) == "Reading text in 1 / 300 · 0.2/min"
+    assert text(1, 0.0001) == "Reading text in 1 / 300"  # rounds to nothing: nothing, not "0.0/min"
+    assert text(40, 1.0) == "Reading text in 40 / 300 · 1/s"
+
+
 def test_after_cancel_a_resume_button_carries_on(qtbot, window) -> None:
     from photosearch.core.types import IndexSummary
 

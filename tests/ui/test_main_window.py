@@ -54,6 +54,18 @@ def test_clearing_the_query_takes_its_status_line_with_it(qtbot, window) -> None
     assert window.statusBar().currentMessage() == "cannot browse: disk I/O error"
 
 
+def test_a_quoted_query_is_not_quoted_twice_in_the_status_line(qtbot, window) -> None:
+    window.run_text_query('"red car"')
+    assert window.statusBar().currentMessage() == 'Searching "red car"…'
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        pass
+    assert window.statusBar().currentMessage().startswith('12 photos for "red car" in ')
+    window.run_text_query('"red car" -toy')  # a phrase anywhere: shown as typed, no curly pair around it
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        pass
+    assert window.statusBar().currentMessage().startswith('12 photos for "red car" -toy in ')
+
+
 def test_debounce_searches_once_for_a_burst_of_typing(qtbot, window) -> None:
     before = window.searcher.latest
     qtbot.keyClicks(window.search_bar.edit, "sunset over the sea")
@@ -86,6 +98,44 @@ def test_dropping_an_image_file_runs_similar_search(qtbot, window, photo_library
         window.search_bar._on_chip_clicked()
     assert window.search_bar.image_query.path == target
     assert grid_paths(window)[0] == target
+
+
+def test_a_photo_dropped_on_itself_scores_at_most_1(qtbot, window, photo_library) -> None:
+    from photosearch.ui.worker import ImageQuery
+
+    _, photos = photo_library
+    library, raw, tops = window.ref.get(), [], []
+    for path in sorted(str(p) for p in photos.iterdir()):
+        raw.append(float(library.image_vector(path) @ library.engine().vector_for_path(path)))
+        with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+            window.set_image_query(ImageQuery(path=path, label=os.path.basename(path)))
+        tops.append(window.results_model.data(window.results_model.index(0), ScoreRole))
+    assert max(raw) > 1.0  # float32 against a stored float16 vector: rounding does go past 1 here
+    assert min(tops) >= 0.999 and max(tops) <= 1.0  # the tile shows a cosine, never 1.000045
+
+
+def test_esc_leaves_a_closed_image_chip_closed(qtbot, window, photo_library) -> None:
+    from photosearch.ui.worker import ImageQuery
+
+    _, photos = photo_library
+    target = str(sorted(photos.iterdir())[3])
+    bar = window.search_bar
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.set_image_query(ImageQuery(path=target, label=os.path.basename(target)))
+    assert bar.chip.isVisibleTo(window)
+    bar.chip.close_button.click()  # ✕: the image query is over
+    assert not bar.chip.isVisibleTo(window) and bar.image_query is None
+    images: list = []
+    bar.imageSearch.connect(images.append)
+    qtbot.keyClick(bar.edit, Qt.Key.Key_Escape)
+    assert not bar.chip.isVisibleTo(window)  # not back as a restore chip either
+    bar._on_chip_clicked()
+    assert bar.image_query is None and images == []
+    # Esc on a live image query still keeps it restorable (search_bar.clear's promise)
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.set_image_query(ImageQuery(path=target, label=os.path.basename(target)))
+    qtbot.keyClick(bar.edit, Qt.Key.Key_Escape)
+    assert bar.chip.isVisibleTo(window) and bar.chip.property("restore") is True
 
 
 def test_dropping_raw_image_data_and_rejecting_other_files(qtbot, window, tmp_path) -> None:
