@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from photosearch.core.browse import OFFLINE_TWINS_SQL
 from photosearch.core.caption_index import CaptionIndex
 from photosearch.core.filters import Filters
 from photosearch.core.fsnames import from_db
@@ -79,6 +80,7 @@ class CaptionSearchMixin:
         allowed = self._allowed_captions(filters) if filters is not None else None
         if allowed is not None and len(allowed) == 0:
             return []
+        hidden = self._offline_twin_captions() if filters is None else frozenset()  # else `allowed` has it
         index = self._caption_index()
         q = np.asarray(query_vector, dtype=np.float32)
         version = self.store.data_version()
@@ -98,7 +100,7 @@ class CaptionSearchMixin:
                 index.search(q, wide, allowed=allowed) if wide else (np.zeros(0, np.int64), np.zeros(0, np.float32))
             )
             similarity = dict(zip(ids.tolist(), sims.tolist(), strict=True))
-            candidates = set(similarity) | small_hits
+            candidates = (set(similarity) | small_hits) - hidden
             late = [c for c in words.small_hits if c not in similarity]
             for cid, vector in self._captions_index.vectors_for(late).items():
                 similarity[cid] = float(vector.astype(np.float32) @ q)
@@ -145,6 +147,21 @@ class CaptionSearchMixin:
             self._caption_photo_rows = cached
         _, _, cids, at = cached
         return cids[row_ok[at]]
+
+    def _offline_twin_captions(self) -> frozenset[int]:
+        """Ids of the captions of offline photos whose content an online photo has: that photo stands for
+        both in the results (a renamed watched folder's old rows), so their captions are left out too."""
+        if not self._some_offline():
+            return frozenset()
+        version = self.store.data_version()
+        cached = getattr(self, "_twin_captions", None)
+        if cached is None or cached[0] != version:
+            rows = self.store.query(
+                f"SELECT c.id FROM captions c JOIN ({OFFLINE_TWINS_SQL}) t JOIN photos p ON p.id = t.id "
+                "WHERE c.path = p.path"
+            )
+            cached = self._twin_captions = (version, frozenset(r[0] for r in rows))
+        return cached[1]
 
     def _caption_results(self, scored, similarity, lexical, matched, k) -> list[CaptionResult]:
         out: list[CaptionResult] = []

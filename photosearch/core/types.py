@@ -71,6 +71,7 @@ class IndexSummary:
     skipped: list[Skipped] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
+    moved_folders: list[Any] = field(default_factory=list)  # moved_folders.MovedFolder: offline, photos elsewhere
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +83,7 @@ class IndexSummary:
             "offline": self.offline,
             "skipped": [asdict(s) for s in self.skipped],
             "cancelled": self.cancelled,
+            "moved_folders": [m.to_json() for m in self.moved_folders],
         }
 
 
