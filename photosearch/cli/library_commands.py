@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from photosearch.cli.output import _emit, _ProgressBar
@@ -25,8 +26,24 @@ def _index(library, args: argparse.Namespace) -> int:
         f"encoded {summary.encoded}, offline {summary.offline}, skipped {len(summary.skipped)} "
         f"in {summary.seconds:.1f} s"
     ]
+    lines += [_moved_hint(m) for m in summary.moved_folders]
     lines += [f"  skipped {safe(s.path)}: {safe(s.reason)}" for s in summary.skipped]
     return _emit(args, data, "\n".join(lines))
+
+
+def _moved_hint(moved) -> str:
+    """An offline folder whose photos are in another watched folder, in one line: removing it is up to the user."""
+    if moved.photos == 1:
+        counted = "its photo is"
+    elif moved.found == moved.photos:
+        counted = f"its {moved.photos} photos are"
+    else:
+        counted = f"{moved.found} of its {moved.photos} photos are"
+    where = safe(moved.elsewhere) if moved.elsewhere else "other watched folders"
+    return (
+        f"{safe(moved.path)} is offline and {counted} in {where}: if it moved, remove it with "
+        f"`photosearch folders remove {safe(shlex.quote(moved.path))}`"
+    )
 
 
 def _status(library, args: argparse.Namespace) -> int:

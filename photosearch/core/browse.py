@@ -27,6 +27,14 @@ NO_ID = -1  # an anchor at a month boundary: every photo of that date is in the 
 MAX_ANCHORED_FILTERS = 8
 MAX_ANCHORS = 5_000
 SQL_INT_MAX = 2**63 - 1
+# Offline photos with an online twin. `+p.state`: read the few offline ones through photos_offline, not
+# every photo through photos_date (0.3 s at 100k photos, 20k of them offline; 0.05 s this way).
+OFFLINE_TWINS_SQL = (
+    "SELECT p.id FROM photos p WHERE p.offline = 1 AND +p.state = 'indexed' AND EXISTS "
+    "(SELECT 1 FROM photos o WHERE o.fingerprint = p.fingerprint AND o.offline = 0 AND o.state = 'indexed')"
+)
+TWINS_TABLE = "temp.offline_twins"  # per connection, refilled when the library changes
+WITHIN = "within"
 
 
 @dataclass(frozen=True)
@@ -37,19 +45,37 @@ class Month:
     start: int  # position of its first photo in the browse order
 
 
-def _where(filters: Filters) -> tuple[str, list]:
-    clauses, params = ["state = 'indexed'"], []
+def _where(filters: Filters, twins: str = "") -> tuple[str, list]:
+    """twins: how to leave out offline photos whose content an online photo has (the old rows of a renamed
+    or moved watched folder), as search does: "" (none is offline), TWINS_TABLE (the library's), or
+    WITHIN (only those whose online twin these filters allow: asked for, an offline folder shows its own)."""
+    where, params = _clauses(filters)
+    if twins == TWINS_TABLE:
+        where += f" AND id NOT IN {TWINS_TABLE}"  # a lookup by id: the date index alone still answers
+    elif twins == WITHIN:
+        twin, twin_params = _clauses(filters, "o.")
+        where += (
+            " AND (offline = 0 OR NOT EXISTS (SELECT 1 FROM photos o WHERE o.fingerprint = photos.fingerprint "
+            f"AND o.offline = 0 AND {twin}))"
+        )
+        params += twin_params
+    return where, params
+
+
+def _clauses(filters: Filters, table: str = "") -> tuple[str, list]:
+    date = f"COALESCE({table}taken, {table}mtime_ns / 1e9)"  # unqualified: DATE_SQL, as the index has it
+    clauses, params = [f"{table}state = 'indexed'"], []
     if not filters.include_offline:
-        clauses.append("offline = 0")
+        clauses.append(f"{table}offline = 0")
     if filters.folder:
         folder = filters.folder.rstrip(os.sep)
-        clauses.append("(path = ? OR (path >= ? AND path < ?))")
+        clauses.append(f"({table}path = ? OR ({table}path >= ? AND {table}path < ?))")
         params += [folder, folder + os.sep, folder + chr(ord(os.sep) + 1)]
     if filters.after is not None:
-        clauses.append(f"{DATE_SQL} >= ?")
+        clauses.append(f"{date} >= ?")
         params.append(filters.after)
     if filters.before is not None:
-        clauses.append(f"{DATE_SQL} < ?")
+        clauses.append(f"{date} < ?")
         params.append(filters.before)
     return " AND ".join(clauses), params
 
@@ -80,7 +106,7 @@ class BrowseMixin:
     def browse(self, k: int = 100, offset: int = 0, *, filters: Filters | None = None) -> list[SearchResult]:
         """Photos newest first, positions offset .. offset+k of the (filtered) browse order; score None."""
         filters = filters or Filters()
-        where, params = _where(filters)
+        where, params = _where(filters, self._twins(filters))
         # Beyond SQLite's 64-bit integers a count means "all of them" and an offset "past the end".
         k, offset = min(max(int(k), 0), SQL_INT_MAX), min(max(int(offset), 0), SQL_INT_MAX)
         anchors = self._browse_anchors(filters)
@@ -127,8 +153,35 @@ class BrowseMixin:
                 anchors = self._anchors[filters] = _Anchors(version)
             return anchors
 
+    def _some_offline(self) -> bool:
+        """Whether any photo is offline (one lookup in the photos_offline index), until the library changes."""
+        version = self.store.data_version()
+        cached = getattr(self, "_offline_seen", None)
+        if cached is None or cached[0] != version:
+            cached = (version, bool(self.store.query("SELECT 1 FROM photos WHERE offline = 1 LIMIT 1")))
+            self._offline_seen = cached
+        return cached[1]
+
+    def _twins(self, filters: Filters) -> str:
+        """How _where leaves out offline photos shown online elsewhere (see there) for these filters."""
+        if not filters.include_offline or not self._some_offline():
+            return ""
+        if filters.folder:  # the folder's range already reads each row: check its twins on the way
+            return WITHIN
+        # The timeline (dates too: twins share the date taken): the ids to leave out, found once per change
+        # of the library and kept in a temporary table of this thread's connection, so every page and count
+        # still reads the date index alone.
+        conn, version = self.store.conn, self.store.data_version()
+        if getattr(conn, "twins_version", None) != version:
+            self.store.query(f"CREATE TEMP TABLE IF NOT EXISTS {TWINS_TABLE[5:]}(id INTEGER PRIMARY KEY)")
+            self.store.query(f"DELETE FROM {TWINS_TABLE}")
+            self.store.query(f"INSERT INTO {TWINS_TABLE} {OFFLINE_TWINS_SQL}")
+            conn.twins_version = version
+        return TWINS_TABLE
+
     def browse_count(self, filters: Filters | None = None) -> int:
-        where, params = _where(filters or Filters())
+        filters = filters or Filters()
+        where, params = _where(filters, self._twins(filters))
         return int(self.store.query(f"SELECT COUNT(*) FROM photos WHERE {where}", params)[0][0])
 
     def months(self, filters: Filters | None = None) -> list[Month]:
@@ -138,7 +191,7 @@ class BrowseMixin:
         count of its month): two index lookups per month that has photos, never a pass over the table.
         """
         filters = filters or Filters()
-        where, params = _where(filters)
+        where, params = _where(filters, self._twins(filters))
         anchors = self._browse_anchors(filters)
         out: list[Month] = []
         position, upper = 0, None

@@ -10,6 +10,9 @@ from photosearch.core.caption_files import read_sidecar
 
 EMBEDDED_SOURCES = ("exif", "xmp", "iptc", "png", "comment", "keyword")  # issue 11: + keywords
 SIDECAR_SOURCE = "sidecar"
+IMPORTED_SOURCES = ("csv",)  # given by the user (caption import): nowhere else to read them again from
+# A photo (or its root folder) that cannot be reached now: its rows may be all that is left of a move.
+_TWIN_OFFLINE_SQL = " AND (o.offline = 1 OR EXISTS (SELECT 1 FROM folders f WHERE f.id = o.folder_id AND f.online = 0))"
 
 
 def sidecar_captions(path: str, inside: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -39,3 +42,20 @@ def replace_captions(
 def move_captions(conn: sqlite3.Connection, old: str, new: str) -> None:
     conn.execute("UPDATE OR IGNORE captions SET path = ? WHERE path = ?", (new, old))
     conn.execute("DELETE FROM captions WHERE path = ?", (old,))
+
+
+def copy_twin_captions(
+    conn: sqlite3.Connection, path: str, fingerprint: str, sources: Iterable[str], *, offline_only: bool
+) -> None:
+    """Give the photo at `path` copies of the captions (of these sources) of the other photos with the
+    same content; with offline_only, only of those that cannot be reached now (a folder renamed or moved
+    to another watched folder leaves its old rows offline, with the imported captions). Copies, not
+    moves: the old rows keep theirs if their drive comes back. A caption already there is not added."""
+    sources = tuple(sources)
+    marks = ",".join("?" * len(sources))
+    conn.execute(
+        "INSERT OR IGNORE INTO captions(path, source, text) SELECT DISTINCT ?, c.source, c.text FROM photos o "
+        f"JOIN captions c ON c.path = o.path WHERE o.fingerprint = ? AND o.path != ? AND c.source IN ({marks})"
+        + (_TWIN_OFFLINE_SQL if offline_only else ""),
+        (path, fingerprint, path, *sources),
+    )

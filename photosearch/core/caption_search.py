@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from photosearch.core.browse import OFFLINE_TWINS_SQL
 from photosearch.core.caption_index import CaptionIndex
 from photosearch.core.filters import Filters
 from photosearch.core.fsnames import from_db
@@ -81,6 +82,7 @@ class CaptionSearchMixin:
         allowed = self._allowed_captions(filters) if filters is not None else None
         if allowed is not None and len(allowed) == 0:
             return []
+        hidden = self._offline_twin_captions() if filters is None else frozenset()  # else `allowed` has it
         index = self._caption_index()
         q = np.asarray(query_vector, dtype=np.float32)
         version = self.store.data_version()
@@ -101,7 +103,7 @@ class CaptionSearchMixin:
             )
             sims = clamp_cosines(sims)
             similarity = dict(zip(ids.tolist(), sims.tolist(), strict=True))
-            candidates = set(similarity) | small_hits
+            candidates = (set(similarity) | small_hits) - hidden
             late = [c for c in words.small_hits if c not in similarity]
             for cid, vector in self._captions_index.vectors_for(late).items():
                 similarity[cid] = float(clamp_cosines(vector.astype(np.float32) @ q))
@@ -110,7 +112,7 @@ class CaptionSearchMixin:
                 ((similarity.get(c, 0.0) + lexical.get(c, 0.0), c) for c in candidates - banned),
                 key=lambda t: (-t[0], t[1]),
             )
-            results = self._caption_results(scored, similarity, lexical, matched, k, allowed)
+            results = self._caption_results(scored, similarity, lexical, matched, k, allowed, hidden)
             exhausted = index is None or wide >= searchable
             if exhausted or wide >= MAX_VECTOR_CANDIDATES:
                 return results
@@ -150,7 +152,24 @@ class CaptionSearchMixin:
         _, _, cids, at = cached
         return cids[row_ok[at]]
 
-    def _caption_results(self, scored, similarity, lexical, matched, k, allowed=None) -> list[CaptionResult]:
+    def _offline_twin_captions(self) -> frozenset[int]:
+        """Ids of the captions of offline photos whose content an online photo has: that photo stands for
+        both in the results (a renamed watched folder's old rows), so their captions are left out too."""
+        if not self._some_offline():
+            return frozenset()
+        version = self.store.data_version()
+        cached = getattr(self, "_twin_captions", None)
+        if cached is None or cached[0] != version:
+            rows = self.store.query(
+                f"SELECT c.id FROM captions c JOIN ({OFFLINE_TWINS_SQL}) t JOIN photos p ON p.id = t.id "
+                "WHERE c.path = p.path"
+            )
+            cached = self._twin_captions = (version, frozenset(r[0] for r in rows))
+        return cached[1]
+
+    def _caption_results(
+        self, scored, similarity, lexical, matched, k, allowed=None, hidden: frozenset[int] = frozenset()
+    ) -> list[CaptionResult]:
         """The k best rows, one per (photo content, source, text): copies of a photo in several folders
         carry the same text ('ocr' rows, embedded metadata), shown once by the best-scoring copy."""
         out: list[CaptionResult] = []
@@ -186,11 +205,14 @@ class CaptionSearchMixin:
                     )
                 )
                 if len(out) >= k:
-                    return self._with_copies(out, allowed)
-        return self._with_copies(out, allowed)
+                    return self._with_copies(out, allowed, hidden)
+        return self._with_copies(out, allowed, hidden)
 
-    def _with_copies(self, results: list[CaptionResult], allowed: np.ndarray | None) -> list[CaptionResult]:
-        """Each row with the other paths whose same caption it stands for (those the filters allow)."""
+    def _with_copies(
+        self, results: list[CaptionResult], allowed: np.ndarray | None, hidden: frozenset[int] = frozenset()
+    ) -> list[CaptionResult]:
+        """Each row with the other paths whose same caption it stands for (those the filters allow, less
+        the offline twins of online photos, which results never show)."""
         fingerprints = sorted({r.fingerprint for r in results if r.fingerprint})
         if not fingerprints:
             return results
@@ -207,6 +229,7 @@ class CaptionSearchMixin:
             ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
             at = np.minimum(np.searchsorted(allowed, ids), len(allowed) - 1)
             rows = [r for r, ok in zip(rows, (allowed[at] == ids).tolist(), strict=True) if ok]
+        rows = [r for r in rows if r[0] not in hidden]
         for _, path, source, text, fingerprint in rows:
             others.setdefault((fingerprint, source, text), []).append(from_db(path))
         out = []

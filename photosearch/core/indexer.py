@@ -21,11 +21,18 @@ import numpy as np
 
 from photosearch.core.caption_encoding import encode_pending_captions
 from photosearch.core.caption_files import read_sidecar
-from photosearch.core.caption_rows import EMBEDDED_SOURCES, SIDECAR_SOURCE, replace_captions
+from photosearch.core.caption_rows import (
+    EMBEDDED_SOURCES,
+    IMPORTED_SOURCES,
+    SIDECAR_SOURCE,
+    copy_twin_captions,
+    replace_captions,
+)
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.fsnames import from_db
 from photosearch.core.images import ImageError, decode, make_thumbnail, save_thumbnail
 from photosearch.core.index_plan import record_plan
+from photosearch.core.moved_folders import moved_folders
 from photosearch.core.phash import phash, store_hash
 from photosearch.core.scanner import ScanPlan, Scope, fingerprint, scan
 from photosearch.core.store import Store, collect_garbage, vector_to_blob
@@ -37,7 +44,7 @@ DEFAULT_BATCH = 16  # until the encoder, which knows its own best batch size, ha
 
 ProgressFn = Callable[[Progress], None]
 
-# A copy or a touched file: take size, date and metadata captions from a photo with the same content.
+# A copy or a touched file: take size and date from a photo with the same content.
 _REUSE_KNOWN_SQL = """
 UPDATE photos SET state = 'indexed', reason = NULL, fingerprint = :fp,
     width = COALESCE(width, (SELECT o.width FROM photos o WHERE o.fingerprint = :fp AND o.width IS NOT NULL)),
@@ -114,6 +121,7 @@ class Indexer:
             self.encode_captions()
         with self.store.write() as conn:
             collect_garbage(conn)
+        summary.moved_folders = moved_folders(self.store)  # after encoding: new photos have their fingerprints
         summary.cancelled = bool(cancel and cancel.is_set())
         summary.seconds = time.monotonic() - started
         if progress:
@@ -273,6 +281,10 @@ class Indexer:
                 store_hash(conn, item.fingerprint, item.phash)
         else:  # same content as an indexed photo (a copy, a touched file): reuse what it knows
             conn.execute(_REUSE_KNOWN_SQL, {"fp": item.fingerprint, "id": job.photo_id})
+            # Not decoded, so its metadata captions come from the photos it is a copy of.
+            copy_twin_captions(conn, job.path, item.fingerprint, EMBEDDED_SOURCES, offline_only=False)
+        # An offline twin is likely this photo before a move (a renamed folder): its imported captions come along.
+        copy_twin_captions(conn, job.path, item.fingerprint, IMPORTED_SOURCES, offline_only=True)
         replace_captions(conn, job.path, (SIDECAR_SOURCE,), [(SIDECAR_SOURCE, item.sidecar)] if item.sidecar else [])
 
     # -- captions ----------------------------------------------------------------------------

@@ -39,6 +39,33 @@ class PhotoColumns:
     by_vector: np.ndarray  # row numbers ordered by vector id (rows of one vector stay in order)
     sorted_vector_ids: np.ndarray  # vector_ids[by_vector]
     vector_count: int  # distinct vector ids >= 0
+    # Offline rows whose vector an online row also has (None: none): a folder renamed or moved to another
+    # watched folder leaves its old rows offline, and each photo would show twice.
+    offline_twins: np.ndarray | None = None
+
+
+def offline_twins(offline: np.ndarray, vector_ids: np.ndarray) -> np.ndarray | None:
+    """Rows that are offline while a row online has the same vector (the same content), or None."""
+    if not offline.any():
+        return None
+    online = np.unique(vector_ids[~offline & (vector_ids >= 0)])
+    twins = offline & np.isin(vector_ids, online)
+    return twins if twins.any() else None
+
+
+def hide_offline_twins(photos: PhotoColumns, rows_ok: np.ndarray) -> bool:
+    """Leave out of rows_ok (in place) the offline rows whose content an allowed online row shows, so
+    the online photo stands for both. Returns whether any was left out. Their vector stays allowed."""
+    if photos.offline_twins is None:
+        return False
+    candidates = np.flatnonzero(photos.offline_twins & rows_ok)
+    if len(candidates) == 0:
+        return False
+    if not rows_ok.all():  # a filter may leave out the online twin: then the offline one is what there is
+        shown = np.unique(photos.vector_ids[rows_ok & ~photos.offline & (photos.vector_ids >= 0)])
+        candidates = candidates[np.isin(photos.vector_ids[candidates], shown)]
+    rows_ok[candidates] = False
+    return len(candidates) > 0
 
 
 def pixel_hits(

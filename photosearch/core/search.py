@@ -23,7 +23,7 @@ from photosearch.core.browse import BrowseMixin
 from photosearch.core.caption_search import CaptionSearchMixin
 from photosearch.core.filters import Filters
 from photosearch.core.fused_search import FusedSearchMixin
-from photosearch.core.photo_results import PhotoColumns, build_results, pixel_hits
+from photosearch.core.photo_results import PhotoColumns, build_results, hide_offline_twins, offline_twins, pixel_hits
 from photosearch.core.snapshot_files import SnapshotBusy, mismatched
 from photosearch.core.store import Store, blob_to_vectors
 from photosearch.core.types import SearchResult
@@ -233,9 +233,10 @@ class SearchEngine(CaptionSearchMixin, FusedSearchMixin, BrowseMixin):
         sorted_vids = vector_ids[by_vector]
         encoded = sorted_vids[np.searchsorted(sorted_vids, 0) :]
         distinct = int(np.count_nonzero(np.diff(encoded))) + 1 if len(encoded) else 0
+        offline = cols[1].astype(bool)
         self._photos = PhotoColumns(
             ids=np.ascontiguousarray(cols[0]),
-            offline=cols[1].astype(bool),
+            offline=offline,
             vector_ids=vector_ids,
             width=np.ascontiguousarray(cols[3]),
             height=np.ascontiguousarray(cols[4]),
@@ -243,6 +244,7 @@ class SearchEngine(CaptionSearchMixin, FusedSearchMixin, BrowseMixin):
             by_vector=by_vector,
             sorted_vector_ids=sorted_vids,
             vector_count=distinct,
+            offline_twins=offline_twins(offline, vector_ids),
         )
         self._allowed_cache = {}
 
@@ -312,7 +314,9 @@ class SearchEngine(CaptionSearchMixin, FusedSearchMixin, BrowseMixin):
             allowed = None
         else:
             allowed = np.unique(photos.vector_ids[rows_ok & (photos.vector_ids >= 0)])
-        result = (allowed, rows_ok if filtered else None)
+        # After `allowed`: an offline twin's vector stays allowed for the online row that shows it.
+        hidden = hide_offline_twins(photos, rows_ok)
+        result = (allowed, rows_ok if filtered or hidden else None)
         if len(self._allowed_cache) > 32:  # filters typed one after another: keep memory bounded
             self._allowed_cache.clear()
         self._allowed_cache[filters] = result

@@ -133,6 +133,11 @@ _MIGRATIONS: list[str] = [
     );
     CREATE TABLE phashes (fingerprint TEXT PRIMARY KEY, hash INTEGER NOT NULL);
     """,
+    # Offline photos by content: browsing asks whether there are any (an offline photo whose content an
+    # online photo has is left out) without a pass over the table, and finds their twins by fingerprint.
+    """
+    CREATE INDEX photos_offline ON photos(fingerprint) WHERE offline = 1;
+    """,
 ]
 
 SCHEMA_VERSION = len(_MIGRATIONS)

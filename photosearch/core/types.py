@@ -75,6 +75,7 @@ class IndexSummary:
     skipped: list[Skipped] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
+    moved_folders: list[Any] = field(default_factory=list)  # moved_folders.MovedFolder: offline, photos elsewhere
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -86,6 +87,7 @@ class IndexSummary:
             "offline": self.offline,
             "skipped": [asdict(s) for s in self.skipped],
             "cancelled": self.cancelled,
+            "moved_folders": [m.to_json() for m in self.moved_folders],
         }
 
 

@@ -1,4 +1,5 @@
-"""Test helpers: photos on disk with a date taken (EXIF DateTimeOriginal), IPTC keywords or a file time."""
+"""Test helpers: photos on disk with a date taken (EXIF DateTimeOriginal), IPTC keywords or a file time; a
+watched folder renamed after indexing."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.conftest import make_photo
+from tests.conftest import make_photo, make_photos
 
 
 def iptc_block(keywords: list[str]) -> bytes:
@@ -45,3 +46,22 @@ def write_photo(
     if mtime is not None:
         os.utime(path, (mtime, mtime))
     return path
+
+
+def index_then_rename(library, tmp_path: Path) -> tuple[Path, Path]:
+    """Folder A (p0.jpg with IPTC keywords and an imported caption "grandma birthday party", p1-p4.jpg)
+    indexed, renamed to B, and B indexed too: A is offline, B holds the same photos. Returns (A, B)."""
+    a, b = tmp_path / "A", tmp_path / "B"
+    write_photo(a / "p0.jpg", 0, keywords=["grandma", "cake"])
+    for i, made in enumerate(make_photos(a, 4, start=1), start=1):
+        made.rename(a / f"p{i}.jpg")
+    library.add_folder(a)
+    library.index()
+    csv_path = tmp_path / "caps.csv"
+    csv_path.write_text(f"image,caption\n{a / 'p0.jpg'},grandma birthday party\n", encoding="utf-8")
+    assert library.import_captions(csv_path)["imported"] == 1
+    a.rename(b)
+    library.add_folder(b)
+    summary = library.index()
+    assert (summary.added, summary.encoded, summary.offline) == (5, 0, 5)
+    return a, b

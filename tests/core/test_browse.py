@@ -152,3 +152,53 @@ def test_anchors_are_dropped_when_the_library_changes(big):
     assert want[0] == 99999
     assert _ids(big.browse(200, 600)) == want[600:800]
     assert _ids(big.browse(5, 0)) == want[:5]
+
+
+def test_browse_leaves_out_offline_photos_shown_online_elsewhere(tmp_path):
+    from tests.core.photo_meta import index_then_rename
+
+    library = Library(tmp_path / "library", model=TINY_MODEL, pretrained="random")
+    try:
+        a, b = index_then_rename(library, tmp_path)
+        assert sorted(_names(library.browse(20))) == [f"p{i}.jpg" for i in range(5)]
+        assert all(r.path.startswith(str(b)) for r in library.browse(20))
+        assert library.engine().browse_count() == 5 and sum(m.count for m in library.months()) == 5
+        assert len(library.browse(20, filters=Filters(folder=str(a)))) == 5  # the old folder, asked for
+    finally:
+        library.close()
+
+
+def test_pages_leave_out_offline_twins_and_keep_their_order(tmp_path):
+    """An offline folder holding copies of some online photos (and photos of its own): pages, months and
+    counts agree with the full order less the offline copies."""
+    from benchmarks.fused_query import MODEL_ID, build_library
+    from photosearch.core.search import SearchEngine
+
+    store = build_library(tmp_path / "lib", 600, 16)
+    with store.write() as conn:
+        conn.execute("INSERT INTO folders(id, path, added, online) VALUES (2, '/old', 0, 0)")
+        conn.execute(
+            "INSERT INTO photos(path, folder_id, size, mtime_ns, fingerprint, taken, state, offline) "
+            "SELECT '/old/' || id || '.jpg', 2, size, mtime_ns, CASE WHEN id % 3 = 0 THEN 'own' || id "
+            "ELSE fingerprint END, taken, 'indexed', 1 FROM photos WHERE id % 2 = 0"
+        )
+    engine = SearchEngine(store, MODEL_ID)
+    try:
+        old = Filters(folder="/old")  # asked for, the offline folder shows its own photos
+        for filters in (Filters(), Filters.from_text(after="2005", before="2016"), old):
+            want = _without_offline_twins(store, _expected_order(engine, filters))
+            assert len(want) == {Filters(): 600 + 100, old: 300}.get(filters, len(want)) > 0
+            got = []
+            while page := engine.browse(137, len(got), filters=filters):
+                got += _ids(page)
+            assert got == want
+            assert sum(m.count for m in engine.months(filters)) == len(want) == engine.browse_count(filters)
+    finally:
+        store.close()
+
+
+def _without_offline_twins(store, ids: list[int]) -> list[int]:
+    """ids less the offline photos whose content an online photo among the same ids has."""
+    rows = {i: (fp, bool(off)) for i, fp, off in store.query("SELECT id, fingerprint, offline FROM photos")}
+    online = {rows[i][0] for i in ids if not rows[i][1]}
+    return [i for i in ids if not (rows[i][1] and rows[i][0] in online)]

@@ -195,3 +195,15 @@ def test_copies_of_a_photo_give_one_caption_row_that_names_the_others(copied_sig
     # a folder filter: only the copy inside it, with no others to name
     (inside,) = [c for c in lib.search_captions(text="springfield", k=10, folder=str(folder / "a"))]
     assert inside.path == str(folder / "a" / "sign.jpg") and inside.copies == ()
+
+
+def test_a_renamed_folders_caption_row_names_no_offline_copy(library, tmp_path) -> None:
+    """Caption rows fold copies of a photo and leave out offline twins of online photos: the old, offline
+    path of a renamed folder is neither shown nor listed among the row's copies."""
+    from tests.core.photo_meta import index_then_rename
+
+    _old, b = index_then_rename(library, tmp_path)
+    rows = library.search_captions("grandma")
+    assert {r.path for r in rows} == {str(b / "p0.jpg")}
+    (row,) = [r for r in rows if r.caption == "grandma birthday party"]
+    assert row.copies == () and all(r.copies == () for r in rows)

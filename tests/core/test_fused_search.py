@@ -140,9 +140,9 @@ def test_a_library_from_before_the_name_index_gets_it_and_its_keywords(tmp_path)
     lib.index()
     step = next(i for i, sql in enumerate(_MIGRATIONS) if "photo_names" in sql)
     with lib.store.write() as conn:  # back to the schema before issue 11, keywords never read
-        for later in _MIGRATIONS[step + 1 :]:  # the steps after it run again: undo their tables
-            for table in re.findall(r"CREATE TABLE (\w+)", later):
-                conn.execute(f"DROP TABLE {table}")
+        for later in _MIGRATIONS[step + 1 :]:  # the steps after it run again: undo their tables and indexes
+            for kind, name in re.findall(r"CREATE (TABLE|INDEX) (\w+)", later):
+                conn.execute(f"DROP {kind} {name}")
         for trigger in ("photo_names_ai", "photo_names_ad", "photo_names_au"):
             conn.execute(f"DROP TRIGGER {trigger}")
         conn.execute("DROP TABLE photo_names")

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import make_photo, make_photos
+from tests.core.photo_meta import index_then_rename
 
 
 def _vectors(library) -> dict[str, np.ndarray]:
@@ -270,3 +271,51 @@ def test_files_dated_past_2262_or_before_1970_are_indexed_with_the_rest(library,
     assert (again.added, again.updated, again.encoded) == (0, 0, 0)
     caption = {"source": "sidecar", "text": "a caption from the future"}
     assert library.photo_details(str(future))["captions"] == [caption]
+
+
+def _captions_of(library, path: Path) -> set[tuple[str, str]]:
+    return {(c["source"], c["text"]) for c in library.photo_details(str(path))["captions"]}
+
+
+@pytest.fixture
+def renamed(library, tmp_path):
+    return library, *index_then_rename(library, tmp_path)
+
+
+def test_a_photo_found_again_elsewhere_gets_copies_of_its_offline_twins_captions(renamed):
+    """The imported caption lived only on the offline row: removing the old folder lost it for good.
+    Metadata captions of content already embedded were not read from the new file either."""
+    library, a, b = renamed
+    imported = ("csv", "grandma birthday party")
+    keywords = ("keyword", "grandma, cake")
+    assert _captions_of(library, b / "p0.jpg") >= {imported, keywords}
+    assert _captions_of(library, a / "p0.jpg") >= {imported, keywords}  # copies: the old row keeps its own
+    library.remove_folder(a)
+    assert _captions_of(library, b / "p0.jpg") >= {imported, keywords}
+    assert library.status()["captions_pending"] == 0  # the copies were embedded by that index
+
+
+def test_captions_are_copied_only_from_offline_twins_and_never_twice(library, tmp_path):
+    a, b = tmp_path / "A", tmp_path / "B"
+    make_photos(a, 2)
+    library.add_folder(a)
+    library.index()
+    csv_path = tmp_path / "caps.csv"
+
+    def import_captions(*rows: tuple[Path, str]) -> None:
+        csv_path.write_text("image,caption\n" + "".join(f"{p},{t}\n" for p, t in rows), encoding="utf-8")
+        library.import_captions(csv_path)
+
+    import_captions((a / "photo_0000.jpg", "the old caption"))
+    shutil.copytree(a, b)  # a copy while the original is still there: each keeps its own captions
+    library.add_folder(b)
+    library.index()
+    assert _captions_of(library, b / "photo_0000.jpg") == set()
+    a.rename(tmp_path / "away")
+    shutil.copy(b / "photo_0000.jpg", b / "again.jpg")  # its offline twin A/photo_0000 has a caption
+    shutil.copy(b / "photo_0001.jpg", b / "other.jpg")  # its only captioned twin B/photo_0001 is online
+    import_captions((b / "again.jpg", "the old caption"), (b / "photo_0001.jpg", "an online caption"))
+    library.index()
+    rows = library.store.query("SELECT source, text FROM captions WHERE path = ?", (str(b / "again.jpg"),))
+    assert rows == [("csv", "the old caption")]
+    assert _captions_of(library, b / "other.jpg") == set()

@@ -294,3 +294,24 @@ def test_a_failing_save_never_breaks_search(library_path, photos_dir, monkeypatc
     assert len(lib.search_text("a photo", k=20)) == 10
     assert len(calls) == 1  # not retried on every refresh
     lib.close()
+
+
+def test_an_offline_photo_is_not_shown_beside_an_online_photo_of_the_same_content(library, tmp_path):
+    """A renamed watched folder left every photo twice in the results: the old, offline row and the new one."""
+    from photosearch.core.filters import Filters
+    from tests.core.photo_meta import index_then_rename
+
+    a, b = index_then_rename(library, tmp_path)
+    in_b = sorted(str(b / f"p{i}.jpg") for i in range(5))
+    found = library.search_text("grandma", k=20)
+    assert sorted(_paths(found)) == in_b
+    assert found[0].path == str(b / "p0.jpg") and found[0].caption == "grandma birthday party"
+    assert sorted(_paths(library.search_image(str(b / "p1.jpg"), k=20))) == in_b
+    assert sorted(_paths(library.search_text("grandma", k=20, include_offline=False))) == in_b
+    assert {c.path for c in library.search_captions("grandma")} == {str(b / "p0.jpg")}
+    # Asked for the old folder itself, its photos are what there is to show.
+    old = sorted(_paths(library.search_text("grandma", k=20, filters=Filters(folder=str(a)))))
+    assert old == sorted(str(a / f"p{i}.jpg") for i in range(5))
+    (b / "p4.jpg").unlink()  # now only the offline row holds that photo: it is shown again
+    library.index()
+    assert sorted(_paths(library.search_text("grandma", k=20))) == sorted([*in_b[:4], str(a / "p4.jpg")])
