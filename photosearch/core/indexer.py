@@ -65,8 +65,9 @@ class Job:
 @dataclass
 class Prepared:
     job: Job
-    kind: str  # "skip" | "known" (content already embedded) | "decoded"
+    kind: str  # "skip" | "known" (content already embedded) | "decoded" | "copy" (of `first`, in this run)
     fingerprint: str | None = None
+    first: int | None = None  # for a copy: the photo id decoding its content
     reason: str = ""
     pixels: np.ndarray | None = None
     width: int | None = None
@@ -75,6 +76,26 @@ class Prepared:
     captions: list[tuple[str, str]] = field(default_factory=list)
     sidecar: str | None = None
     phash: int | None = None  # perceptual hash of the same decode (duplicate finder)
+
+
+class _Twins:
+    """Photos of one content within a run. The first to claim a fingerprint is decoded and encoded;
+    its copies share its vector, so 2,000 copies cost one decode and one encode however the batches
+    and decode threads fall. Claimed from the decode threads; the rest is kept by the committing thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._first: dict[str, int] = {}
+        # Firsts that could not be indexed. Their copies are decoded each by itself: the fingerprint
+        # reads only the ends of a file, so a copy damaged in the middle must not condemn the others.
+        self.failed: set[int] = set()
+        # The metadata captions of each content decoded in this run, for its copies.
+        self.captions: dict[str, list[tuple[str, str]]] = {}
+
+    def claim(self, fp: str, photo_id: int) -> int:
+        """The photo id that decodes this content: `photo_id` if it is the first to ask."""
+        with self._lock:
+            return self._first.setdefault(fp, photo_id)
 
 
 class Indexer:
@@ -166,6 +187,8 @@ class Indexer:
             progress(Progress("encoding", 0, total, 0.0, None))
         pending: deque[tuple[Job, Future[Prepared]]] = deque()
         batch: list[Prepared] = []
+        waiting: list[Prepared] = []  # copies whose first is not committed yet
+        twins = _Twins()
         todo = iter(jobs)
         pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="photosearch-decode")
         try:
@@ -174,7 +197,7 @@ class Indexer:
                     job = next(todo, None)
                     if job is None:
                         break
-                    pending.append((job, pool.submit(self._prepare, job, encoder_future, known)))
+                    pending.append((job, pool.submit(self._prepare, job, encoder_future, known, twins)))
                 if not pending:
                     break
                 job, future = pending.popleft()
@@ -184,8 +207,12 @@ class Indexer:
                 batch_size = int(getattr(encoder, "batch_size", DEFAULT_BATCH))
                 decoded = sum(1 for p in batch if p.kind == "decoded")
                 if decoded >= batch_size or not pending or len(batch) >= batch_size * 4:
-                    done += self._commit(batch, encoder, known, summary)
+                    items = batch + waiting
+                    waiting, alone = self._commit(items, encoder, known, twins, summary)
+                    done += len(items) - len(waiting) - len(alone)
                     batch = []
+                    for job in alone:  # their first could not be indexed: each is decoded by itself
+                        pending.append((job, pool.submit(self._prepare, job, encoder_future, known, None)))
                     if progress:
                         progress(_progress(done, total, started, job.path))
                     _wait_if_paused(pause, cancel)
@@ -193,11 +220,12 @@ class Indexer:
                         break
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
-        if batch:
-            self._commit(batch, encoder_future.result(), known, summary)
+        if batch:  # cancelled: copies still waiting for their first (or to be decoded) stay pending
+            self._commit(batch + waiting, encoder_future.result(), known, twins, summary)
 
-    def _prepare(self, job: Job, encoder_future: Future, known: set[str]) -> Prepared:
-        """Runs in a decode thread: fingerprint, then decode, preprocess and thumbnail from one decode."""
+    def _prepare(self, job: Job, encoder_future: Future, known: set[str], twins: _Twins | None) -> Prepared:
+        """Runs in a decode thread: fingerprint, then decode, preprocess and thumbnail from one decode.
+        With `twins`, only the first photo of a content is decoded; without, this one is in any case."""
         try:
             fp = job.fingerprint or fingerprint(job.path)
         except OSError as exc:
@@ -207,6 +235,8 @@ class Indexer:
             if self.thumbs.get(fp) is None:  # lost or damaged: made again (best effort, it is a cache)
                 self.thumbs.ensure(job.path, fp)
             return Prepared(job, "known", fingerprint=fp, sidecar=sidecar)
+        if twins is not None and (first := twins.claim(fp, job.photo_id)) != job.photo_id:
+            return Prepared(job, "copy", fingerprint=fp, sidecar=sidecar, first=first)
         side = _decode_side(encoder_future)
         try:
             image = decode(job.path, min_side=side)
@@ -239,12 +269,22 @@ class Indexer:
             phash=phash(image.image),
         )
 
-    def _commit(self, batch: list[Prepared], encoder, known: set[str], summary: IndexSummary) -> int:
-        decoded = [p for p in batch if p.kind == "decoded"]
-        vectors = encoder.encode_images(np.stack([p.pixels for p in decoded])) if decoded else np.zeros((0, 0))
+    def _commit(
+        self, batch: list[Prepared], encoder, known: set[str], twins: _Twins, summary: IndexSummary
+    ) -> tuple[list[Prepared], list[Job]]:
+        """Encode each content of the batch once and record the batch in one transaction. Returns the
+        copies left for later: those whose first is still to come, and those to decode by themselves."""
+        firsts: dict[str, Prepared] = {}
+        for p in batch:
+            if p.kind == "decoded" and p.fingerprint not in known:
+                firsts.setdefault(p.fingerprint, p)
+        encode = list(firsts.values())
+        vectors = encoder.encode_images(np.stack([p.pixels for p in encode])) if encode else np.zeros((0, 0))
+        stored: set[str] = set()
+        waiting: list[Prepared] = []
+        alone: list[Job] = []
         with self.store.write() as conn:
-            for i, item in enumerate(decoded):
-                vector = vectors[i]
+            for item, vector in zip(encode, vectors, strict=True):
                 norm = float(np.linalg.norm(vector)) if np.all(np.isfinite(vector)) else 0.0
                 if abs(norm - 1.0) > 1e-2:
                     item.kind, item.reason = "skip", "the model returned an invalid embedding (NaN, Inf or zero)"
@@ -253,13 +293,31 @@ class Indexer:
                     "INSERT OR IGNORE INTO embeddings(fingerprint, model_id, vector) VALUES (?, ?, ?)",
                     (item.fingerprint, self.model_id, vector_to_blob(vector)),
                 )
+                stored.add(item.fingerprint)
             for item in batch:
+                if item.kind == "copy":
+                    continue
+                first = firsts.get(item.fingerprint)
+                if item.kind == "decoded" and first is not None and first is not item and first.kind == "skip":
+                    item.kind, item.reason = "skip", first.reason  # the same content the model rejected
+                if item.kind == "skip":
+                    twins.failed.add(item.job.photo_id)
+                elif item.kind == "decoded" and item.captions:
+                    twins.captions[item.fingerprint] = item.captions
                 self._record(conn, item, summary)
-        for item in decoded:
-            if item.kind == "decoded":
-                known.add(item.fingerprint)
-                summary.encoded += 1
-        return len(batch)
+            for item in batch:  # after the firsts: a copy takes size and date from its first's row
+                if item.kind != "copy":
+                    continue
+                if item.fingerprint in known or item.fingerprint in stored:
+                    item.kind, item.captions = "known", twins.captions.get(item.fingerprint, [])
+                    self._record(conn, item, summary)
+                elif item.first in twins.failed:
+                    alone.append(item.job)
+                else:
+                    waiting.append(item)
+        known.update(stored)
+        summary.encoded += len(stored)
+        return waiting, alone
 
     def _record(self, conn: sqlite3.Connection, item: Prepared, summary: IndexSummary) -> None:
         job = item.job
@@ -281,7 +339,12 @@ class Indexer:
                 store_hash(conn, item.fingerprint, item.phash)
         else:  # same content as an indexed photo (a copy, a touched file): reuse what it knows
             conn.execute(_REUSE_KNOWN_SQL, {"fp": item.fingerprint, "id": job.photo_id})
-            # Not decoded, so its metadata captions come from the photos it is a copy of.
+            # A copy of a photo decoded in this run gets its metadata captions; one indexed before gets them from
+            # the photos it is a copy of (below); none is taken away.
+            conn.executemany(
+                "INSERT OR IGNORE INTO captions(path, source, text) VALUES (?, ?, ?)",
+                [(job.path, source, text) for source, text in item.captions if text],
+            )
             copy_twin_captions(conn, job.path, item.fingerprint, EMBEDDED_SOURCES, offline_only=False)
         # An offline twin is likely this photo before a move (a renamed folder): its imported captions come along.
         copy_twin_captions(conn, job.path, item.fingerprint, IMPORTED_SOURCES, offline_only=True)

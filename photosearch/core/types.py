@@ -70,7 +70,7 @@ class IndexSummary:
     updated: int = 0
     removed: int = 0
     moved: int = 0
-    encoded: int = 0
+    encoded: int = 0  # contents run through the model: copies of one content count once
     offline: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     cancelled: bool = False

@@ -4,6 +4,7 @@ import datetime
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -177,8 +178,6 @@ def test_progress_reports_counts_rate_and_eta(library, photos_dir):
 
 
 def test_cancel_stops_early_and_the_next_run_resumes(library, tmp_path):
-    import threading
-
     folder = tmp_path / "many"
     make_photos(folder, 40)
     library.add_folder(folder)
@@ -319,3 +318,173 @@ def test_captions_are_copied_only_from_offline_twins_and_never_twice(library, tm
     rows = library.store.query("SELECT source, text FROM captions WHERE path = ?", (str(b / "again.jpg"),))
     assert rows == [("csv", "the old caption")]
     assert _captions_of(library, b / "other.jpg") == set()
+
+
+def _count_encodes(library, monkeypatch) -> tuple[list[int], dict[str, int]]:
+    """Rows sent to the encoder per call, and decodes per path (both counted, never timed)."""
+    import photosearch.core.indexer as indexer
+
+    rows: list[int] = []
+    decodes: dict[str, int] = {}
+    encoder = library.encoder()
+    real_encode, real_decode = encoder.encode_images, indexer.decode
+
+    def counting_encode(batch):
+        rows.append(len(batch))
+        return real_encode(batch)
+
+    def counting_decode(path, *args, **kwargs):
+        decodes[os.path.basename(path)] = decodes.get(os.path.basename(path), 0) + 1
+        return real_decode(path, *args, **kwargs)
+
+    encoder.encode_images = counting_encode
+    monkeypatch.setattr(indexer, "decode", counting_decode)
+    return rows, decodes
+
+
+def test_copies_in_one_batch_are_decoded_and_encoded_once(library, tmp_path, monkeypatch):
+    folder = tmp_path / "copies"
+    originals = [make_photo(tmp_path / f"original_{i}.jpg", seed=70 + i) for i in range(2)]
+    folder.mkdir()
+    for n in range(20):  # 40 copies of 2 photos, all within the prefetch window of one batch
+        for i, original in enumerate(originals):
+            shutil.copy(original, folder / f"copy_{n:02d}_{i}.jpg")
+    make_photos(folder, 3, start=200)
+    rows, decodes = _count_encodes(library, monkeypatch)
+    library.add_folder(folder)
+    summary = library.index()
+    assert (summary.added, summary.skipped) == (43, [])
+    assert sum(rows) == 5, "each distinct content goes through the model exactly once"
+    assert summary.encoded == 5
+    by_content: dict[bytes, int] = {}
+    for name, count in decodes.items():
+        content = (folder / name).read_bytes()
+        by_content[content] = by_content.get(content, 0) + count
+    assert len(by_content) == 5 and max(by_content.values()) <= 2  # one decode (two for a large-input model)
+    assert sum(decodes.values()) <= 10
+    assert library.status()["photos"] == {"indexed": 43, "skipped": 0, "offline": 0, "pending": 0}
+    vectors = _vectors(library)
+    assert len(vectors) == 43
+    for i, original in enumerate(originals):
+        results = library.search_image(str(original), k=100)
+        copies = [r for r in results if os.path.basename(r.path).endswith(f"_{i}.jpg")]
+        assert len(copies) == 20 and len({r.score for r in copies}) == 1
+        details = library.photo_details(copies[-1].path)
+        assert (details["width"], details["height"]) == (96, 72)
+    assert library.index().encoded == 0
+
+
+def test_a_damaged_copy_does_not_take_the_good_copies_with_it(library, tmp_path, monkeypatch):
+    """Same size, first MiB and last KiB (so the same fingerprint), but broken in the middle."""
+    from photosearch.core.scanner import fingerprint
+
+    folder = tmp_path / "damaged"
+    folder.mkdir()
+    noise = np.random.default_rng(3).integers(0, 255, (700, 700, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(folder / "z_good.png")  # incompressible: well over 1 MiB
+    good = (folder / "z_good.png").read_bytes()
+    broken = bytearray(good)
+    broken[len(good) - 200_000 : len(good) - 2_000] = bytes(198_000)
+    for n in range(5):  # sorted first: one of them is the first of its content to be decoded
+        (folder / f"a_broken_{n}.png").write_bytes(broken)
+    (folder / "z_good_copy.png").write_bytes(good)
+    assert fingerprint(str(folder / "a_broken_0.png")) == fingerprint(str(folder / "z_good.png"))
+    rows, _ = _count_encodes(library, monkeypatch)
+    import photosearch.core.indexer as indexer
+
+    # A broken copy is the first of the content to be decoded: the good ones are looked at only after.
+    broken_decoded = threading.Event()
+    decode, fingerprint_of = indexer.decode, indexer.fingerprint
+
+    def noting_decode(path, *args, **kwargs):
+        broken_decoded.set()
+        return decode(path, *args, **kwargs)
+
+    def gated_fingerprint(path, *args):
+        if "good" in os.path.basename(path):
+            broken_decoded.wait(60)
+        return fingerprint_of(path, *args)
+
+    monkeypatch.setattr(indexer, "decode", noting_decode)
+    monkeypatch.setattr(indexer, "fingerprint", gated_fingerprint)
+    library.add_folder(folder)
+    summary = library.index()
+    reasons = {os.path.basename(s.path): s.reason for s in summary.skipped}
+    assert set(reasons) == {f"a_broken_{n}.png" for n in range(5)}
+    assert all("corrupt" in reason for reason in reasons.values())
+    assert summary.encoded == 1 and sum(rows) == 1
+    indexed = library.store.query("SELECT path FROM photos WHERE state = 'indexed'")
+    assert {os.path.basename(p) for (p,) in indexed} == {"z_good.png", "z_good_copy.png"}
+    assert library.status()["photos"]["skipped"] == 5
+
+
+def test_a_copy_met_before_its_first_waits_for_the_first_s_vector(library, tmp_path, monkeypatch):
+    """The decode threads race: a copy early in the queue can find its content claimed by a photo in a
+    later batch. It is recorded once that batch is committed, with that photo's vector and size."""
+    folder = tmp_path / "order"
+    make_photos(folder, 18, start=300)  # 'photo_*': more than one batch (16) between the two
+    make_photo(folder / "z_first.jpg", seed=77)
+    shutil.copy(folder / "z_first.jpg", folder / "a_copy.jpg")
+    rows, _ = _count_encodes(library, monkeypatch)
+    import photosearch.core.indexer as indexer
+
+    first_decoded = threading.Event()
+    decode, fingerprint_of = indexer.decode, indexer.fingerprint
+
+    def noting_decode(path, *args, **kwargs):
+        if os.path.basename(path) == "z_first.jpg":
+            first_decoded.set()
+        return decode(path, *args, **kwargs)
+
+    def gated_fingerprint(path, *args):
+        if os.path.basename(path) == "a_copy.jpg":
+            first_decoded.wait(60)
+        return fingerprint_of(path, *args)
+
+    monkeypatch.setattr(indexer, "decode", noting_decode)
+    monkeypatch.setattr(indexer, "fingerprint", gated_fingerprint)
+    library.add_folder(folder)
+    seen = []
+    summary = library.index(progress=seen.append)
+    assert first_decoded.is_set()
+    assert (summary.added, summary.encoded, summary.skipped, sum(rows)) == (20, 19, [], 19)
+    encoding = [p for p in seen if p.phase == "encoding"]
+    assert encoding[-1].done == encoding[-1].total == 20
+    vectors = _vectors(library)
+    assert np.array_equal(vectors[str(folder / "a_copy.jpg")], vectors[str(folder / "z_first.jpg")])
+    details = library.photo_details(str(folder / "a_copy.jpg"))
+    assert (details["width"], details["height"]) == (96, 72)
+    assert library.status()["photos"]["indexed"] == 20
+
+
+def test_copies_share_the_metadata_of_their_content(library, tmp_path):
+    """A copy is not decoded, yet it has the date, size, caption and keywords of the photo decoded for
+    it in the same run; its own sidecar stays its own."""
+    from tests.core.photo_meta import iptc_block
+
+    folder = tmp_path / "meta"
+    with Image.open(make_photo(tmp_path / "plain.jpg", seed=91)) as img:
+        exif = Image.Exif()
+        exif[0x010E] = "a red kite over the ridge"
+        exif[0x8769] = {0x9003: "2019:05:04 10:00:00"}
+        buffer = tmp_path / "kite.jpg"
+        img.save(buffer, "JPEG", exif=exif.tobytes())
+    data = buffer.read_bytes()
+    data = data[:2] + iptc_block(["raptor"]) + data[2:]
+    folder.mkdir()
+    for n in range(6):
+        (folder / f"kite_{n}.jpg").write_bytes(data)
+    (folder / "kite_5.txt").write_text("the sidecar of one copy")
+    make_photos(folder, 5, start=400)
+    library.add_folder(folder)
+    assert library.index().encoded == 6
+    names = [f"kite_{n}.jpg" for n in range(6)]
+    expected = [{"source": "exif", "text": "a red kite over the ridge"}, {"source": "keyword", "text": "raptor"}]
+    for name in names:
+        details = library.photo_details(str(folder / name))
+        own = [{"source": "sidecar", "text": "the sidecar of one copy"}] if name == "kite_5.jpg" else []
+        assert sorted(details["captions"], key=str) == sorted(expected + own, key=str), name
+        assert (details["width"], details["height"], details["taken"] is not None) == (96, 72, True)
+    results = {r.path: r.score for r in library.search_text("raptor", k=20)}
+    assert {os.path.basename(p) for p in results} >= set(names)
+    assert len({results[str(folder / name)] for name in names if name != "kite_5.jpg"}) == 1
