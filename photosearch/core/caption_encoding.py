@@ -10,6 +10,9 @@ from photosearch.core.store import Store, vector_to_blob
 from photosearch.core.types import Progress
 
 CAPTION_BATCH = 64
+# Texts met lately and their vectors: copies of a photo carry the same metadata and text-in-photo
+# captions, so each distinct text goes through the model once (bounded: a few MB at 1,024 dimensions).
+KNOWN_TEXTS = 4096
 
 
 def encode_pending_captions(
@@ -21,7 +24,7 @@ def encode_pending_captions(
     """Embed captions that have no vector for this model yet (metadata, sidecars, imported CSVs).
 
     Walks the captions by id (a keyset, not a rescan from the start per chunk); each chunk commits,
-    so a kill leaves the rest pending for the next run."""
+    so a kill leaves the rest pending for the next run. A text met lately is not encoded again."""
     pending_sql = (
         "FROM captions c WHERE c.id > ? AND NOT EXISTS (SELECT 1 FROM caption_embeddings e "
         "WHERE e.caption_id = c.id AND e.model_id = ?)"
@@ -30,6 +33,7 @@ def encode_pending_captions(
     encoder = None
     total = None
     started = time.monotonic()
+    known: dict[str, object] = {}
     while True:
         rows = store.query(
             f"SELECT c.id, c.text {pending_sql} ORDER BY c.id LIMIT ?", (last, model_id, CAPTION_BATCH * 8)
@@ -39,17 +43,24 @@ def encode_pending_captions(
         if total is None and progress:
             total = store.query(f"SELECT COUNT(*) {pending_sql}", (0, model_id))[0][0]
         encoder = encoder or encoder_provider()
-        for start in range(0, len(rows), CAPTION_BATCH):
-            chunk = rows[start : start + CAPTION_BATCH]
-            vectors = encoder.encode_texts([text for _, text in chunk])
+        remaining = list(rows)
+        missing = [text for text in dict.fromkeys(text for _, text in rows) if text not in known]
+        for start in range(0, max(len(missing), 1), CAPTION_BATCH):
+            batch = missing[start : start + CAPTION_BATCH]
+            if batch:
+                known.update(zip(batch, encoder.encode_texts(batch), strict=True))
+            ready = [(cid, text) for cid, text in remaining if text in known]
+            remaining = [(cid, text) for cid, text in remaining if text not in known]
             with store.write() as conn:
                 conn.executemany(
                     "INSERT OR IGNORE INTO caption_embeddings(caption_id, model_id, vector) VALUES (?, ?, ?)",
-                    [(cid, model_id, vector_to_blob(v)) for (cid, _), v in zip(chunk, vectors, strict=True)],
+                    [(cid, model_id, vector_to_blob(known[text])) for cid, text in ready],
                 )
-            count += len(chunk)
+            count += len(ready)
             if progress:
                 elapsed = max(time.monotonic() - started, 1e-6)
                 rate = count / elapsed
                 progress(Progress("captions", count, total or count, rate, ((total or count) - count) / rate))
+        while len(known) > KNOWN_TEXTS:  # oldest first; never inside a block, whose rows still need them
+            known.pop(next(iter(known)))
         last = rows[-1][0]
