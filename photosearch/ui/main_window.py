@@ -201,7 +201,7 @@ class MainWindow(QueryDispatch, DropHandling, GridActions, DesktopActions, Index
 
     # -- shutdown ----------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        self.worker.cancel_event.set()
+        self.worker.request_cancel()
         self.worker.pause_event.clear()
         self.bridge.stop()
         self.worker_thread.quit()
