@@ -17,11 +17,13 @@ def encode_pending_captions(
     model_id: str,
     encoder_provider: Callable[[], object],
     progress: Callable[[Progress], None] | None = None,
+    between_chunks: Callable[[], bool] | None = None,
 ) -> int:
     """Embed captions that have no vector for this model yet (metadata, sidecars, imported CSVs).
 
     Walks the captions by id (a keyset, not a rescan from the start per chunk); each chunk commits,
-    so a kill leaves the rest pending for the next run."""
+    so a kill leaves the rest pending for the next run. `between_chunks` is called after each commit
+    (it waits while the run is paused); when it returns True the run stops there, the rest pending."""
     pending_sql = (
         "FROM captions c WHERE c.id > ? AND NOT EXISTS (SELECT 1 FROM caption_embeddings e "
         "WHERE e.caption_id = c.id AND e.model_id = ?)"
@@ -52,4 +54,6 @@ def encode_pending_captions(
                 elapsed = max(time.monotonic() - started, 1e-6)
                 rate = count / elapsed
                 progress(Progress("captions", count, total or count, rate, ((total or count) - count) / rate))
+            if between_chunks is not None and between_chunks():
+                return count
         last = rows[-1][0]

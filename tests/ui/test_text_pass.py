@@ -298,3 +298,37 @@ def test_a_cancel_between_two_parts_of_the_pass_stops_it(qtbot, held_reader, unr
     assert window.ref.get().status()["photos"]["indexed"] == 17  # the change it stepped aside for went in
     assert ocr_status(window) == {"done": 1, "pending": 16}
     qtbot.waitUntil(lambda: "Reading text cancelled" in window.statusBar().currentMessage())
+
+
+def test_pause_while_indexing_also_holds_the_text_pass_that_follows(qtbot, held_reader, unread_library, monkeypatch):
+    """Pause clicked as an index job ends: its text pass begins paused, as the status bar says."""
+    root, _, _ = unread_library
+    in_job, go, held = threading.Event(), threading.Event(), threading.Event()
+    after_index, wait = ocr.after_index, ocr._wait_if_paused
+
+    def held_after_index(*args, **kwargs):  # the end of the start-up index job, before the text pass
+        in_job.set()
+        go.wait(60)
+        return after_index(*args, **kwargs)
+
+    def noted_wait(pause, cancel, should_yield):
+        if pause is not None and pause.is_set():
+            held.set()
+        wait(pause, cancel, should_yield)
+
+    monkeypatch.setattr(ocr, "after_index", held_after_index)
+    monkeypatch.setattr(ocr, "_wait_if_paused", noted_wait)
+    window = start_unwatched(qtbot, root, held_reader)
+    qtbot.waitUntil(in_job.is_set)
+    qtbot.waitUntil(window.pause_button.isVisible)
+    window.pause_button.click()
+    go.set()
+    qtbot.waitUntil(lambda: held_reader.waiting == 1)  # the photo in hand (asked for as the pass starts)...
+    held_reader.let_through(1)
+    qtbot.waitUntil(lambda: held.is_set() or len(held_reader.asked) > 1)  # ...then paused, or reading on
+    assert held.is_set() and len(held_reader.asked) == 1
+    assert window.worker.text_pass_active and window.pause_button.isChecked()
+    with qtbot.waitSignal(window.worker.finished, check_params_cb=is_job("text")):
+        held_reader.open()
+        window.pause_button.click()  # Resume
+    assert ocr_status(window) == {"done": 16, "pending": 0}
