@@ -20,11 +20,14 @@ def encode_pending_captions(
     model_id: str,
     encoder_provider: Callable[[], object],
     progress: Callable[[Progress], None] | None = None,
+    between_chunks: Callable[[], bool] | None = None,
 ) -> int:
     """Embed captions that have no vector for this model yet (metadata, sidecars, imported CSVs).
 
     Walks the captions by id (a keyset, not a rescan from the start per chunk); each chunk commits,
-    so a kill leaves the rest pending for the next run. A text met lately is not encoded again."""
+    so a kill leaves the rest pending for the next run. `between_chunks` is called after each commit
+    (it waits while the run is paused); when it returns True the run stops there, the rest pending.
+    A text met lately is not encoded again."""
     pending_sql = (
         "FROM captions c WHERE c.id > ? AND NOT EXISTS (SELECT 1 FROM caption_embeddings e "
         "WHERE e.caption_id = c.id AND e.model_id = ?)"
@@ -61,6 +64,8 @@ def encode_pending_captions(
                 elapsed = max(time.monotonic() - started, 1e-6)
                 rate = count / elapsed
                 progress(Progress("captions", count, total or count, rate, ((total or count) - count) / rate))
+            if between_chunks is not None and between_chunks():
+                return count
         while len(known) > KNOWN_TEXTS:  # oldest first; never inside a block, whose rows still need them
             known.pop(next(iter(known)))
         last = rows[-1][0]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ import numpy as np
 
 from photosearch.core import near_check, phash
 from photosearch.core.dates import iso_date
-from photosearch.core.errors import PhotoSearchError
+from photosearch.core.errors import Cancelled, PhotoSearchError
 from photosearch.core.fsnames import from_db
 from photosearch.core.store import Store, blob_to_vectors
 from photosearch.core.thumbnails import ThumbnailCache
@@ -76,9 +77,13 @@ def find_groups(
     similarity: float | None = None,
     near_bits: int = NEAR_BITS,
     thumbs: ThumbnailCache | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[DuplicateGroup]:
     """The groups, exact first, then near-identical, then similar; the photo to keep first in each.
-    thumbs: the library's thumbnails, for the image check (without them each photo is decoded)."""
+    thumbs: the library's thumbnails, for the image check (without them each photo is decoded).
+    should_stop: asked between steps (each file hashed, photo decoded, block compared); once it says
+    True the search raises Cancelled (minutes on a large library: a closed window must not wait it out)."""
+    stop = _stopper(should_stop)
     if similarity is not None and not -1.0 <= similarity <= 1.0:
         raise PhotoSearchError(f"--similarity must be a cosine between -1 and 1, not {similarity}")
     rows = store.query(
@@ -87,13 +92,13 @@ def find_groups(
     )
     # Files are read, shown and trashed by their own names, not the database form of odd ones.
     rows = [(from_db(row[0]), *row[1:], ()) for row in rows]
-    by_content = _by_content(rows)
+    by_content = _by_content(rows, stop)
     keys = sorted(by_content)
     links: dict[str, dict[str, tuple[int, float]]] = {}
-    for a, b, bits in _near_links(store, by_content, keys, near_bits, thumbs):
+    for a, b, bits in _near_links(store, by_content, keys, near_bits, thumbs, stop):
         _link(links, a, b, 1, 1.0 - bits / 64.0)
     if similarity is not None:
-        for a, b, cosine in _similar_pairs(store, model_id, keys, similarity):
+        for a, b, cosine in _similar_pairs(store, model_id, keys, similarity, stop):
             _link(links, a, b, 2, cosine)
     out = []
     for centre, members in _stars(keys, by_content, links):
@@ -107,12 +112,27 @@ def find_groups(
     return out
 
 
-def _near_links(store: Store, by_content: dict[str, list[tuple]], keys: list[str], near_bits: int, thumbs):
+def _stopper(should_stop: Callable[[], bool] | None) -> Callable[[], None]:
+    def stop() -> None:
+        if should_stop is not None and should_stop():
+            raise Cancelled("finding duplicates was cancelled")
+
+    return stop
+
+
+def _near_links(
+    store: Store,
+    by_content: dict[str, list[tuple]],
+    keys: list[str],
+    near_bits: int,
+    thumbs,
+    stop: Callable[[], None],
+):
     """(key, key, differing bits) of pairs whose hashes are close and whose pictures agree."""
     hashes = phash.load_hashes(store) if _has_phashes(store) else {}
     hashed = [k for k in keys if _fingerprint(k) in hashes]
     values = np.array([hashes[_fingerprint(k)] for k in hashed], dtype=np.uint64)
-    candidates = list(_near_pairs(values, near_bits))
+    candidates = list(_near_pairs(values, near_bits, stop))
     if not candidates:
         return
     # Contents that share a fingerprint (same start, end and size) share its thumbnail: decode those.
@@ -124,7 +144,7 @@ def _near_links(store: Store, by_content: dict[str, list[tuple]], keys: list[str
         )
         for k in hashed
     ]
-    agree = near_check.same_pictures([(i, j) for i, j, _ in candidates], sources)
+    agree = near_check.same_pictures([(i, j) for i, j, _ in candidates], sources, stop)
     for (i, j, bits), same in zip(candidates, agree, strict=True):
         if same:
             yield hashed[i], hashed[j], bits
@@ -161,7 +181,7 @@ def _fingerprint(key: str) -> str:
     return key.split("|", 1)[0]
 
 
-def _by_content(rows: list[tuple]) -> dict[str, list[tuple]]:
+def _by_content(rows: list[tuple], stop: Callable[[], None]) -> dict[str, list[tuple]]:
     """Rows by the fingerprint (first MiB, last KiB and size); where several paths share one, also by a
     hash of the whole file, to be sure before anything is offered for the trash."""
     by_fp: dict[str, list[tuple]] = {}
@@ -175,6 +195,7 @@ def _by_content(rows: list[tuple]) -> dict[str, list[tuple]]:
             out[fp] = same
             continue
         for row in same:
+            stop()  # each whole file is read
             out.setdefault(f"{fp}|{_full_hash(row[0])}", []).append(row)
     return out
 
@@ -212,10 +233,11 @@ def _full_hash(path: str) -> str:
     return digest.hexdigest()
 
 
-def _near_pairs(values: np.ndarray, max_bits: int):
+def _near_pairs(values: np.ndarray, max_bits: int, stop: Callable[[], None] = lambda: None):
     """(i, j, differing bits) for i < j with hashes at most max_bits apart; blocked brute force."""
     n = len(values)
     for start in range(0, n, _HASH_BLOCK):
+        stop()
         block = values[start : start + _HASH_BLOCK]
         bits = phash.popcount64(block[:, None] ^ values[None, start:])  # the upper triangle only
         ii, jj = np.nonzero(bits <= max_bits)
@@ -224,7 +246,7 @@ def _near_pairs(values: np.ndarray, max_bits: int):
                 yield start + i, start + j, int(bits[i, j])
 
 
-def _similar_pairs(store: Store, model_id: str, keys: list[str], threshold: float):
+def _similar_pairs(store: Store, model_id: str, keys: list[str], threshold: float, stop: Callable[[], None]):
     wanted = {_fingerprint(k): k for k in keys}
     rows = store.query("SELECT fingerprint, vector FROM embeddings WHERE model_id = ? ORDER BY id", (model_id,))
     rows = [(fp, blob) for fp, blob in rows if fp in wanted]
@@ -235,6 +257,7 @@ def _similar_pairs(store: Store, model_id: str, keys: list[str], threshold: floa
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     names = [wanted[fp] for fp, _ in rows]
     for start in range(0, len(rows), _BLOCK):
+        stop()
         sims = vectors[start : start + _BLOCK] @ vectors.T
         ii, jj = np.nonzero(sims >= threshold)
         for i, j in zip(ii.tolist(), jj.tolist(), strict=True):

@@ -7,3 +7,7 @@ class PhotoSearchError(Exception):
 
 class LibraryBusyError(PhotoSearchError):
     """Another process holds the library's writer lock."""
+
+
+class Cancelled(PhotoSearchError):
+    """The caller's stop hook (should_stop) asked a long read to end before its answer was ready."""

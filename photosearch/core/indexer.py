@@ -139,7 +139,7 @@ class Indexer:
         if jobs and not (cancel and cancel.is_set()):
             self._encode_photos(jobs, summary, progress, cancel, pause)
         if not (cancel and cancel.is_set()):
-            self.encode_captions()
+            self.encode_captions(cancel=cancel, pause=pause)
         with self.store.write() as conn:
             collect_garbage(conn)
         summary.moved_folders = moved_folders(self.store)  # after encoding: new photos have their fingerprints
@@ -351,9 +351,20 @@ class Indexer:
         replace_captions(conn, job.path, (SIDECAR_SOURCE,), [(SIDECAR_SOURCE, item.sidecar)] if item.sidecar else [])
 
     # -- captions ----------------------------------------------------------------------------
-    def encode_captions(self, progress: ProgressFn | None = None) -> int:
-        """Embed captions that have no vector for this model yet (see caption_encoding)."""
-        return encode_pending_captions(self.store, self.model_id, self._encoder_provider, progress)
+    def encode_captions(
+        self,
+        progress: ProgressFn | None = None,
+        cancel: threading.Event | None = None,
+        pause: threading.Event | None = None,
+    ) -> int:
+        """Embed captions that have no vector for this model yet (see caption_encoding); pausing and
+        cancelling take effect between chunks, as between photo batches."""
+
+        def between_chunks() -> bool:
+            _wait_if_paused(pause, cancel)
+            return bool(cancel and cancel.is_set())
+
+        return encode_pending_captions(self.store, self.model_id, self._encoder_provider, progress, between_chunks)
 
 
 def _in_background(load: Callable[[], object]) -> Future:

@@ -251,6 +251,7 @@ class Library(LibrarySearchMixin, LibraryStatusMixin):
         paths: Iterable[str],
         progress: Callable[[Progress], None] | None = None,
         cancel: threading.Event | None = None,
+        pause: threading.Event | None = None,
         *,
         read_text: bool | Callable[[], bool] = True,
     ) -> IndexSummary:
@@ -261,8 +262,10 @@ class Library(LibrarySearchMixin, LibraryStatusMixin):
         with self._writer_lock(), self._backed_up(WATCHER_INTERVAL_S):
             self._remember_model()
             indexer = self._indexer()
-            summary = indexer.run(scopes, progress, cancel)
-            ocr.after_index(self.store, indexer.encode_captions, ocr=read_text, progress=progress, cancel=cancel)
+            summary = indexer.run(scopes, progress, cancel, pause)
+            ocr.after_index(
+                self.store, indexer.encode_captions, ocr=read_text, progress=progress, cancel=cancel, pause=pause
+            )
             return summary
 
     def text_to_read(self) -> int:
@@ -311,14 +314,20 @@ class Library(LibrarySearchMixin, LibraryStatusMixin):
         return keep
 
     # -- captions and evaluation ---------------------------------------------------------------
-    def import_captions(self, csv_path: str | os.PathLike, progress: Callable[[Progress], None] | None = None) -> dict:
+    def import_captions(
+        self,
+        csv_path: str | os.PathLike,
+        progress: Callable[[Progress], None] | None = None,
+        pause: threading.Event | None = None,
+    ) -> dict:
         """Add a caption CSV's rows (only for photos inside the watched folders); captions are embedded
-        with the text tower for semantic search. Streams the file; progress gets rows read, then embedded."""
+        with the text tower for semantic search. Streams the file; progress gets rows read, then embedded.
+        While `pause` is set the embedding waits between chunks (what is committed stays)."""
         inside = self._inside()
         with self._writer_lock("importing captions"), self._backed_up():
             self._remember_model()
             report = import_caption_csv(self.store, csv_path, inside, progress)
-            self._indexer().encode_captions(progress)
+            self._indexer().encode_captions(progress, pause=pause)
         return report
 
     def _inside(self) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from photosearch.core import duplicates, ocr
@@ -52,9 +53,14 @@ class LibraryStatusMixin:
             "ocr": ocr.counts(self.store),
         }
 
-    def duplicates(self, similarity: float | None = None) -> list[duplicates.DuplicateGroup]:
-        """Groups of exact copies, near-identical photos and (given a CLIP cosine) similar shots."""
-        return duplicates.find_groups(self.store, self.model_id, similarity=similarity, thumbs=self.thumbs)
+    def duplicates(
+        self, similarity: float | None = None, should_stop: Callable[[], bool] | None = None
+    ) -> list[duplicates.DuplicateGroup]:
+        """Groups of exact copies, near-identical photos and (given a CLIP cosine) similar shots.
+        Raises errors.Cancelled once should_stop() says True (see duplicates.find_groups)."""
+        return duplicates.find_groups(
+            self.store, self.model_id, similarity=similarity, thumbs=self.thumbs, should_stop=should_stop
+        )
 
     def move_to_trash(self, paths: list[str]) -> list[tuple[str, str]]:
         """Send photos to the system trash (never deleted outright) and drop them from the index.

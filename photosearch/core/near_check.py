@@ -124,12 +124,16 @@ def load_native(source: Source) -> np.ndarray | None:
     return None if image is None else np.asarray(image.convert("L"), dtype=np.float32)
 
 
-def same_pictures(pairs: Sequence[tuple[int, int]], sources: Sequence[Source]) -> list[bool]:
+def same_pictures(
+    pairs: Sequence[tuple[int, int]], sources: Sequence[Source], stop: Callable[[], None] = lambda: None
+) -> list[bool]:
     """For each candidate pair (indexes into sources), whether the two photos show the same picture.
-    A photo that cannot be read is the same as nothing."""
+    A photo that cannot be read is the same as nothing. `stop` is called before each photo is read and
+    each pair compared: it raises to end the work early."""
     needed = sorted({i for pair in pairs for i in pair})
     smalls: dict[int, Small] = {}
     for i in needed:
+        stop()
         image = load_image(sources[i])
         if image is not None:
             smalls[i] = small_image(image)
@@ -153,6 +157,7 @@ def same_pictures(pairs: Sequence[tuple[int, int]], sources: Sequence[Source]) -
         return _tiles(_grey(smalls[i], level))
 
     for k in close:
+        stop()
         i, j = pairs[k]
         a, b = smalls[i], smalls[j]
         level = level_for(a, b)

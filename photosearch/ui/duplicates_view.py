@@ -3,12 +3,14 @@ Show in folder, and Move to trash (asks first; the system trash, never a permane
 
 Finding groups only reads the library, so it runs on a BackgroundReads pool thread (minutes on a large
 library: the GUI thread only fills the list); trashing is a write, so it goes to the index worker (the
-single writer) and the list refreshes when the worker reports back.
+single writer) and the list refreshes when the worker reports back. Closing the window or quitting the
+app stops a search under way at its next step (the core's should_stop), rather than letting it run on.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 
 import shiboken6
 from PySide6.QtCore import Qt, Signal
@@ -61,6 +63,10 @@ class DuplicatesDialog(QDialog):
         self._running = 0  # the request being computed now (0: none)
         self._trashing = False
         self._note = ""  # what the last trash did, kept above the groups found after it
+        # Read by the search on the pool thread: set when the dialog closes (or is deleted) or the app quits.
+        self.stop_event = threading.Event()
+        self.finished.connect(self.stop_event.set)
+        self.destroyed.connect(self.stop_event.set)
         self.setWindowTitle("Duplicates")
         self.resize(980, 640)
         layout = QVBoxLayout(self)
@@ -97,6 +103,7 @@ class DuplicatesDialog(QDialog):
         """Find the groups again off the GUI thread; the list fills when they arrive."""
         self._asked += 1
         self._note = note
+        self.stop_event.clear()  # shown again after a close (a dialog that is not deleted on close)
         self.groups = []
         self.tree.clear()  # what it showed may be gone (trashed) or grouped otherwise (new threshold)
         self._say(FINDING)
@@ -108,8 +115,9 @@ class DuplicatesDialog(QDialog):
         self._running = ticket = self._asked
         similarity = self.similarity.value() if self.include_similar.isChecked() else None
         library = self._library()  # the getter is the GUI's; the pool thread gets the library itself
+        stop = self.stop_event
         self.reads.submit(
-            lambda: library.duplicates(similarity=similarity),
+            lambda: library.duplicates(similarity=similarity, should_stop=stop.is_set),
             lambda groups: self._answered(ticket, groups, ""),
             lambda error: self._answered(ticket, [], error),
         )
@@ -228,6 +236,15 @@ def open_duplicates(window) -> DuplicatesDialog:
     dialog.show()
     window.duplicates_dialog = dialog
     return dialog
+
+
+def stop_duplicate_searches(window, msecs: int = 5000) -> None:
+    """On quit: stop the searches of the window's Duplicates dialogs, and wait for them to end."""
+    for dialog in window.findChildren(DuplicatesDialog):
+        dialog.stop_event.set()
+    reads = getattr(window, "duplicate_reads", None)
+    if reads is not None:
+        reads.wait(msecs)
 
 
 def _window_reads(window) -> BackgroundReads:

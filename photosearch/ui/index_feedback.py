@@ -84,5 +84,5 @@ class IndexFeedback:
             self.worker.pause_event.clear()
 
     def cancel_indexing(self) -> None:
-        self.worker.cancel_event.set()
+        self.worker.request_cancel()
         self.worker.pause_event.clear()

@@ -13,6 +13,7 @@ from photosearch.core.library import Library
 from photosearch.ui.desktop_actions import DesktopActions
 from photosearch.ui.drop_handling import DropHandling
 from photosearch.ui.drops import image_query_from_mime, is_image_file
+from photosearch.ui.duplicates_view import stop_duplicate_searches
 from photosearch.ui.grid_actions import GridActions
 from photosearch.ui.index_feedback import IndexFeedback
 from photosearch.ui.model_control import ModelControl, pick_file
@@ -201,13 +202,14 @@ class MainWindow(QueryDispatch, DropHandling, GridActions, DesktopActions, Index
 
     # -- shutdown ----------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        self.worker.cancel_event.set()
+        self.worker.request_cancel()
         self.worker.pause_event.clear()
         self.bridge.stop()
         self.worker_thread.quit()
         self.worker_thread.wait(30000)
         self.searcher.wait(5000)
         self.timeline.reads.wait(5000)  # a timeline page being read
+        stop_duplicate_searches(self)  # a duplicates search (minutes on a large library) ends at its next step
         self.thumbs.wait_idle(5000)
         self._release_clipboard()
 

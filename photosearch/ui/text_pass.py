@@ -24,6 +24,9 @@ class TextPass:
         # Set from any thread (connect_job) when a job is queued: the pass steps aside for it.
         self.yield_event = threading.Event()
         self.job_queued = _JobNotice(self.yield_event)
+        # Cancel for the pass (request_cancel): unlike cancel_event, which each job clears as it starts, it
+        # outlasts the jobs the pass steps aside for, so a Cancel between two parts still ends the pass.
+        self.text_cancel = threading.Event()
         self.text_pass_active = False  # read by the GUI thread: a finished job is not the end of the work
         self._text_read = 0  # photos read by the pass's earlier parts (its progress counts on)
         self._text_posted = False
@@ -37,6 +40,7 @@ class TextPass:
         except Exception:  # a read-only library from an older version, a library going away
             return
         if left:
+            self.text_cancel.clear()  # a Cancel from before this pass was for the work it cancelled
             self.text_pass_active = True
             self._post_text()
 
@@ -49,12 +53,20 @@ class TextPass:
         self.yield_event.clear()
         self._textNext.emit()
 
+    def request_cancel(self) -> None:
+        """Cancel: called from the GUI thread (it only sets events). Stops the running job and the pass."""
+        self.text_cancel.set()
+        self.cancel_event.set()
+
+    def _text_cancelled(self) -> bool:
+        return self.cancel_event.is_set() or self.text_cancel.is_set()
+
     def read_text_part(self) -> None:
         """One part of the pass: it runs until the pass ends or a queued job asks it to step aside."""
         self._text_posted = False
         if not self.text_pass_active:
             return
-        if self.cancel_event.is_set():  # Cancel while the pass had stepped aside
+        if self._text_cancelled():  # Cancel while the pass had stepped aside
             self._end_text(cancelled=True)
             return
         library = self._ref.get()
@@ -76,7 +88,7 @@ class TextPass:
             self._end_text(cancelled=False)
             self.failed.emit(str(exc) if isinstance(exc, PhotoSearchError) else f"reading text failed: {exc}")
             return
-        if self.cancel_event.is_set():
+        if self._text_cancelled():
             self._end_text(cancelled=True)
         elif self.yield_event.is_set() and self._reading():
             self._post_text()  # after the job that asked: then on with the photos still unread

@@ -155,23 +155,24 @@ class IndexWorker(TextPass, QObject):
         """Run one job; with text_after, a text pass follows it (planned before `finished` is sent, so the
         window knows the work goes on)."""
         self.cancel_event.clear()
+        summary = None
         try:
             summary = call()
         except LibraryBusyError as exc:
             self.busy.emit(str(exc))
             self._schedule_retry()
-            return None
         except PhotoSearchError as exc:
             self.failed.emit(str(exc))
-            return None
         except Exception as exc:  # keep the worker alive whatever a file or the disk does
             self.failed.emit(f"{job} failed: {type(exc).__name__}: {exc}")
-            return None
-        finally:
-            if not self.text_pass_active:  # a paused pass that stepped aside stays paused
-                self.pause_event.clear()
-        if text_after and not summary.cancelled:
+        if summary is not None and text_after and not summary.cancelled:
             self._plan_text()
+        # After planning: a Pause that came as the job ended holds the pass that follows (the status says
+        # "Paused"); with no pass to follow, nothing is left to pause.
+        if not self.text_pass_active:  # a paused pass that stepped aside stays paused
+            self.pause_event.clear()
+        if summary is None:
+            return None
         self.finished.emit(job, summary)
         self._emit_folders()
         self._emit_status()
@@ -207,7 +208,9 @@ class IndexWorker(TextPass, QObject):
         todo, self._pending_changes = self._pending_changes, set()
         done = self._run(
             "changes",
-            lambda: library.apply_changes(sorted(todo), self._report, self.cancel_event, read_text=False),
+            lambda: library.apply_changes(
+                sorted(todo), self._report, self.cancel_event, self.pause_event, read_text=False
+            ),
             text_after=True,
         )
         if done is None:
@@ -252,7 +255,8 @@ class IndexWorker(TextPass, QObject):
     @Slot(str)
     def import_captions(self, csv_path: str) -> None:
         try:
-            report = self._ref.get().import_captions(csv_path)
+            # Pause holds it between chunks like any job; no Cancel: it does not clear a stale one (see _run).
+            report = self._ref.get().import_captions(csv_path, pause=self.pause_event)
         except Exception as exc:  # a bad file or a missing model: one line, the worker stays alive
             self.failed.emit(str(exc) if isinstance(exc, PhotoSearchError) else f"{type(exc).__name__}: {exc}")
             return

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
-from photosearch.core import caption_import
+from photosearch.core import caption_encoding, caption_import, indexer
 from tests.conftest import make_photos
 
 
@@ -108,3 +110,40 @@ def test_status_counts_captions_and_pending_from_one_snapshot(library, tmp_path,
     status = library.status()
     assert committed
     assert status["captions_pending"] <= status["captions"]
+
+
+def test_pause_holds_caption_embedding_after_the_chunk_in_hand_and_resume_finishes_it(library, tmp_path, monkeypatch):
+    photos = make_photos(tmp_path / "photos", 1)
+    library.add_folder(tmp_path / "photos")
+    library.index()
+    csv_path = _csv(tmp_path / "photos" / "c.csv", [(photos[0].name, f"caption {i}") for i in range(300)])
+    pause = threading.Event()
+    pause.set()
+    held = threading.Event()
+    embedded_when_held: list[int] = []
+    wait = indexer._wait_if_paused
+
+    def noted(pause_event, cancel):  # where a paused run waits: the test sees it get there
+        if pause_event is not None and pause_event.is_set() and not held.is_set():
+            embedded_when_held.append(300 - library.status()["captions_pending"])
+            held.set()
+        wait(pause_event, cancel)
+
+    monkeypatch.setattr(indexer, "_wait_if_paused", noted)
+    def importing() -> None:
+        try:
+            library.import_captions(csv_path, pause=pause)
+        finally:
+            held.set()  # also when it ran to the end without pausing
+
+    run = threading.Thread(target=importing)
+    run.start()
+    try:
+        assert held.wait(60)
+        assert run.is_alive()  # paused, not over
+        assert embedded_when_held == [caption_encoding.CAPTION_BATCH]  # the chunk in hand was committed, no more
+    finally:
+        pause.clear()
+        run.join(60)
+    assert not run.is_alive()
+    assert library.status()["captions_pending"] == 0

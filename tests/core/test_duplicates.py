@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from photosearch.core import duplicates
-from photosearch.core.errors import PhotoSearchError
+from photosearch.core import duplicates, near_check
+from photosearch.core.errors import Cancelled, PhotoSearchError
 from photosearch.core.library import Library
 from tests.conftest import TINY_MODEL
 from tests.fixtures.copies import COPY_KINDS, save_copy, save_original, skimage_photo
@@ -95,6 +95,45 @@ def test_similar_shots_only_when_asked(corpus):
     assert len(everything[0].photos) == sum(1 for _ in library.store.query("SELECT 1 FROM photos"))
     with pytest.raises(PhotoSearchError):
         library.duplicates(similarity=2.0)
+
+
+def test_a_search_told_to_stop_reads_no_further_photo_and_says_it_was_cancelled(corpus, monkeypatch):
+    library, _ = corpus
+    loaded: list[object] = []
+    load = near_check.load_image
+
+    def counted(source):
+        loaded.append(source)
+        return load(source)
+
+    monkeypatch.setattr(near_check, "load_image", counted)
+    with pytest.raises(Cancelled, match="cancelled"):
+        library.duplicates(should_stop=lambda: len(loaded) >= 1)  # asked to stop as the first photo is in
+    assert len(loaded) == 1  # the check of the near-identical candidates stopped at once
+    loaded.clear()
+    assert library.duplicates(should_stop=lambda: False) == library.duplicates()  # a hook that never fires
+    assert len(loaded) > 1
+
+
+def test_a_similar_shots_search_told_to_stop_stops_between_blocks(corpus, monkeypatch):
+    library, _ = corpus
+    monkeypatch.setattr(duplicates, "_BLOCK", 1)  # one photo's row of cosines per block
+    pairs = duplicates._similar_pairs
+    found: list[tuple] = []
+
+    def counted(*args):
+        for pair in pairs(*args):
+            found.append(pair)
+            yield pair
+
+    def stop_in_the_similar_pass() -> bool:
+        return bool(found)  # once the first block gave its pairs
+
+    monkeypatch.setattr(duplicates, "_similar_pairs", counted)
+    with pytest.raises(Cancelled):
+        library.duplicates(similarity=-1.0, should_stop=stop_in_the_similar_pass)
+    (contents,) = library.store.query("SELECT COUNT(DISTINCT fingerprint) FROM photos")[0]
+    assert len(found) == contents - 1  # the first photo's pairs with every other one, no second block
 
 
 def test_same_fingerprint_but_different_bytes_is_not_an_exact_copy(tmp_path):

@@ -13,6 +13,7 @@ from PySide6.QtCore import QMetaObject, Qt, QTimer
 from PySide6.QtWidgets import QToolButton
 
 from photosearch.core import duplicates
+from photosearch.core.errors import Cancelled
 from photosearch.ui.duplicates_view import FINDING, open_duplicates
 from tests.fixtures.trash import trash_in
 from tests.ui.conftest import gui_args, open_window
@@ -225,3 +226,66 @@ def test_a_link_is_never_kept_in_place_of_its_target_nor_a_linked_file_proposed(
     assert dialog.checked_paths() == []
     assert "b link.jpg" in dialog.tree.topLevelItem(0).child(1).toolTip(0)
     dialog.close()
+
+
+class HeldHash:
+    """Stands in for hashing one whole file (done for copies that share a fingerprint): the first call
+    waits until the test releases it, so the test knows the search is inside the core. find_groups is
+    wrapped so the test sees how the search ended."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.hashed: list[str] = []
+        self.outcome: list[object] = []  # the groups, or the exception the search raised
+        real_hash, real_find = duplicates._full_hash, duplicates.find_groups
+
+        def held_hash(path: str) -> str:
+            self.hashed.append(path)
+            if len(self.hashed) == 1:
+                self.entered.set()
+                self.release.wait(WAIT / 1000)  # bounded only so a failed test cannot hang its teardown
+            return real_hash(path)
+
+        def recorded(*args, **kwargs):
+            try:
+                self.outcome.append(real_find(*args, **kwargs))
+            except Exception as exc:
+                self.outcome.append(exc)
+                raise
+            return self.outcome[-1]
+
+        monkeypatch.setattr(duplicates, "_full_hash", held_hash)
+        monkeypatch.setattr(duplicates, "find_groups", recorded)
+
+
+@pytest.fixture
+def held_hash(monkeypatch):
+    held = HeldHash(monkeypatch)
+    yield held
+    held.release.set()
+
+
+def test_closing_the_window_stops_its_search(qtbot, dup_window, held_hash):
+    window, _, _ = dup_window
+    dialog = open_duplicates(window)
+    qtbot.waitUntil(held_hash.entered.is_set, timeout=WAIT)
+    reads, answered = dialog.reads, dialog.reads.delivered
+    with qtbot.waitSignal(dialog.destroyed, timeout=WAIT):
+        dialog.close()
+    held_hash.release.set()
+    qtbot.waitUntil(lambda: reads.delivered == answered + 1, timeout=WAIT)
+    (outcome,) = held_hash.outcome
+    assert isinstance(outcome, Cancelled)
+    assert len(held_hash.hashed) == 1  # the copy's twin was not read: the search ended at its next step
+
+
+def test_quitting_the_app_stops_a_running_search(qtbot, dup_window, held_hash):
+    window, _, _ = dup_window
+    open_duplicates(window)
+    qtbot.waitUntil(held_hash.entered.is_set, timeout=WAIT)
+    dialog = window.duplicates_dialog
+    # The held step ends only once the dialog's stop hook has fired (never, if quitting does not fire it).
+    threading.Thread(target=lambda: (dialog.stop_event.wait(WAIT / 1000), held_hash.release.set())).start()
+    window.shutdown()
+    assert held_hash.outcome and isinstance(held_hash.outcome[0], Cancelled)  # over before shutdown returned
+    assert len(held_hash.hashed) == 1

@@ -268,3 +268,67 @@ def test_cancel_while_reading_text_says_so_and_resume_carries_on(qtbot, held_rea
     assert ocr_status(window) == {"done": 16, "pending": 0}
     assert len(set(held_reader.asked)) == len(held_reader.asked) == 16  # the one read before is not read again
     qtbot.waitUntil(lambda: not window.status_panel.resume_button.isVisible())
+
+
+def test_a_cancel_between_two_parts_of_the_pass_stops_it(qtbot, held_reader, unread_library, tmp_path):
+    """Cancel lands after a part stepped aside and before the job it stepped aside for starts (the job
+    used to clear it): the job still runs, and no further part of the pass starts."""
+    root, photos, _ = unread_library
+    window = start_unwatched(qtbot, root, held_reader)
+    qtbot.waitUntil(lambda: held_reader.waiting == 1)
+    qtbot.waitUntil(lambda: window.cancel_button.isVisible())
+    worker = window.worker
+    post_next = worker._post_text
+
+    def cancel_in_the_gap() -> None:  # on the worker's thread, as the part that stepped aside returns
+        post_next()
+        window.cancel_indexing()  # what the Cancel button does; it only sets thread-safe events
+
+    worker._post_text = cancel_in_the_gap
+    (new,) = write_photos(tmp_path / "incoming", 1, seed=7)
+    added = photos / "new_arrival.jpg"
+    shutil.copy(new, added)
+    ended: list = []
+    worker.finished.connect(lambda job, summary: ended.append(summary) if job == "text" else None)
+    window._changes.emit([str(added)])
+    held_reader.let_through(1)
+    qtbot.waitUntil(lambda: bool(ended) or len(held_reader.asked) > 1)  # the pass ended, or a next part read on
+    assert len(held_reader.asked) == 1  # no photo was read after the cancel
+    assert ended[0].cancelled
+    assert window.ref.get().status()["photos"]["indexed"] == 17  # the change it stepped aside for went in
+    assert ocr_status(window) == {"done": 1, "pending": 16}
+    qtbot.waitUntil(lambda: "Reading text cancelled" in window.statusBar().currentMessage())
+
+
+def test_pause_while_indexing_also_holds_the_text_pass_that_follows(qtbot, held_reader, unread_library, monkeypatch):
+    """Pause clicked as an index job ends: its text pass begins paused, as the status bar says."""
+    root, _, _ = unread_library
+    in_job, go, held = threading.Event(), threading.Event(), threading.Event()
+    after_index, wait = ocr.after_index, ocr._wait_if_paused
+
+    def held_after_index(*args, **kwargs):  # the end of the start-up index job, before the text pass
+        in_job.set()
+        go.wait(60)
+        return after_index(*args, **kwargs)
+
+    def noted_wait(pause, cancel, should_yield):
+        if pause is not None and pause.is_set():
+            held.set()
+        wait(pause, cancel, should_yield)
+
+    monkeypatch.setattr(ocr, "after_index", held_after_index)
+    monkeypatch.setattr(ocr, "_wait_if_paused", noted_wait)
+    window = start_unwatched(qtbot, root, held_reader)
+    qtbot.waitUntil(in_job.is_set)
+    qtbot.waitUntil(window.pause_button.isVisible)
+    window.pause_button.click()
+    go.set()
+    qtbot.waitUntil(lambda: held_reader.waiting == 1)  # the photo in hand (asked for as the pass starts)...
+    held_reader.let_through(1)
+    qtbot.waitUntil(lambda: held.is_set() or len(held_reader.asked) > 1)  # ...then paused, or reading on
+    assert held.is_set() and len(held_reader.asked) == 1
+    assert window.worker.text_pass_active and window.pause_button.isChecked()
+    with qtbot.waitSignal(window.worker.finished, check_params_cb=is_job("text")):
+        held_reader.open()
+        window.pause_button.click()  # Resume
+    assert ocr_status(window) == {"done": 16, "pending": 0}
