@@ -94,17 +94,30 @@ class LibrarySearchMixin:
 
         weight (0..1): how much the words count against the images (see fusion.mix_vectors).
         """
+        vector = self.image_query_vector(source, plus=plus, minus=minus, minus_images=minus_images, weight=weight)
+        if vector is None:
+            return []
+        filters = filters or Filters(folder=folder, include_offline=include_offline)
+        return self.engine().search_fused(vector, None, k, filters=filters, min_score=min_score, best=best, sort=sort)
+
+    def image_query_vector(
+        self,
+        source: ImageSource | list[ImageSource],
+        *,
+        plus: str | None = None,
+        minus: Iterable[str] = (),
+        minus_images: Iterable[ImageSource] = (),
+        weight: float = 0.5,
+    ) -> np.ndarray | None:
+        """The one vector of an image query (one or several images, words added or taken away), for the
+        photos and their captions alike; None when nothing is left (an image minus itself)."""
         sources = list(source) if isinstance(source, list | tuple) else [source]
         images = [self.image_vector(s) for s in sources]
         plus_vector = self.text_vector(plus) if plus and plus.strip() else None
         minus_texts = [m for m in minus if m and m.strip()]
         negatives = list(self.encoder().encode_texts(minus_texts)) if minus_texts else []
         negatives += [self.image_vector(s) for s in minus_images]
-        vector = mix_vectors(images, plus_vector, negatives, weight)
-        if vector is None:
-            return []
-        filters = filters or Filters(folder=folder, include_offline=include_offline)
-        return self.engine().search_fused(vector, None, k, filters=filters, min_score=min_score, best=best, sort=sort)
+        return mix_vectors(images, plus_vector, negatives, weight)
 
     def browse(self, k: int = 100, offset: int = 0, *, filters: Filters | None = None) -> list[SearchResult]:
         """Every photo the filters allow, newest first by date taken (else file time); score None."""
@@ -116,21 +129,29 @@ class LibrarySearchMixin:
     def search_captions(
         self,
         text: str | None = None,
-        image: ImageSource | None = None,
+        image: ImageSource | list[ImageSource] | None = None,
         k: int = 20,
         folder: str | None = None,
         *,
         filters: Filters | None = None,
         best: bool = False,
+        plus: str | None = None,
+        minus: Iterable[str] = (),
+        minus_images: Iterable[ImageSource] = (),
+        weight: float = 0.5,
     ) -> list[CaptionResult]:
-        """Captions matching a text (CLIP text-text + verbatim words) or an image (CLIP image-text).
+        """Captions matching a text (CLIP text-text + verbatim words) or an image query (CLIP image-text).
 
+        An image query is search_image's: one or several images, plus/minus words and images, weight;
+        its captions rank by the very vector its photos do (image_query_vector).
         filters and best as in search_text: only captions of photos the filters allow, and with best
         only those scoring closer to the top caption than to the typical one (fusion.best_matches_cut)."""
         filters = filters or (Filters(folder=folder) if folder else None)
         parsed = None
         if image is not None:
-            vector = self.image_vector(image)
+            vector = self.image_query_vector(image, plus=plus, minus=minus, minus_images=minus_images, weight=weight)
+            if vector is None:
+                return []
         else:
             parsed = parse_query(text or "")
             vector = self.text_vector(text or "")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QByteArray, QMimeData, QRect, QUrl
+from PySide6.QtCore import QByteArray, QMimeData, QModelIndex, QRect, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QWidget
 
@@ -61,8 +61,15 @@ class DesktopActions:
 
     # -- grid -------------------------------------------------------------------------------------------
     def select_all_results(self) -> None:
-        if self.stack.currentWidget() is self.grid:
-            self.grid.selectAll()
+        """Every photo of the view on screen, results or timeline (month headers are not selectable); the
+        timeline holds the pages read so far, so Select all takes those and says when more follow."""
+        if self.stack.currentWidget() not in (self.grid, self.timeline):
+            return  # the hint or the empty state: no photos to select
+        view = self.active_view()
+        view.selectAll()
+        model = view.model()
+        if view is not self.grid and (model.canFetchMore(QModelIndex()) or model.can_fetch_earlier()):
+            self.note(f"Selected the {model.photo_count():,} photos loaded so far; scroll for more", 6000)
 
     def step_tile_size(self, step: int) -> None:
         self.size_slider.setValue(self.size_slider.value() + step)

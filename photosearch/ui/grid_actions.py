@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QMimeData, QModelIndex, QObject, Qt, QUrl
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu
 
 from photosearch.ui.preview import PreviewDialog
-from photosearch.ui.results_model import PathRole
+from photosearch.ui.results_model import PathRole, paths_mime
 from photosearch.ui.worker import ImageQuery
 
 
@@ -188,9 +188,7 @@ class GridActions:
     def copy_paths(self, paths: list[str]) -> None:
         if not paths:
             return
-        mime = QMimeData()
-        mime.setText("\n".join(paths))
-        mime.setUrls([QUrl.fromLocalFile(p) for p in paths])
+        mime = paths_mime(paths)  # what a drag of these photos carries, from either view
         QGuiApplication.clipboard().setMimeData(mime)
         self._clipboard_mime = mime
         self._note("Copied " + (paths[0] if len(paths) == 1 else f"{len(paths)} paths"), 4000)

@@ -25,7 +25,7 @@ SHORTCUTS = (
     ("Arrows, Enter / Space", "Move in the grid, preview the photo"),
     ("Left / Right in the preview", "Previous / next result"),
     ("Ctrl+C", "Copy the selected photos' paths"),
-    ("Ctrl+A", "Select all results"),
+    ("Ctrl+A", "Select all photos (results or timeline)"),
     ("Ctrl++ / Ctrl+-, Ctrl+wheel", "Larger / smaller tiles"),
     ("F5", "Re-index the watched folders"),
     ("Ctrl+Q", "Quit"),

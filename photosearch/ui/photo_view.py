@@ -28,12 +28,25 @@ KEYBOARD_FOCUS = (
 
 
 class PhotoView(QListView):
-    """Its model answers result(row): a photo, or None for a month header."""
+    """Tiles in rows, as both views show them. Its model answers result(row): a photo, or None for a
+    month header."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
+        # Set before the calls below: they lay out (doItemsLayout, updateGeometries here read these).
         self._keep: QPersistentModelIndex | None = None  # the row to bring back to the top
         self._relaid = False  # laid out since the width changed
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)  # (this turns dragging off: on again below)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.verticalScrollBar().setSingleStep(24)
+        self.setSpacing(2)
+        # Several photos at once (Ctrl/Shift-click, Select all), dragged out as files (the model's mimeData).
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setDragEnabled(True)
 
     # -- the place kept across width changes -------------------------------------------------------
     def top_index(self) -> QModelIndex:

@@ -103,13 +103,56 @@ class _ThumbModel(QAbstractListModel):
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole, ThumbStateRole])
 
 
-class ResultsModel(_ThumbModel):
+def paths_mime(paths: Sequence[str]) -> QMimeData:
+    """Photos as the clipboard and a drag carry them: file URLs, so a file manager, mail or chat app gets
+    the real files, and the paths as text, one a line, for a text field."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(p) for p in paths])
+    mime.setText("\n".join(paths))
+    return mime
+
+
+class PhotoRowsModel(_ThumbModel):
+    """A photo view's rows (the results grid's, the timeline's): photos, and month headers (str rows) that
+    are neither selected nor dragged; photos drag out as files (paths_mime)."""
+
+    def __init__(self, loader: ThumbnailLoader, parent=None) -> None:
+        super().__init__(loader, parent)
+        self._rows: list[SearchResult | str] = []
+
+    def result(self, row: int) -> SearchResult | None:
+        item = self._rows[row] if 0 <= row < len(self._rows) else None
+        return None if isinstance(item, str) else item
+
+    def headers(self) -> list[str]:
+        return [r for r in self._rows if isinstance(r, str)]
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
+        return 0 if parent.isValid() else len(self._rows)
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        if index.isValid() and self.result(index.row()) is None:
+            return Qt.ItemFlag.ItemIsEnabled  # a header: not selectable, not dragged
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list", "text/plain"]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        picked = [self.result(i.row()) for i in indexes if i.isValid()]
+        return paths_mime([r.path for r in picked if r is not None])
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
+
+
+class ResultsModel(PhotoRowsModel):
     """The ranked grid's rows; sorted by date, a month header (a str row) goes before each new month."""
 
     def __init__(self, loader: ThumbnailLoader, parent=None) -> None:
         super().__init__(loader, parent)
         self._results: list[SearchResult] = []
-        self._rows: list[SearchResult | str] = []
 
     def set_results(self, results: Sequence[SearchResult], headers: bool = False) -> None:
         self.beginResetModel()
@@ -120,16 +163,6 @@ class ResultsModel(_ThumbModel):
 
     def results(self) -> list[SearchResult]:
         return list(self._results)
-
-    def headers(self) -> list[str]:
-        return [r for r in self._rows if isinstance(r, str)]
-
-    def result(self, row: int) -> SearchResult | None:
-        item = self._rows[row] if 0 <= row < len(self._rows) else None
-        return None if isinstance(item, str) else item
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
-        return 0 if parent.isValid() else len(self._rows)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
@@ -151,27 +184,6 @@ class ResultsModel(_ThumbModel):
                 lines.append("<i>on a drive that is not connected</i>")
             return "<br>".join(lines)
         return self._shared_data(item, role)
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if index.isValid() and self.result(index.row()) is None:
-            return Qt.ItemFlag.ItemIsEnabled  # a header: not selectable, not dragged
-        base = super().flags(index)
-        return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
-
-    def mimeTypes(self) -> list[str]:
-        return ["text/uri-list", "text/plain"]
-
-    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
-        """File URLs, so a drop into a file manager, mail or chat app gets the real files."""
-        picked = [self.result(i.row()) for i in indexes if i.isValid()]
-        paths = [r.path for r in picked if r is not None]
-        mime = QMimeData()
-        mime.setUrls([QUrl.fromLocalFile(p) for p in paths])
-        mime.setText("\n".join(paths))
-        return mime
-
-    def supportedDragActions(self) -> Qt.DropAction:
-        return Qt.DropAction.CopyAction
 
 
 class CaptionModel(_ThumbModel):

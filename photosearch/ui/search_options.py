@@ -52,11 +52,16 @@ class SearchOptions:
         """Library.search_captions' keywords: the caption panel obeys the grid's filters."""
         return {"filters": self.filters(), "best": self.best}
 
+    def combined_kwargs(self) -> dict:
+        """An image query's words and images taken away, with their weight: Library.search_image and
+        search_captions both take them, so the grid and the caption panel rank by the same query."""
+        return {"plus": self.plus or None, "weight": self.weight, "minus": list(self.minus),
+                "minus_images": list(self.minus_images)}
+
     def image_kwargs(self) -> dict:
         """Library.search_image's keywords, as the CLI's `similar` passes them; more_images goes with the
         first image into its list of sources."""
-        return {**self.text_kwargs(), "plus": self.plus or None, "weight": self.weight, "minus": list(self.minus),
-                "minus_images": list(self.minus_images), "more_images": list(self.more_images)}
+        return {**self.text_kwargs(), **self.combined_kwargs(), "more_images": list(self.more_images)}
 
 
 class DateDialog(QDialog):

@@ -76,11 +76,12 @@ class _SearchJob(QRunnable):
         try:
             caption_kwargs = request.options.caption_kwargs() if request.options is not None else {}
             if request.image is not None:
-                source = request.image.source
                 extra = request.options.image_kwargs() if request.options is not None else {}
-                sources = [source, *extra.pop("more_images", ())]  # issue 11: several images query together
+                # issue 11: several images query together, for the photos and the caption panel alike
+                sources = [request.image.source, *extra.pop("more_images", ())]
+                combined = request.options.combined_kwargs() if request.options is not None else {}
                 results = library.search_image(sources, k=request.k, **extra)
-                captions = library.search_captions(image=source, k=CAPTIONS_SHOWN, **caption_kwargs)
+                captions = library.search_captions(image=sources, k=CAPTIONS_SHOWN, **caption_kwargs, **combined)
             elif request.text.strip():
                 extra = request.options.text_kwargs() if request.options is not None else {}
                 results = library.search_text(request.text, k=request.k, **extra)

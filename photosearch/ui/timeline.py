@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QModelIndex, QPoint, Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QListView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QWidget
 
 from photosearch.core.browse import Month
 from photosearch.core.types import SearchResult
@@ -21,7 +21,7 @@ from photosearch.ui.date_scrubber import DateScrubber
 from photosearch.ui.delegates import TileDelegate
 from photosearch.ui.month_headers import HEADER_H, HeaderRole, month_label, with_month_headers
 from photosearch.ui.photo_view import PhotoView
-from photosearch.ui.results_model import _ThumbModel
+from photosearch.ui.results_model import PhotoRowsModel
 
 PAGE = 200
 __all__ = ["HEADER_H", "PAGE", "HeaderRole", "TimelineModel", "TimelinePanel", "month_label"]
@@ -29,7 +29,7 @@ __all__ = ["HEADER_H", "PAGE", "HeaderRole", "TimelineModel", "TimelinePanel", "
 Fetch = Callable[[int, int], list[SearchResult]]  # (offset, count) -> photos in browse order
 
 
-class TimelineModel(_ThumbModel):
+class TimelineModel(PhotoRowsModel):
     """Header rows (a month's name) and photo rows, in browse order; only fetched pages are held.
 
     With `reads`, pages are fetched on its pool thread and inserted when they arrive; without, at once.
@@ -43,7 +43,6 @@ class TimelineModel(_ThumbModel):
         super().__init__(loader, parent)
         self._reads = reads
         self._fetch: Fetch | None = None
-        self._rows: list[SearchResult | str] = []
         self._positions: list[int] = []  # browse position of each row (a header: its first photo's)
         self._next = 0  # browse position of the next photo to fetch
         self._done = True
@@ -80,9 +79,6 @@ class TimelineModel(_ThumbModel):
 
     def position(self, row: int) -> int:
         return self._positions[row] if 0 <= row < len(self._positions) else self._next
-
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
-        return 0 if parent.isValid() else len(self._rows)
 
     def canFetchMore(self, parent=QModelIndex()) -> bool:  # noqa: B008
         return not parent.isValid() and not self._done and not self._loading
@@ -180,13 +176,6 @@ class TimelineModel(_ThumbModel):
         self._reindex(["" if isinstance(r, str) else r.path for r in self._rows])
         self.prepended.emit(len(added), removed)
 
-    def result(self, row: int) -> SearchResult | None:
-        item = self._rows[row] if 0 <= row < len(self._rows) else None
-        return None if isinstance(item, str) else item
-
-    def headers(self) -> list[str]:
-        return [r for r in self._rows if isinstance(r, str)]
-
     def data(self, index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
@@ -201,26 +190,13 @@ class TimelineModel(_ThumbModel):
             return item.path
         return self._shared_data(item, role)
 
-    def flags(self, index) -> Qt.ItemFlag:
-        if index.isValid() and isinstance(self._rows[index.row()], str):
-            return Qt.ItemFlag.ItemIsEnabled  # a header: not selectable
-        return super().flags(index)
-
 
 def make_sectioned_view(name: str) -> PhotoView:
     """An icon-mode list whose rows may be month headers (a row wide), tiles otherwise."""
     view = PhotoView()
     view.setObjectName(name)
-    view.setViewMode(QListView.ViewMode.IconMode)
-    view.setResizeMode(QListView.ResizeMode.Adjust)
-    view.setMovement(QListView.Movement.Static)
     view.setUniformItemSizes(False)  # headers are a row wide
-    view.setLayoutMode(QListView.LayoutMode.Batched)
     view.setBatchSize(512)  # a page and its headers in one layout batch (the view keeps its place)
-    view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-    view.verticalScrollBar().setSingleStep(24)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-    view.setSpacing(2)
     return view
 
 

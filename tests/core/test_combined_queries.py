@@ -94,3 +94,37 @@ def test_a_path_that_is_not_there_is_a_one_line_error(lib, tmp_path):
     with pytest.raises(PhotoSearchError, match="no such image"):
         lib.search_image([str(lib.folder_path / "photo_0001.jpg"), str(tmp_path / "gone.jpg")])
     assert Path(lib.folder_path).is_dir()
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
+
+
+def test_caption_matches_of_a_combined_query_score_against_the_photos_query_vector(lib, tmp_path):
+    """The caption panel's side of an image query: every image, the words and the weight count, as they
+    do for the photos (one vector for both: search_image and search_captions cannot drift apart)."""
+    texts = {2: "red apple", 17: "blue car", 5: "a dog on a beach", 8: "snow on the mountains", 20: "two cats"}
+    csv = tmp_path / "captions.csv"
+    rows = [f"{lib.folder_path / f'photo_{i:04d}.jpg'},{text}" for i, text in texts.items()]
+    csv.write_text("image,description\n" + "\n".join(rows) + "\n")
+    lib.import_captions(csv)
+    a, b, away = (str(lib.folder_path / f"photo_{i:04d}.jpg") for i in (2, 17, 11))
+    engine, encoder = lib.engine(), lib.encoder()
+    va, vb, vaway = (_unit(engine.vector_for_path(p)) for p in (a, b, away))
+    caption_vectors = dict(zip(texts.values(), encoder.encode_texts(list(texts.values())), strict=True))
+
+    def scores(found) -> dict[str, float]:
+        return {c.caption: c.score for c in found}
+
+    def expected(query: np.ndarray) -> dict[str, float]:
+        return {text: pytest.approx(float(v @ query), abs=2e-3) for text, v in caption_vectors.items()}
+
+    assert scores(lib.search_captions(image=a, k=10)) == expected(va)  # one image, as before
+    both = lib.search_captions(image=[a, b], k=10)
+    assert scores(both) == expected(_unit(va + vb))  # both images: their mean direction
+    assert scores(both) != expected(va)
+    combined = {"plus": "at night", "minus": ["a toy"], "minus_images": [away], "weight": 0.4}
+    query = mix_vectors([va, vb], lib.text_vector("at night"), [encoder.encode_texts(["a toy"])[0], vaway], 0.4)
+    found = lib.search_captions(image=[a, b], k=10, **combined)
+    assert scores(found) == expected(query)
+    assert [c.score for c in found] == sorted((c.score for c in found), reverse=True)

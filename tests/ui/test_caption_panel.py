@@ -124,3 +124,66 @@ def test_copies_of_a_photo_show_one_text_in_photo_row(qtbot, copied_sign) -> Non
     paths = {str(folder / "photo_0_0000.jpg"), str(folder / "a" / "sign.jpg"), str(folder / "b" / "sign.jpg")}
     assert all(p in tip for p in paths) and "+2 copies" in tip
     assert caption_footer(index, 0.5) == "score 0.500 · +2 copies"  # under the row's text
+
+
+PANEL_CAPTIONS = ("red apple", "green field", "blue car", "yellow taxi", "black cat", "white snow")
+
+
+@pytest.fixture
+def coloured_captions(tmp_path):
+    """12 photos (red, green, blue, yellow, black, white, then again), the first six captioned by colour:
+    the red one "red apple", the blue one "blue car"."""
+    from photosearch.core.library import Library
+
+    photos = write_photos(tmp_path / "photos", 12)
+    rows = [f"{p},{text}" for p, text in zip(photos, PANEL_CAPTIONS, strict=False)]
+    (tmp_path / "captions.csv").write_text("image,description\n" + "\n".join(rows) + "\n")
+    root = tmp_path / "library"
+    library = Library(root, model=TINY, pretrained="random", offline=True)
+    library.add_folder(tmp_path / "photos")
+    library.index()
+    library.import_captions(tmp_path / "captions.csv")
+    library.close()
+    return root, [p.resolve() for p in photos]
+
+
+def test_caption_panel_of_several_query_images_uses_them_all(qtbot, coloured_captions) -> None:
+    """Two very different query images (the "red apple" photo and the "blue car" one): the panel ranks
+    captions by the query the grid uses (both images, then the Refine words and weight), not the first
+    image alone."""
+    import numpy as np
+
+    root, photos = coloured_captions
+    red, blue = str(photos[0]), str(photos[2])
+    window = open_window(qtbot, gui_args(root))
+    qtbot.waitUntil(lambda: window.ref.get().model_loaded)
+    qtbot.waitUntil(lambda: window.jobs_done >= 1)
+    library = window.ref.get()
+    engine, encoder = library.engine(), library.encoder()
+    vectors = dict(zip(PANEL_CAPTIONS, encoder.encode_texts(list(PANEL_CAPTIONS)), strict=True))
+    v_red, v_blue = (v / np.linalg.norm(v) for v in (engine.vector_for_path(red), engine.vector_for_path(blue)))
+
+    def expected(query) -> dict[str, float]:
+        query = query / np.linalg.norm(query)
+        return {text: pytest.approx(float(v @ query), abs=2e-3) for text, v in vectors.items()}
+
+    def panel() -> dict[str, float]:
+        return {c.caption: c.score for c in window.caption_model.captions()}
+
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.find_similar_to_all([red, blue])
+    assert window.search_bar.query_images()[1].path == blue
+    assert panel() == expected(v_red + v_blue)  # both images count, half each
+    assert panel() != expected(v_red)  # (what the first image alone gives: the test tells them apart)
+    scores = [c.score for c in window.caption_model.captions()]
+    assert scores == sorted(scores, reverse=True)
+    # the Refine words and the weight apply to the panel as to the grid: the same core query
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.weight_control.plus_edit.setText("fruit -car")
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.weight_control.slider.setValue(30)
+    options = window.search_options()
+    assert (options.plus, options.minus, options.weight) == ("fruit", ("car",), 0.3)
+    want = library.search_captions(image=[red, blue], k=20, plus="fruit", minus=["car"], weight=0.3)
+    assert [(c.path, c.caption) for c in window.caption_model.captions()] == [(c.path, c.caption) for c in want]
+    assert panel() != expected(v_red + v_blue)

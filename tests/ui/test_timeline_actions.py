@@ -35,6 +35,10 @@ def _click(qtbot, view, row: int, modifier=Qt.KeyboardModifier.NoModifier) -> No
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, centre)
 
 
+def _urls(mime) -> list[str]:
+    return [Path(u.toLocalFile()).name for u in mime.urls()]
+
+
 def _close_popup(shown: list[list[str]]) -> None:
     menu = QApplication.activePopupWidget()
     if isinstance(menu, QMenu):
@@ -124,3 +128,56 @@ def test_copy_takes_the_timeline_selection(qtbot, dated_library):  # noqa: F811
     view.setFocus()
     window.menu_actions["copy"].trigger()
     assert [Path(p).name for p in QGuiApplication.clipboard().text().splitlines()] == BROWSE_ORDER[2:]
+    # Ctrl+C: file URLs and the paths as text, just what the grid copies and a drag of them carries
+    QGuiApplication.clipboard().clear()
+    window.activateWindow()
+    qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    copied = QGuiApplication.clipboard().mimeData()
+    assert _urls(copied) == BROWSE_ORDER[2:]
+    dragged = model.mimeData([model.index(_row(model, name)) for name in BROWSE_ORDER[2:]])
+    assert copied.urls() == dragged.urls() and copied.text() == dragged.text()
+
+
+def test_select_all_in_the_timeline_selects_every_photo_and_no_month_header(qtbot, dated_library):  # noqa: F811
+    root, _ = dated_library
+    window, view, model = _browsing(qtbot, root)
+    view.setFocus()
+    window.menu_actions["select_all"].trigger()  # Edit → Select all
+    assert [Path(p).name for p in window.selected_paths()] == BROWSE_ORDER
+    headers = [r for r in range(model.rowCount()) if model.result(r) is None]
+    assert len(headers) == 3 and not any(view.selectionModel().isSelected(model.index(r)) for r in headers)
+    view.clearSelection()
+    window.activateWindow()
+    qtbot.keyClick(view, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)  # its shortcut, Ctrl+A
+    assert [Path(p).name for p in window.selected_paths()] == BROWSE_ORDER
+    assert "loaded so far" not in window.statusBar().currentMessage()
+    # after a jump the newer photos are not read yet: Select all takes the photos held, and says so
+    window.timeline.jump_to(2)
+    qtbot.waitUntil(lambda: model.start == 2 and model.photo_count() == 2, timeout=WAIT)
+    window.menu_actions["select_all"].trigger()
+    assert [Path(p).name for p in window.selected_paths()] == BROWSE_ORDER[2:]
+    assert "Selected the 2 photos loaded so far" in window.statusBar().currentMessage()
+
+
+def test_timeline_photos_drag_out_as_file_urls_like_the_grid_s(qtbot, dated_library):  # noqa: F811
+    root, _ = dated_library
+    window, view, model = _browsing(qtbot, root)
+    assert view.dragEnabled() and view.dragDropMode() == view.DragDropMode.DragOnly
+    assert model.supportedDragActions() == Qt.DropAction.CopyAction
+    drag = Qt.ItemFlag.ItemIsDragEnabled
+    assert model.flags(model.index(0)) & drag == Qt.ItemFlag.NoItemFlags  # a month header is not dragged
+    photo_rows = [r for r in range(model.rowCount()) if model.result(r) is not None]
+    assert all(model.flags(model.index(r)) & drag for r in photo_rows)
+    # what a drag of the whole timeline carries (headers among the indexes give nothing)
+    mime = model.mimeData([model.index(r) for r in range(model.rowCount())])
+    assert "text/uri-list" in model.mimeTypes()
+    assert _urls(mime) == BROWSE_ORDER and [u.isLocalFile() for u in mime.urls()] == [True] * 4
+    assert [Path(p).name for p in mime.text().splitlines()] == BROWSE_ORDER
+    # the same as the grid gives for the same photos
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.search_bar.set_text("anything")
+    grid = window.results_model
+    rows = sorted(range(grid.rowCount()), key=lambda r: BROWSE_ORDER.index(Path(grid.result(r).path).name))
+    grid_mime = grid.mimeData([grid.index(r) for r in rows])
+    assert grid_mime.urls() == mime.urls() and grid_mime.text() == mime.text()
+
