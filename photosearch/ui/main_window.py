@@ -155,6 +155,7 @@ class MainWindow(QueryDispatch, DropHandling, GridActions, DesktopActions, Index
     def _on_folders(self, folders: list) -> None:
         self._folders = [f.path for f in folders]
         self.sidebar.set_folders(folders)
+        self.moved_notice.folders_changed({f.path for f in folders if not f.online})
         # The library is the truth; the settings file mirrors it (so the config dir alone says what we watch).
         if self.settings.folders != self._folders:
             self.settings.folders = list(self._folders)
@@ -208,6 +209,8 @@ class MainWindow(QueryDispatch, DropHandling, GridActions, DesktopActions, Index
         self.worker_thread.wait(30000)
         self.searcher.wait(5000)
         self.timeline.reads.wait(5000)  # a timeline page being read
+        if getattr(self, "skipped_reads", None) is not None:
+            self.skipped_reads.wait(5000)  # the skipped-files list being read
         self.thumbs.wait_idle(5000)
         self._release_clipboard()
 
