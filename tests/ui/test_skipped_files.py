@@ -80,11 +80,7 @@ def test_a_renamed_folder_lists_its_skipped_files_once_under_the_folder_they_are
     qtbot.waitUntil(lambda: window.status_panel.skipped_button.text() == "3 skipped", timeout=WAIT)
     dialog = _open_list(qtbot, window)
     # The old folder's rows stay (offline) but are not listed twice: as many rows as the button says.
-    assert _rows(dialog) == [
-        ("zero.jpg", _rows(dialog)[0][1]),
-        ("shopping.png", _rows(dialog)[1][1]),
-        (os.path.join("trip", "truncated.jpg"), _rows(dialog)[2][1]),
-    ]
+    assert [name for name, _ in _rows(dialog)] == ["zero.jpg", "shopping.png", os.path.join("trip", "truncated.jpg")]
     assert not dialog.table.isColumnHidden(FOLDER)
     folders = [dialog.table.item(r, FOLDER).text() for r in range(dialog.table.rowCount())]
     assert folders == ["more", "photos-2019", "photos-2019"]
