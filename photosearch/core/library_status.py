@@ -75,8 +75,10 @@ class LibraryStatusMixin:
         # A read-only library made by an older version may predate the table (it can't be migrated).
         return bool(self.store.query("SELECT 1 FROM sqlite_master WHERE name = 'scan_problems'"))
 
-    def skipped(self) -> list[dict]:
-        sql = "SELECT path, reason FROM photos WHERE state = 'skipped'"
+    def skipped(self, connected_only: bool = False) -> list[dict]:
+        """Every file indexing left out, with its reason. connected_only leaves out the skipped photos of
+        folders (or files) now offline, as status()'s count does: the list then has as many as it says."""
+        sql = "SELECT path, reason FROM photos WHERE state = 'skipped'" + (" AND offline = 0" if connected_only else "")
         if self._has_scan_problems():
             sql += " UNION ALL SELECT path, reason FROM scan_problems"
         rows = self.store.query(sql + " ORDER BY path")

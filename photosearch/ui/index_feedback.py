@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from photosearch.core.types import IndexSummary, Progress
 from photosearch.ui.messages import in_gui_words
+from photosearch.ui.skipped_files import refresh_skipped
 
 
 class IndexFeedback:
@@ -29,6 +30,11 @@ class IndexFeedback:
         # else: a job the text pass stepped aside for; the pass resumes, its bar (and Pause) stay up
         if job == "remove":
             self._note("Folder removed: its photos left the index; the files are untouched", 8000)
+        if job != "text":  # reading text skips no files
+            refresh_skipped(self)  # an open list of skipped files follows what this run found
+        if summary.moved_folders:  # said once each; removing the old folder is the person's choice
+            self.sidebar.set_moved(summary.moved_folders)
+            self.moved_notice.offer(summary.moved_folders)
         if summary.cancelled and job == "text":
             self.status_panel.show_cancelled(1, reading_text=True)  # as below
             self._note(
@@ -67,6 +73,7 @@ class IndexFeedback:
         if pending:
             text += f" · {pending:,} to index"
         self.count_label.setText(text)
+        self.status_panel.show_skipped(int(photos.get("skipped", 0)))
         self.sidebar.set_summary(text)
         if status.get("device") and self.ref.get().model_loaded:
             self.device_label.setText(str(status["device"]).upper())

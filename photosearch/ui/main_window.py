@@ -156,6 +156,7 @@ class MainWindow(QueryDispatch, DropHandling, GridActions, DesktopActions, Index
     def _on_folders(self, folders: list) -> None:
         self._folders = [f.path for f in folders]
         self.sidebar.set_folders(folders)
+        self.moved_notice.folders_changed({f.path for f in folders if not f.online})
         # The library is the truth; the settings file mirrors it (so the config dir alone says what we watch).
         if self.settings.folders != self._folders:
             self.settings.folders = list(self._folders)
@@ -210,6 +211,8 @@ class MainWindow(QueryDispatch, DropHandling, GridActions, DesktopActions, Index
         self.searcher.wait(5000)
         self.timeline.reads.wait(5000)  # a timeline page being read
         stop_duplicate_searches(self)  # a duplicates search (minutes on a large library) ends at its next step
+        if getattr(self, "skipped_reads", None) is not None:
+            self.skipped_reads.wait(5000)  # the skipped-files list being read
         self.thumbs.wait_idle(5000)
         self._release_clipboard()
 

@@ -1,7 +1,8 @@
 """The folder sidebar: "All folders" and each watched folder with its photo count.
 
 Clicking a folder limits the results to it; "All folders" (or View ▸ All folders) brings back all.
-A folder's context menu offers Show in folder, Rescan and Remove.
+A folder's context menu offers Show in folder, Rescan and Remove; an offline folder whose photos an index
+run found in another watched folder offers "Remove (it moved to …)" instead.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class FolderSidebar(QFrame):
         self.filter = ""
         self.summary = ""  # the status bar's count, shown on the "All folders" row too (they must agree)
         self.menu: QMenu | None = None
+        self.moved: dict[str, str | None] = {}  # offline folder -> the watched folder now holding its photos
 
     def selected_folder(self) -> str | None:
         item = self.folder_list.currentItem()
@@ -118,8 +120,20 @@ class FolderSidebar(QFrame):
         menu.addAction("Show in folder", lambda: self.revealRequested.emit(path))
         menu.addAction("Rescan", lambda: self.rescanRequested.emit(path))
         menu.addSeparator()
-        menu.addAction("Remove…", lambda: self.removeRequested.emit(path))
+        menu.addAction(self._remove_text(path), lambda: self.removeRequested.emit(path))
         return menu
+
+    def _remove_text(self, path: str) -> str:
+        if path not in self.moved:
+            return "Remove…"
+        elsewhere = self.moved[path]
+        if elsewhere is None:
+            return "Remove (its photos are in other folders)…"
+        return f"Remove (it moved to {os.path.basename(elsewhere.rstrip(os.sep)) or elsewhere})…"
+
+    def set_moved(self, moved: list) -> None:
+        """An index run's moved folders (core MovedFolder): their menus offer removal with where they went."""
+        self.moved.update({m.path: m.elsewhere for m in moved})
 
     def set_summary(self, text: str) -> None:
         """The library's count as the status bar shows it ("120 photos · 180 to index")."""
@@ -131,6 +145,8 @@ class FolderSidebar(QFrame):
     def set_folders(self, folders: list) -> None:
         """folders: [Folder] from the library (path, photos, online)."""
         self.folder_list.clear()
+        offline = {f.path for f in folders if not f.online}
+        self.moved = {path: where for path, where in self.moved.items() if path in offline}  # back, or removed
         if folders:
             total = sum(f.photos for f in folders)
             everything = QListWidgetItem(f"{ALL_FOLDERS}\n{self.summary or f'{total:,} photos'}")
@@ -141,7 +157,8 @@ class FolderSidebar(QFrame):
             state = f"{folder.photos:,} photos" if folder.online else "not connected"
             item = QListWidgetItem(f"{name}\n{state}")
             item.setData(Qt.ItemDataRole.UserRole, folder.path)
-            item.setToolTip(folder.path)
+            moved = self.moved.get(folder.path) or ""
+            item.setToolTip(folder.path + (f"\nIts photos are now in {moved}" if moved else ""))
             self.folder_list.addItem(item)
         if self.filter and self.filter not in {f.path for f in folders}:
             self.set_filter("")  # the folder went away: show everything again

@@ -1,8 +1,9 @@
-"""The status bar's permanent widgets: indexing progress with Pause/Cancel, the device, the photo count."""
+"""The status bar's permanent widgets: indexing progress with Pause/Cancel, the device, the photo count
+and, when indexing left files out, "N skipped" (a click lists them)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton
 
 from photosearch.core.types import Progress
@@ -12,6 +13,7 @@ class StatusPanel(QObject):
     pauseToggled = Signal(bool)
     cancelRequested = Signal()
     resumeRequested = Signal()  # index again after a Cancel
+    skippedRequested = Signal()  # "N skipped" clicked: list the files
 
     def __init__(self, bar: QStatusBar) -> None:
         super().__init__(bar)
@@ -37,6 +39,12 @@ class StatusPanel(QObject):
         self.device_label = QLabel("model loading…")
         self.device_label.setObjectName("deviceLabel")
         self.count_label = QLabel("")
+        self.skipped_button = QToolButton()
+        self.skipped_button.setObjectName("skippedButton")
+        self.skipped_button.setAutoRaise(True)
+        self.skipped_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.skipped_button.clicked.connect(self.skippedRequested)
+        self.skipped_button.hide()
         for widget in (
             self.progress,
             self.pause_button,
@@ -44,6 +52,7 @@ class StatusPanel(QObject):
             self.resume_button,
             self.device_label,
             self.count_label,
+            self.skipped_button,
         ):
             bar.addPermanentWidget(widget)
 
@@ -64,6 +73,15 @@ class StatusPanel(QObject):
         what = "Read the text in" if reading_text else "Index"
         self.resume_button.setToolTip(f"{what} the photos still waiting (F5)")
         self.resume_button.setVisible(pending > 0)
+
+    def show_skipped(self, count: int) -> None:
+        """The library's skipped files (status's count): shown, and clickable, only when there are some."""
+        self.skipped_button.setText(f"{count:,} skipped")
+        self.skipped_button.setToolTip(
+            f"{count:,} file{'s' * (count != 1)} could not be indexed (damaged, not a photo, unreadable). "
+            "Click to see which, and why."
+        )
+        self.skipped_button.setVisible(count > 0)
 
     def show_progress(self, progress: Progress) -> None:
         self._last = progress

@@ -44,6 +44,10 @@ QScrollBar::add-line, QScrollBar::sub-line { height: 0; width: 0; }
 QScrollBar::add-page, QScrollBar::sub-page { background: transparent; }
 #central[dropTarget="true"] { border: 3px solid #2563eb; background: #eef4ff; }
 #filterLabel { color: #1e3a8a; font-weight: 600; }
+#skippedButton { color: #b45309; border: none; padding: 0 8px; }
+#skippedButton:hover { text-decoration: underline; }
+#noticeBar { background: #fff7e6; border-bottom: 1px solid #f5d9a8; }
+#noticeText { color: #7c4a03; }
 QSplitter::handle { background: transparent; width: 1px; }
 """
 

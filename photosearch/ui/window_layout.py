@@ -15,8 +15,10 @@ from photosearch.ui.empty_state import EmptyState
 from photosearch.ui.grid import ResultsGrid
 from photosearch.ui.grid_actions import connect_photo_view
 from photosearch.ui.menus import build_menus
+from photosearch.ui.moved_notice import MovedNotice
 from photosearch.ui.search_options import FilterChips, WeightControl
 from photosearch.ui.sidebar import FolderSidebar
+from photosearch.ui.skipped_files import open_skipped
 from photosearch.ui.status_panel import StatusPanel
 from photosearch.ui.timeline import TimelinePanel
 from photosearch.ui.top_bar import TopBar
@@ -119,6 +121,10 @@ def build_ui(window: MainWindow) -> None:
     filter_row.addStretch(1)
     window.filter_label.hide()
     window.filter_clear.hide()
+    # A watched folder found renamed or moved: said over the results, with the sidebar's Remove as its action.
+    window.moved_notice = MovedNotice()
+    window.moved_notice.removeRequested.connect(window._confirm_remove_folder)
+    centre_layout.addWidget(window.moved_notice)
     centre_layout.addLayout(filter_row)
     centre_layout.addWidget(window.stack, 1)
     splitter.addWidget(centre)
@@ -145,6 +151,7 @@ def build_ui(window: MainWindow) -> None:
     window.cancel_button = window.status_panel.cancel_button
     window.device_label, window.count_label = window.status_panel.device_label, window.status_panel.count_label
     window.status_panel.resumeRequested.connect(window._index)
+    window.status_panel.skippedRequested.connect(lambda: open_skipped(window))
     window.menu_actions = build_menus(window)
     window._update_page()
 
