@@ -39,3 +39,19 @@ def test_renamed_folder_is_named_by_index_and_removing_it_keeps_its_captions(tmp
     assert (first["path"], first["caption"]) == (str(b / "p0.jpg"), "grandma birthday party")
     code, out, _ = run(capsys, *lib, "index")
     assert len(out.splitlines()) == 1  # nothing offline any more: no hint
+
+
+def test_status_lists_as_many_skipped_files_as_it_counts_after_a_rename(tmp_path, capsys):
+    """The count leaves out the skipped files of an offline folder; the list left them in, so after a
+    rename every skipped file was listed twice under a count half that size."""
+    a, b = tmp_path / "rn" / "A", tmp_path / "rn" / "B"
+    make_photos(a, 2)
+    (a / "broken.jpg").write_bytes(b"not a photo")
+    lib = ["--library", str(tmp_path / "lib"), "--model", TINY_MODEL, "--pretrained", "random", "--offline"]
+    assert run(capsys, *lib, "index", str(a))[0] == 0
+    a.rename(b)
+    assert run(capsys, *lib, "index", str(b))[0] == 0
+    code, out, _ = run(capsys, *lib, "--json", "status", "--skipped")
+    data = json.loads(out)
+    assert code == 0 and data["photos"]["skipped"] == 1
+    assert [f["path"] for f in data["skipped_files"]] == [str(b / "broken.jpg")]

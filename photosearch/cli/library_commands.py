@@ -49,7 +49,7 @@ def _moved_hint(moved) -> str:
 def _status(library, args: argparse.Namespace) -> int:
     data = library.status()
     if args.skipped:
-        data["skipped_files"] = library.skipped()
+        data["skipped_files"] = library.skipped(connected_only=True)  # as many as the count says
     p = data["photos"]
     # An unavailable device makes the backend the same "unavailable (why)": say it once.
     backend = "" if data["backend"] == data["device"] else f" ({safe(data['backend'])})"
