@@ -36,3 +36,4 @@ class ResultsGrid(PhotoView):
             self.doItemsLayout()
         else:
             self.setGridSize(self.tile_delegate.sizeHint(None, None) + QSize(4, 4))
+        self.keep_room_for(self.tile_delegate.sizeHint(None, None).width() + 4)

@@ -19,7 +19,11 @@ if TYPE_CHECKING:
 SHORTCUTS = (
     ("Ctrl+F", "Go to the search field"),
     ("Enter", "Search now (results also follow your typing)"),
+    ("Down in the search field", "Go to the results"),
     ("Esc", "Clear the query"),
+    ("Tab / Shift+Tab", "Next / previous control: search, chips, Filters, buttons, folders, results, captions"),
+    ("Delete / Backspace on a chip", "Remove that filter or query image"),
+    ("Space on a chip", "Remove a filter; search by a greyed-out (↺) image again"),
     ("Ctrl+O", "Search by an image file"),
     ("Ctrl+V", "Search by a pasted image"),
     ("Arrows, Enter / Space", "Move in the grid, preview the photo"),
@@ -29,6 +33,7 @@ SHORTCUTS = (
     ("Ctrl++ / Ctrl+-, Ctrl+wheel", "Larger / smaller tiles"),
     ("F5", "Re-index the watched folders"),
     ("Ctrl+Q", "Quit"),
+    ("Alt+F, Alt+E, Alt+V, Alt+H", "Open the File, Edit, View, Help menu"),
 )
 
 
@@ -46,38 +51,38 @@ def build_menus(window: MainWindow) -> dict[str, QAction]:
     bar = window.menuBar()
     actions: dict[str, QAction] = {}
     file_menu = bar.addMenu("&File")
-    actions["add_folder"] = _action(window, file_menu, "Add folder…", window.choose_folder)
-    actions["import_captions"] = _action(window, file_menu, "Import captions…", window.choose_caption_file)
-    actions["choose_model"] = _action(window, file_menu, "Choose a model file…", window.choose_model_file)
+    actions["add_folder"] = _action(window, file_menu, "&Add folder…", window.choose_folder)
+    actions["import_captions"] = _action(window, file_menu, "&Import captions…", window.choose_caption_file)
+    actions["choose_model"] = _action(window, file_menu, "Choose a &model file…", window.choose_model_file)
     file_menu.addSeparator()
     actions["settings"] = _action(
-        window, file_menu, "Settings…", window.open_settings, QKeySequence.StandardKey.Preferences
+        window, file_menu, "&Settings…", window.open_settings, QKeySequence.StandardKey.Preferences
     )
     file_menu.addSeparator()
-    actions["quit"] = _action(window, file_menu, "Quit", window.close, "Ctrl+Q")
+    actions["quit"] = _action(window, file_menu, "&Quit", window.close, "Ctrl+Q")
 
     edit = bar.addMenu("&Edit")
-    actions["copy"] = _action(window, edit, "Copy", lambda: window.copy_paths(window.selected_paths()))
+    actions["copy"] = _action(window, edit, "&Copy", lambda: window.copy_paths(window.selected_paths()))
     # The search field keeps Ctrl+C / Ctrl+A for its text while it has focus (it overrides shortcuts).
     actions["copy"].setShortcut(QKeySequence.StandardKey.Copy)
-    actions["select_all"] = _action(window, edit, "Select all", window.select_all_results)
+    actions["select_all"] = _action(window, edit, "Select &all", window.select_all_results)
     actions["select_all"].setShortcut(QKeySequence.StandardKey.SelectAll)
 
     view = bar.addMenu("&View")
-    actions["larger"] = _action(window, view, "Larger tiles", lambda: window.step_tile_size(+16), "Ctrl++")
-    actions["smaller"] = _action(window, view, "Smaller tiles", lambda: window.step_tile_size(-16), "Ctrl+-")
+    actions["larger"] = _action(window, view, "&Larger tiles", lambda: window.step_tile_size(+16), "Ctrl++")
+    actions["smaller"] = _action(window, view, "&Smaller tiles", lambda: window.step_tile_size(-16), "Ctrl+-")
     view.addSeparator()
-    captions = QAction("Show caption panel", window, checkable=True)
+    captions = QAction("Show &caption panel", window, checkable=True)
     captions.setChecked(True)
     captions.toggled.connect(window.sync_caption_panel)
     view.addAction(captions)
     actions["captions"] = captions
     view.addSeparator()
-    actions["all_folders"] = _action(window, view, "All folders", window.show_all_folders)
+    actions["all_folders"] = _action(window, view, "&All folders", window.show_all_folders)
 
     help_menu = bar.addMenu("&Help")
-    actions["shortcuts"] = _action(window, help_menu, "Keyboard shortcuts", lambda: show_shortcuts(window))
-    actions["about"] = _action(window, help_menu, "About PhotoSearch", lambda: show_about(window))
+    actions["shortcuts"] = _action(window, help_menu, "&Keyboard shortcuts", lambda: show_shortcuts(window))
+    actions["about"] = _action(window, help_menu, "&About PhotoSearch", lambda: show_about(window))
     return actions
 
 

@@ -57,6 +57,12 @@ class PhotoView(QListView):
                 return index
         return QModelIndex()
 
+    def keep_room_for(self, tile_width: int) -> None:
+        """The view never gets narrower than one whole tile (and its scroll bar): in a small window or at a
+        large scale factor the side panels give way instead (see work_area.py)."""
+        bar = self.verticalScrollBar().sizeHint().width()
+        self.setMinimumWidth(tile_width + 2 * self.spacing() + bar + 2 * self.frameWidth())
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         if self._keep is None and event.size().width() != event.oldSize().width() and self.verticalScrollBar().value():
             top = self.top_index()  # from the layout still in place (the new one comes after a delay)

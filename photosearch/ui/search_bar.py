@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QEvent, QObject, QPointF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
 
@@ -35,7 +35,11 @@ def magnifier_pixmap(size: int) -> QPixmap:
 
 
 class ImageChip(QFrame):
-    """A small thumbnail and name of the query image, with a clear (or restore) button."""
+    """A small thumbnail and name of the query image, with a clear (or restore) button.
+
+    One Tab stop: Delete or Backspace does what its ✕ does, Space or Enter what a click does (a restore
+    chip brings its image query back). The ✕ itself is for the mouse.
+    """
 
     clicked = Signal()
     cleared = Signal()
@@ -53,11 +57,13 @@ class ImageChip(QFrame):
         self.close_button.setText("✕")
         self.close_button.setAutoRaise(True)
         self.close_button.setToolTip("Clear the image query")
+        self.close_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.close_button.clicked.connect(self.cleared)
         layout.addWidget(self.thumb)
         layout.addWidget(self.label)
         layout.addWidget(self.close_button)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # a click leaves the focus where it was (the search box)
 
     def show_query(self, query: ImageQuery, restore: bool = False, role: str = "") -> None:
         """role: "" for the first query image, "more" for another one, "minus" for one taken away."""
@@ -79,6 +85,9 @@ class ImageChip(QFrame):
         self.close_button.setToolTip("Remove this image from the query" if role else "Clear the image query")
         tip = "Less like this image" if role == "minus" else (query.path or "pasted image")
         self.setToolTip("Search by this image again" if restore else tip)
+        self.setAccessibleName(self.label.text())
+        keys = "Space searches by it again" if restore else "Delete removes it"
+        self.setAccessibleDescription(f"Query image chip: {keys}")
         self.setProperty("restore", restore)
         self.setProperty("minus", role == "minus")
         self.style().unpolish(self)
@@ -89,6 +98,23 @@ class ImageChip(QFrame):
         if event.button() == Qt.MouseButton.LeftButton:
             self.clicked.emit()
         super().mouseReleaseEvent(event)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.close_button.isVisibleTo(self):
+            self.cleared.emit()
+        elif event.key() in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.clicked.emit()
+        else:
+            super().keyPressEvent(event)
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self.hasFocus():  # drawn here: the ring shows with or without the app's stylesheet
+            painter = QPainter(self)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(QPen(QColor("#1d4ed8"), 2))
+            painter.drawRoundedRect(QRectF(self.rect()).adjusted(1, 1, -1, -1), 8, 8)
+            painter.end()
 
 
 class SearchBar(QFrame):
@@ -142,6 +168,7 @@ class SearchBar(QFrame):
         self.chip.cleared.connect(self.clear_image)
         self.chip.clicked.connect(self._on_chip_clicked)
         self.edit.installEventFilter(self)
+        QWidget.setTabOrder(self.edit, self.chip)  # Tab from the box reaches the query's chips first
 
     # -- text -------------------------------------------------------------------------------------
     def _on_edited(self, text: str) -> None:
@@ -200,8 +227,11 @@ class SearchBar(QFrame):
         """✕ on a further ("more") or taken-away ("minus") image's chip."""
         images = self.minus_images if role == "minus" else self.more_images
         if 0 <= index < len(images):
+            had_focus = any(chip.hasFocus() for chip in self.extra_chips)
             del images[index]
             self._activate(self.image_query)
+            if had_focus:  # its chip is gone: the keyboard goes on from the first image's chip
+                self.chip.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _activate(self, query: ImageQuery) -> None:
         self._debounce.stop()
@@ -222,6 +252,7 @@ class SearchBar(QFrame):
         self.extra_chips = []
         if not visible:
             return
+        before: QWidget = self.chip
         for role, images in (("more", self.more_images), ("minus", self.minus_images)):
             for i, image in enumerate(images):
                 chip = ImageChip()
@@ -230,6 +261,9 @@ class SearchBar(QFrame):
                 chip.setCursor(Qt.CursorShape.ArrowCursor)
                 self.extra_row.addWidget(chip)
                 self.extra_chips.append(chip)
+                if chip.window() is before.window():  # after the first image's chip, wherever shown
+                    QWidget.setTabOrder(before, chip)
+                    before = chip
 
     def query_images(self) -> list[ImageQuery]:
         """Every image of the image query on screen, first one first (empty without one)."""
@@ -247,12 +281,15 @@ class SearchBar(QFrame):
         if self.more_images:
             self._activate(self.more_images.pop(0))
             return
+        had_focus = self.chip.hasFocus()
         self.image_query = None
         self.last_image = None  # closed: Esc must not bring it back as a restore chip
         self.minus_images = []
         self.imageQueryReset.emit()
         self._show_extra_chips(False)
         self.chip.hide()
+        if had_focus:  # closed from the keyboard: typing goes on in the box
+            self.edit.setFocus(Qt.FocusReason.OtherFocusReason)
         self.edit.setPlaceholderText("Describe a photo… (e.g. a cat on a sofa), or drop an image here")
         self._emit_text()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -100,7 +100,11 @@ class DateDialog(QDialog):
 
 
 class FilterChips(QWidget):
-    """A "Filters" menu and one removable chip per active filter; `changed` fires on every edit."""
+    """A "Filters" menu and one removable chip per active filter; `changed` fires on every edit.
+
+    The chips follow the Filters button in the Tab order; Space, Delete or Backspace on one removes
+    its filter, and the focus goes on to the next chip (or back to the Filters button).
+    """
 
     changed = Signal()
 
@@ -110,6 +114,7 @@ class FilterChips(QWidget):
         self.setStyleSheet(
             "#filterChip { background: #dbe7ff; color: #1e3a8a; border: none; border-radius: 12px; padding: 4px 10px; }"
             "#filterChip:hover { background: #c7d7fe; }"
+            "#filterChip:focus { border: 2px solid #1d4ed8; padding: 2px 8px; }"
         )
         self._options = SearchOptions()
         self._layout = QHBoxLayout(self)
@@ -132,6 +137,14 @@ class FilterChips(QWidget):
         self._layout.addWidget(self.menu_button)
         self.chips: dict[str, QPushButton] = {}
         self.dialog: DateDialog | None = None
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            key = next((k for k, chip in self.chips.items() if chip is watched), None)
+            if key is not None:
+                self.remove(key)
+                return True
+        return super().eventFilter(watched, event)
 
     def options(self) -> SearchOptions:
         return self._options
@@ -169,10 +182,16 @@ class FilterChips(QWidget):
     def remove(self, key: str) -> None:
         reset = {"after": {"after": ""}, "before": {"before": ""}, "sort": {"sort": "relevance"},
                  "best": {"best": False}, "folder": {"folder": ""}}[key]
+        keys = list(self.chips)
+        had_focus = key in self.chips and self.chips[key].hasFocus()
         self.update_options(**reset)
+        if had_focus:  # removed from the keyboard: go on with the chip that took its place
+            later = [k for k in keys[keys.index(key) + 1:] if k in self.chips]
+            (self.chips[later[0]] if later else self.menu_button).setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _rebuild(self) -> None:
         for chip in self.chips.values():
+            chip.hide()  # gone at once, focus included: the new chips may take it now
             chip.deleteLater()
         self.chips = {}
         o = self._options
@@ -187,14 +206,22 @@ class FilterChips(QWidget):
             wanted.append(("sort", "Newest first"))
         if o.best:
             wanted.append(("best", "Best matches"))
+        before: QWidget = self.menu_button
         for key, text in wanted:
             chip = QPushButton(f"{text}  ×")
             chip.setObjectName("filterChip")
-            chip.setToolTip("Remove this filter")
+            chip.setToolTip("Remove this filter (Delete)")
+            chip.setAccessibleName(f"{text} filter")
+            chip.setAccessibleDescription("Space or Delete removes this filter")
             chip.setCursor(Qt.CursorShape.PointingHandCursor)
             chip.clicked.connect(lambda _=False, k=key: self.remove(k))
+            chip.installEventFilter(self)
             self._layout.addWidget(chip)
+            if self.isVisible():
+                chip.show()  # now, not after the next event: the focus may go to it at once
             self.chips[key] = chip
+            QWidget.setTabOrder(before, chip)  # right after the Filters button, not at the window's end
+            before = chip
         self._tick()
 
     def _tick(self) -> None:

@@ -65,7 +65,7 @@ class FolderSidebar(QFrame):
         self.folder_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.folder_list.customContextMenuRequested.connect(self._menu)
         buttons = QHBoxLayout()
-        add = QPushButton("Add…")
+        self.add_button = add = QPushButton("Add…")
         add.clicked.connect(self.addRequested)
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(self._remove_selected)

@@ -18,7 +18,8 @@ class StatusPanel(QObject):
     def __init__(self, bar: QStatusBar) -> None:
         super().__init__(bar)
         self.progress = QProgressBar()
-        self.progress.setFixedWidth(360)
+        self.progress.setMinimumWidth(120)  # grows to 360 in a wide window; a narrow one still fits it
+        self.progress.setMaximumWidth(360)
         self.progress.setTextVisible(True)
         self.progress.hide()
         self.pause_button = QToolButton()
@@ -45,8 +46,8 @@ class StatusPanel(QObject):
         self.skipped_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.skipped_button.clicked.connect(self.skippedRequested)
         self.skipped_button.hide()
+        bar.addPermanentWidget(self.progress, 1)
         for widget in (
-            self.progress,
             self.pause_button,
             self.cancel_button,
             self.resume_button,

@@ -1,4 +1,7 @@
-"""The app's look: Fusion style, a light palette and a small stylesheet (one place to tune it)."""
+"""The app's look: Fusion style, a light palette and a small stylesheet (one place to tune it).
+
+Every control a keyboard reaches draws a blue ring while it has focus: Fusion draws none on buttons,
+tool buttons or sliders once a stylesheet styles them (or at all, for the latter two)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ QMainWindow { background: #f6f7f9; }
 #searchEdit { background: transparent; font-size: 15px; padding: 4px 2px; }
 #searchIcon { color: #6b7280; font-size: 14px; }
 #imageChip { background: #dbe7ff; border-radius: 8px; }
+#imageChip QToolButton { border: none; background: transparent; padding: 0 2px; }
 #imageChip[restore="true"] { background: #eceff3; }
 #imageChip[minus="true"] { background: #fde2e2; }
 #imageChip QLabel { color: #1e3a8a; }
@@ -23,13 +27,24 @@ QMainWindow { background: #f6f7f9; }
 #folderList { border: none; background: transparent; }
 #folderList::item { padding: 6px 4px; border-radius: 6px; }
 #folderList::item:selected { background: #dbe7ff; color: #111827; }
-#captionList { border: none; background: transparent; }
+#captionList { border: 2px solid transparent; border-radius: 6px; background: transparent; }
+#captionList:focus { border-color: #2563eb; }
 #grid { border: none; background: #f6f7f9; }
 #hint { color: #6b7280; font-size: 15px; }
 #emptyTitle { font-size: 22px; font-weight: 600; color: #111827; }
 #emptyBody { font-size: 14px; color: #4b5563; padding: 6px 0 16px 0; }
 QPushButton { padding: 6px 12px; border-radius: 6px; border: 1px solid #d1d5db; background: #ffffff; }
 QPushButton:hover { background: #f3f4f6; }
+QPushButton:focus { border: 2px solid #2563eb; padding: 5px 11px; }
+QToolButton { padding: 3px 8px; border-radius: 6px; border: 1px solid #d1d5db; background: #ffffff; }
+QToolButton:hover { background: #f3f4f6; }
+QToolButton:checked { background: #dbe7ff; }
+QToolButton:focus { border: 2px solid #2563eb; padding: 2px 7px; }
+QToolButton[popupMode="2"] { padding-right: 18px; }
+QToolButton[popupMode="2"]:focus { padding-right: 17px; }
+QToolButton::menu-indicator { subcontrol-origin: padding; subcontrol-position: center right; right: 5px; }
+QSlider { border: 2px solid transparent; border-radius: 5px; }
+QSlider:focus { border-color: #2563eb; }
 #primaryButton { background: #2563eb; color: white; border-color: #2563eb; }
 #primaryButton:hover { background: #1d4ed8; }
 QStatusBar { background: #ffffff; border-top: 1px solid #e3e6eb; color: #374151; }

@@ -215,6 +215,7 @@ class TimelinePanel(QWidget):
         self.delegate = TileDelegate(tile, self.view)  # paints the month headers too
         self.view.setItemDelegate(self.delegate)
         self.view.setModel(self.model)
+        self.view.keep_room_for(self.delegate.sizeHint(None, None).width())
         self.view.verticalScrollBar().valueChanged.connect(self._follow_scroll)
         self.view.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.view.viewport().installEventFilter(self)
@@ -296,4 +297,5 @@ class TimelinePanel(QWidget):
 
     def set_tile(self, size: int) -> None:
         self.delegate.tile = size
+        self.view.keep_room_for(self.delegate.sizeHint(None, None).width())
         self.view.doItemsLayout()

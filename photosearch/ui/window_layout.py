@@ -3,11 +3,12 @@ stacked centre (empty state, hint, grid, timeline), the caption panel, the statu
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from photosearch.ui.caption_panel import CaptionPanel
 from photosearch.ui.duplicates_view import duplicates_button
@@ -22,6 +23,7 @@ from photosearch.ui.skipped_files import open_skipped
 from photosearch.ui.status_panel import StatusPanel
 from photosearch.ui.timeline import TimelinePanel
 from photosearch.ui.top_bar import TopBar
+from photosearch.ui.work_area import WorkArea
 
 if TYPE_CHECKING:
     from photosearch.ui.main_window import MainWindow
@@ -59,7 +61,8 @@ def build_ui(window: MainWindow) -> None:
     refine.addWidget(window.search_bar.extra_box)
     refine.addWidget(window.weight_control, 1)
     window.refine_bar.hide()
-    top.layout().insertWidget(top.layout().indexOf(top.settings_button), duplicates_button(window))
+    window.duplicates_button = duplicates_button(window)
+    top.layout().insertWidget(top.layout().indexOf(top.settings_button), window.duplicates_button)
 
     # Sidebar: watched folders.
     sidebar = FolderSidebar()
@@ -104,8 +107,6 @@ def build_ui(window: MainWindow) -> None:
     window.caption_view.selectionModel().selectionChanged.connect(window._caption_selected)
     window.caption_view.doubleClicked.connect(window._caption_activated)
 
-    splitter = QSplitter()
-    splitter.addWidget(sidebar)
     centre = QWidget()
     centre_layout = QVBoxLayout(centre)
     centre_layout.setContentsMargins(0, 0, 0, 0)
@@ -127,11 +128,9 @@ def build_ui(window: MainWindow) -> None:
     centre_layout.addWidget(window.moved_notice)
     centre_layout.addLayout(filter_row)
     centre_layout.addWidget(window.stack, 1)
-    splitter.addWidget(centre)
-    splitter.addWidget(captions_panel)
-    splitter.setStretchFactor(1, 1)
-    splitter.setSizes([220, 740, 320])
-    splitter.setChildrenCollapsible(False)
+    # The photos keep room for a tile; the caption panel, then the sidebar, give way in a small window.
+    window.work_area = WorkArea(sidebar, centre, captions_panel)
+    window.work_area.setSizes([220, 740, 320])
 
     central = QWidget()
     central.setObjectName("central")
@@ -140,7 +139,7 @@ def build_ui(window: MainWindow) -> None:
     layout.setSpacing(0)
     layout.addWidget(top)
     layout.addWidget(window.refine_bar)
-    layout.addWidget(splitter, 1)
+    layout.addWidget(window.work_area, 1)
     window.setCentralWidget(central)
 
     # Status bar: progress + controls, device, count.
@@ -153,7 +152,49 @@ def build_ui(window: MainWindow) -> None:
     window.status_panel.resumeRequested.connect(window._index)
     window.status_panel.skippedRequested.connect(lambda: open_skipped(window))
     window.menu_actions = build_menus(window)
+    set_tab_order(window)
     window._update_page()
+
+
+def tab_chain(window: MainWindow) -> list[QWidget]:
+    """The controls in reading order: the top bar left to right (the query's image chips follow the search
+    box, filter chips the Filters button: both put themselves there), the Refine row, the sidebar, the
+    page in the centre (a moved folder's notice first), the caption panel, the status bar's buttons."""
+    top, sidebar, status = window.top_bar, window.sidebar, window.status_panel
+    return [
+        window.search_bar.edit,
+        window.search_bar.chip,
+        window.filter_chips.menu_button,
+        window.image_button,
+        window.size_slider,
+        window.duplicates_button,
+        top.settings_button,
+        window.weight_control.plus_edit,
+        window.weight_control.slider,
+        sidebar.folder_list,
+        sidebar.add_button,
+        sidebar.remove_button,
+        window.moved_notice.remove_button,
+        window.moved_notice.dismiss_button,
+        window.filter_clear,
+        window.empty_state.pictures_button,
+        window.empty_state.choose_button,
+        window.grid,
+        window.timeline.view,
+        window.caption_view,
+        status.pause_button,
+        status.cancel_button,
+        status.resume_button,
+        status.skipped_button,
+    ]
+
+
+def set_tab_order(window: MainWindow) -> None:
+    """Qt's default order is the order widgets were made in, which put Filters and Duplicates after the
+    gear and the filter chips after the caption panel (Tab from the search box reached them last)."""
+    chain = tab_chain(window)
+    for first, second in pairwise(chain):
+        QWidget.setTabOrder(first, second)
 
 
 def build_shortcuts(window: MainWindow) -> None:

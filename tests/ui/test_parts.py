@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QMimeData, QUrl
+from PySide6.QtCore import QMimeData, Qt, QUrl
 
 from photosearch.ui.main_window import image_query_from_mime
 from photosearch.ui.results_model import highlight_html
@@ -68,6 +68,33 @@ def test_search_bar_debounces_and_swaps_queries(qtbot, tmp_path) -> None:
     assert bar.image_query is None and bar.last_image == query
     bar._on_chip_clicked()
     assert images == [query, query]
+
+
+def test_image_chips_are_closed_and_restored_from_the_keyboard(qtbot, tmp_path) -> None:
+    bar = SearchBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    bar.activateWindow()
+    qtbot.waitUntil(bar.isActiveWindow)
+    images: list[ImageQuery] = []
+    bar.imageSearch.connect(images.append)
+    first, second = (ImageQuery(path=str(tmp_path / f"{n}.jpg"), label=f"{n}.jpg") for n in "ab")
+    bar.set_images([first, second])
+    bar.edit.setFocus(Qt.FocusReason.OtherFocusReason)
+    qtbot.keyClick(bar.edit, Qt.Key.Key_Tab)
+    assert bar.chip.hasFocus()  # Tab from the box reaches the query's chip
+    qtbot.keyClick(bar.chip, Qt.Key.Key_Delete)  # the second image takes the first one's place
+    assert bar.image_query == second and images[-1] == second and bar.chip.hasFocus()
+    qtbot.keyClick(bar.chip, Qt.Key.Key_Backspace)  # the image query ends; typing goes on in the box
+    assert bar.image_query is None and not bar.chip.isVisible() and bar.edit.hasFocus()
+    bar.set_image(first)
+    bar.set_text("beach", search=False)  # typing parks the image query: its chip can bring it back
+    assert bar.image_query is None and bar.chip.isVisible()
+    bar.chip.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.keyClick(bar.chip, Qt.Key.Key_Delete)  # a restore chip has no ✕: Delete does nothing
+    assert bar.chip.isVisible() and bar.last_image == first
+    qtbot.keyClick(bar.chip, Qt.Key.Key_Space)
+    assert bar.image_query == first and images[-1] == first
 
 
 def test_mime_to_image_query(tmp_path) -> None:

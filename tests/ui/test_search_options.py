@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QRect
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QStyleOptionViewItem
 
@@ -35,6 +35,29 @@ def test_chips_show_each_active_filter_and_remove_it(qtbot):
     with pytest.raises(PhotoSearchError):
         chips.set_dates("last year", "")
     assert chips.options().after == "2019"  # a bad date changes nothing
+
+
+def test_a_focused_chip_is_removed_from_the_keyboard_and_the_focus_goes_on(qtbot):
+    chips = FilterChips()
+    qtbot.addWidget(chips)
+    chips.set_dates("2019", "")
+    chips.set_sort("date")
+    chips.set_best(True)
+    chips.show()
+    chips.activateWindow()
+    qtbot.waitUntil(chips.isActiveWindow)
+    # Tab goes from Filters through the chips (in a window, on to what follows Filters there)
+    assert chips.menu_button.nextInFocusChain() is chips.chips["after"]
+    assert chips.chips["after"].nextInFocusChain() is chips.chips["sort"]
+    chips.chips["after"].setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.keyClick(chips.chips["after"], Qt.Key.Key_Delete)
+    assert chips.options().after == "" and chips.chip_texts() == ["Newest first  ×", "Best matches  ×"]
+    assert chips.chips["sort"].hasFocus()  # the next chip, ready for another key
+    qtbot.keyClick(chips.chips["sort"], Qt.Key.Key_Space)
+    assert chips.options().sort == "relevance" and chips.chips["best"].hasFocus()
+    qtbot.keyClick(chips.chips["best"], Qt.Key.Key_Backspace)
+    assert chips.options() == SearchOptions() and chips.chip_texts() == []
+    assert chips.menu_button.hasFocus()  # no chip left: back to Filters
 
 
 def test_the_filters_menu_ticks_what_is_on_and_unticking_turns_it_off(qtbot):

@@ -130,3 +130,16 @@ def test_relative_name_picks_the_innermost_watched_folder() -> None:
     assert relative_name(f"{sep}p{sep}inner", folders) == "inner"  # a folder that could not be read
     assert relative_name(f"{sep}pp{sep}a.jpg", folders) == f"{sep}pp{sep}a.jpg"  # in no watched folder
     assert relative_name(f"{sep}p{sep}bad\udcffname.jpg", folders) == "bad\\xffname.jpg"  # printable
+
+
+def test_the_skipped_button_is_on_the_tab_chain(qtbot, damaged) -> None:
+    """A keyboard user reaches the list too: the button is the last stop of the status bar."""
+    from PySide6.QtCore import Qt
+
+    from tests.ui.test_window_layout import _walk
+
+    window, _ = damaged
+    button = window.status_panel.skipped_button
+    qtbot.waitUntil(lambda: button.isVisibleTo(window), timeout=WAIT)
+    backward = _walk(qtbot, window, window.search_bar.edit, Qt.Key.Key_Backtab)
+    assert backward[1] is button  # Shift+Tab from the search box wraps round to the chain's last stop
