@@ -15,7 +15,6 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,6 +30,7 @@ from photosearch.core.caption_rows import (
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.fsnames import from_db
 from photosearch.core.images import ImageError, decode, make_thumbnail, save_thumbnail
+from photosearch.core.index_items import Job, Prepared, Twins
 from photosearch.core.index_plan import record_plan
 from photosearch.core.moved_folders import moved_folders
 from photosearch.core.phash import phash, store_hash
@@ -52,50 +52,6 @@ UPDATE photos SET state = 'indexed', reason = NULL, fingerprint = :fp,
     taken = COALESCE(taken, (SELECT o.taken FROM photos o WHERE o.fingerprint = :fp AND o.taken IS NOT NULL))
 WHERE id = :id
 """
-
-
-@dataclass(frozen=True)
-class Job:
-    photo_id: int
-    path: str
-    size: int
-    fingerprint: str | None  # trusted when set: the file's (size, mtime) matched when it was taken
-
-
-@dataclass
-class Prepared:
-    job: Job
-    kind: str  # "skip" | "known" (content already embedded) | "decoded" | "copy" (of `first`, in this run)
-    fingerprint: str | None = None
-    first: int | None = None  # for a copy: the photo id decoding its content
-    reason: str = ""
-    pixels: np.ndarray | None = None
-    width: int | None = None
-    height: int | None = None
-    taken: float | None = None
-    captions: list[tuple[str, str]] = field(default_factory=list)
-    sidecar: str | None = None
-    phash: int | None = None  # perceptual hash of the same decode (duplicate finder)
-
-
-class _Twins:
-    """Photos of one content within a run. The first to claim a fingerprint is decoded and encoded;
-    its copies share its vector, so 2,000 copies cost one decode and one encode however the batches
-    and decode threads fall. Claimed from the decode threads; the rest is kept by the committing thread."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._first: dict[str, int] = {}
-        # Firsts that could not be indexed. Their copies are decoded each by itself: the fingerprint
-        # reads only the ends of a file, so a copy damaged in the middle must not condemn the others.
-        self.failed: set[int] = set()
-        # The metadata captions of each content decoded in this run, for its copies.
-        self.captions: dict[str, list[tuple[str, str]]] = {}
-
-    def claim(self, fp: str, photo_id: int) -> int:
-        """The photo id that decodes this content: `photo_id` if it is the first to ask."""
-        with self._lock:
-            return self._first.setdefault(fp, photo_id)
 
 
 class Indexer:
@@ -188,7 +144,7 @@ class Indexer:
         pending: deque[tuple[Job, Future[Prepared]]] = deque()
         batch: list[Prepared] = []
         waiting: list[Prepared] = []  # copies whose first is not committed yet
-        twins = _Twins()
+        twins = Twins()
         todo = iter(jobs)
         pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="photosearch-decode")
         try:
@@ -223,7 +179,7 @@ class Indexer:
         if batch:  # cancelled: copies still waiting for their first (or to be decoded) stay pending
             self._commit(batch + waiting, encoder_future.result(), known, twins, summary)
 
-    def _prepare(self, job: Job, encoder_future: Future, known: set[str], twins: _Twins | None) -> Prepared:
+    def _prepare(self, job: Job, encoder_future: Future, known: set[str], twins: Twins | None) -> Prepared:
         """Runs in a decode thread: fingerprint, then decode, preprocess and thumbnail from one decode.
         With `twins`, only the first photo of a content is decoded; without, this one is in any case."""
         try:
@@ -270,7 +226,7 @@ class Indexer:
         )
 
     def _commit(
-        self, batch: list[Prepared], encoder, known: set[str], twins: _Twins, summary: IndexSummary
+        self, batch: list[Prepared], encoder, known: set[str], twins: Twins, summary: IndexSummary
     ) -> tuple[list[Prepared], list[Job]]:
         """Encode each content of the batch once and record the batch in one transaction. Returns the
         copies left for later: those whose first is still to come, and those to decode by themselves."""
