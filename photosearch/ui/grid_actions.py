@@ -35,6 +35,8 @@ class GridActions:
         self.settings.thumb_size = size
         if getattr(self, "timeline", None) is not None:  # built after the grid
             self.timeline.set_tile(size)
+        if getattr(self, "work_area", None) is not None:  # built after the grid
+            self.work_area.relayout()  # the photos' minimum and their two columns changed
 
     def photo_views(self) -> list[QListView]:
         timeline = getattr(self, "timeline", None)  # built after the grid, whose events may come first

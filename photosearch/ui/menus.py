@@ -72,11 +72,11 @@ def build_menus(window: MainWindow) -> dict[str, QAction]:
     actions["larger"] = _action(window, view, "&Larger tiles", lambda: window.step_tile_size(+16), "Ctrl++")
     actions["smaller"] = _action(window, view, "&Smaller tiles", lambda: window.step_tile_size(-16), "Ctrl+-")
     view.addSeparator()
-    captions = QAction("Show &caption panel", window, checkable=True)
-    captions.setChecked(True)
-    captions.toggled.connect(window.sync_caption_panel)
-    view.addAction(captions)
-    actions["captions"] = captions
+    # Ticked while their panel is on screen; the work area (bind_actions) shows, hides and ticks them.
+    for name, text in (("folders", "Show &folders"), ("captions", "Show &caption panel")):
+        actions[name] = QAction(text, window, checkable=True)
+        actions[name].setChecked(True)
+        view.addAction(actions[name])
     view.addSeparator()
     actions["all_folders"] = _action(window, view, "&All folders", window.show_all_folders)
 

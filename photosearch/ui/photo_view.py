@@ -36,6 +36,7 @@ class PhotoView(QListView):
         # Set before the calls below: they lay out (doItemsLayout, updateGeometries here read these).
         self._keep: QPersistentModelIndex | None = None  # the row to bring back to the top
         self._relaid = False  # laid out since the width changed
+        self._tile_width = 0  # a tile's width with its margin (keep_room_for)
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)  # (this turns dragging off: on again below)
@@ -60,8 +61,13 @@ class PhotoView(QListView):
     def keep_room_for(self, tile_width: int) -> None:
         """The view never gets narrower than one whole tile (and its scroll bar): in a small window or at a
         large scale factor the side panels give way instead (see work_area.py)."""
+        self._tile_width = tile_width
+        self.setMinimumWidth(self.width_for_columns(1))
+
+    def width_for_columns(self, columns: int) -> int:
+        """The view's width that shows this many columns of whole tiles (as keep_room_for last set them)."""
         bar = self.verticalScrollBar().sizeHint().width()
-        self.setMinimumWidth(tile_width + 2 * self.spacing() + bar + 2 * self.frameWidth())
+        return columns * self._tile_width + 2 * self.spacing() + bar + 2 * self.frameWidth()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         if self._keep is None and event.size().width() != event.oldSize().width() and self.verticalScrollBar().value():
@@ -87,9 +93,15 @@ class PhotoView(QListView):
             return
         index = model.index(keep.row(), 0)
         if self.visualRect(index).isValid():
-            self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
+            super().scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
         if self.visualRect(model.index(model.rowCount() - 1, 0)).isValid():
             self._keep = None  # all laid out: the place is final
+
+    def scrollTo(self, index: QModelIndex, hint=QAbstractItemView.ScrollHint.EnsureVisible) -> None:
+        """A scroll asked for (a key, a search, a caption picked) ends the keeping: the rest of a batched
+        layout must not bring the old row back over it."""
+        self._keep = None
+        super().scrollTo(index, hint)
 
     def is_photo(self, index: QModelIndex) -> bool:
         model = self.model()

@@ -183,9 +183,9 @@ class QueryDispatch:
 
     def sync_caption_panel(self) -> None:
         """Caption matches belong to a query: with none (browsing, the hint, no folders) the panel's
-        width goes to the photos, unless the person turned the panel off anyway. A window too narrow for
-        it hides it too (the work area decides)."""
-        self.work_area.want_captions(self.menu_actions["captions"].isChecked() and self.has_query())
+        width goes to the photos. View ▸ Show caption panel and the window's width have their say too
+        (the work area decides)."""
+        self.work_area.set_content("captions", self.has_query())
 
     def _update_page(self) -> None:
         self.sync_caption_panel()

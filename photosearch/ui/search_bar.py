@@ -16,6 +16,9 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QLineEdit, QToolButto
 from photosearch.ui.worker import ImageQuery
 
 DEBOUNCE_MS = 250
+CHIP_LABEL_MAX = 180  # px: a long file name is elided in the middle (the whole name is in the tooltip)
+CHIP_LABEL_MIN = 60  # px: what the name may shrink to in a narrow search box
+EDIT_MIN_WIDTH = 100  # px: room to type beside a query image's chip
 
 
 def magnifier_pixmap(size: int) -> QPixmap:
@@ -32,6 +35,43 @@ def magnifier_pixmap(size: int) -> QPixmap:
     painter.drawLine(QPointF(size * 0.64, size * 0.64), QPointF(size * 0.9, size * 0.9))
     painter.end()
     return pixmap
+
+
+class ElidedLabel(QLabel):
+    """One line that is never wider than max_width and elides in the middle to fit the width it gets, so a
+    200-character file name neither widens the search box (and the window's minimum) nor crowds its text
+    out. text() is what shows; full_text() the whole."""
+
+    def __init__(self, max_width: int, min_width: int, parent=None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self._max, self._min = max_width, min_width
+
+    def full_text(self) -> str:
+        return self._full
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.updateGeometry()
+        self._elide(min(self.width(), self._max) if self.isVisible() else self._max)
+
+    def sizeHint(self) -> QSize:
+        width = self.fontMetrics().horizontalAdvance(self._full) + 2 * self.margin() + 2
+        return QSize(min(width, self._max), super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(min(self.sizeHint().width(), self._min), super().minimumSizeHint().height())
+
+    def _elide(self, width: int) -> None:
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide(self.contentsRect().width())
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._elide(self.contentsRect().width())
 
 
 class ImageChip(QFrame):
@@ -52,7 +92,7 @@ class ImageChip(QFrame):
         layout.setSpacing(6)
         self.thumb = QLabel()
         self.thumb.setFixedSize(24, 24)
-        self.label = QLabel()
+        self.label = ElidedLabel(CHIP_LABEL_MAX, CHIP_LABEL_MIN)
         self.close_button = QToolButton()
         self.close_button.setText("✕")
         self.close_button.setAutoRaise(True)
@@ -80,12 +120,13 @@ class ImageChip(QFrame):
             self.thumb.setText("?")
         name = query.label or "image"
         prefix = {"more": "+ ", "minus": "− "}.get(role, "")
-        self.label.setText(f"↺ {name}" if restore else prefix + name)
+        text = f"↺ {name}" if restore else prefix + name
+        self.label.set_full_text(text)  # elided: a long name widened the search box and the window
         self.close_button.setVisible(not restore)
         self.close_button.setToolTip("Remove this image from the query" if role else "Clear the image query")
-        tip = "Less like this image" if role == "minus" else (query.path or "pasted image")
-        self.setToolTip("Search by this image again" if restore else tip)
-        self.setAccessibleName(self.label.text())
+        tip = f"Less like this image: {name}" if role == "minus" else (query.path or f"pasted image: {name}")
+        self.setToolTip(f"Search by {name} again" if restore else tip)
+        self.setAccessibleName(text)
         keys = "Space searches by it again" if restore else "Delete removes it"
         self.setAccessibleDescription(f"Query image chip: {keys}")
         self.setProperty("restore", restore)
@@ -144,6 +185,7 @@ class SearchBar(QFrame):
         self.edit.setClearButtonEnabled(True)
         self.edit.setFrame(False)
         self.edit.setAcceptDrops(False)  # dropped files go to the window: they are image queries
+        self.edit.setMinimumWidth(EDIT_MIN_WIDTH)  # a query image's chip gives way first (its name elides)
         # Chips of further query images and of images taken away: the window shows them in its refine row.
         self.extra_box = QWidget()
         self.extra_row = QHBoxLayout(self.extra_box)
@@ -168,6 +210,8 @@ class SearchBar(QFrame):
         self.chip.cleared.connect(self.clear_image)
         self.chip.clicked.connect(self._on_chip_clicked)
         self.edit.installEventFilter(self)
+        self._least = 0  # the width set_minimum_width asks for
+        self.chip.installEventFilter(self)  # its minimum counts while it shows (_fit_minimum)
         QWidget.setTabOrder(self.edit, self.chip)  # Tab from the box reaches the query's chips first
 
     # -- text -------------------------------------------------------------------------------------
@@ -310,7 +354,19 @@ class SearchBar(QFrame):
         self.cleared.emit()
 
     # -- keys ----------------------------------------------------------------------------------------
+    def set_minimum_width(self, width: int) -> None:
+        """At least width, and room for a query image's chip (its name elided to its least) beside
+        EDIT_MIN_WIDTH of text: the chip never crowds the text out, and a long name adds nothing."""
+        self._least = width
+        self._fit_minimum()
+
+    def _fit_minimum(self) -> None:
+        self.layout().invalidate()  # the chip was just shown or hidden
+        self.setMinimumWidth(max(self._least, self.layout().minimumSize().width()))
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.chip and event.type() in (QEvent.Type.ShowToParent, QEvent.Type.HideToParent):
+            self._fit_minimum()
         if watched is self.edit and event.type() == QEvent.Type.KeyPress:
             if event.matches(QKeySequence.StandardKey.Paste) and self._clipboard_has_image():
                 self.pasteRequested.emit()

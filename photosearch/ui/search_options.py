@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.filters import Filters
 from photosearch.core.query import parse_query
+from photosearch.ui.wrap_layout import WrapLayout
 
 WEIGHT_STEPS = 100
 
@@ -117,9 +118,8 @@ class FilterChips(QWidget):
             "#filterChip:focus { border: 2px solid #1d4ed8; padding: 2px 8px; }"
         )
         self._options = SearchOptions()
-        self._layout = QHBoxLayout(self)
+        self._layout = WrapLayout(self, spacing=4)  # many chips in a narrow window: more rows, none cut off
         self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.setSpacing(4)
         self.menu_button = QToolButton()
         self.menu_button.setText("Filters")
         self.menu_button.setToolTip("Filter by date, sort by date, or show only the best matches")

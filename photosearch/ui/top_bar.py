@@ -23,7 +23,7 @@ class TopBar(QFrame):
         layout = WrapLayout(self)
         layout.setContentsMargins(12, 10, 12, 10)
         self.search_bar = SearchBar()
-        self.search_bar.setMinimumWidth(SEARCH_MIN_WIDTH)
+        self.search_bar.set_minimum_width(SEARCH_MIN_WIDTH)
         self.search_bar.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.image_button = QPushButton("Search by image…")
         self.image_button.setToolTip("Find photos that look like an image file (Ctrl+O)")

@@ -129,8 +129,9 @@ def build_ui(window: MainWindow) -> None:
     centre_layout.addLayout(filter_row)
     centre_layout.addWidget(window.stack, 1)
     # The photos keep room for a tile; the caption panel, then the sidebar, give way in a small window.
-    window.work_area = WorkArea(sidebar, centre, captions_panel)
-    window.work_area.setSizes([220, 740, 320])
+    # Two columns of photos come before the panels' full widths.
+    window.work_area = WorkArea(sidebar, centre, captions_panel, lambda: window.grid.width_for_columns(2))
+    window.work_area.message.connect(lambda text: window._note(text, 8000))
 
     central = QWidget()
     central.setObjectName("central")
@@ -152,6 +153,7 @@ def build_ui(window: MainWindow) -> None:
     window.status_panel.resumeRequested.connect(window._index)
     window.status_panel.skippedRequested.connect(lambda: open_skipped(window))
     window.menu_actions = build_menus(window)
+    window.work_area.bind_actions(window.menu_actions["folders"], window.menu_actions["captions"])
     set_tab_order(window)
     window._update_page()
 

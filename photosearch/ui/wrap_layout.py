@@ -4,7 +4,8 @@ factor), instead of widening the window past the screen.
 
 Widgets whose horizontal size policy can expand (the search box) are packed at their minimum width and
 share what is left of their row; the others keep their size hint, shrunk only when alone on a row that is
-narrower than they are.
+narrower than they are; one that wraps its own widgets too (the filter chips) is given the height of
+its rows at that width.
 """
 
 from __future__ import annotations
@@ -113,20 +114,29 @@ class WrapLayout(QLayout):
         y = area.y()
         for n, row in enumerate(self._rows(area.width())):
             y += self._spacing if n else 0
-            height = max(i.sizeHint().height() for i in row)
+            widths = self._row_widths(row, area.width())
+            heights = [self._height(i, w) for i, w in zip(row, widths, strict=True)]
             if apply:
-                self._place_row(row, QRect(area.x(), y, area.width(), height))
-            y += height
+                self._place_row(row, widths, heights, QPoint(area.x(), y), max(heights))
+            y += max(heights)
         return y - area.y() + margins.top() + margins.bottom()
 
-    def _place_row(self, row: list[QLayoutItem], box: QRect) -> None:
-        widths = [min(self._packed_width(i), box.width()) for i in row]
-        spare = box.width() - sum(widths) - self._spacing * (len(row) - 1)
+    @staticmethod
+    def _height(item: QLayoutItem, width: int) -> int:
+        """A widget that wraps too (the filter chips) is as tall as its rows at that width."""
+        return item.heightForWidth(width) if item.hasHeightForWidth() else item.sizeHint().height()
+
+    def _row_widths(self, row: list[QLayoutItem], width: int) -> list[int]:
+        widths = [min(self._packed_width(i), width) for i in row]
+        spare = width - sum(widths) - self._spacing * (len(row) - 1)
         growing = [n for n, i in enumerate(row) if self._expands(i)]
         for n in growing:
             widths[n] += spare // len(growing)
-        x = box.x()
-        for item, width in zip(row, widths, strict=True):
-            height = min(item.sizeHint().height(), box.height())
-            item.setGeometry(QRect(QPoint(x, box.y() + (box.height() - height) // 2), QSize(width, height)))
+        return widths
+
+    def _place_row(self, row: list[QLayoutItem], widths: list[int], heights: list[int], at: QPoint,
+                   row_height: int) -> None:
+        x = at.x()
+        for item, width, height in zip(row, widths, heights, strict=True):
+            item.setGeometry(QRect(QPoint(x, at.y() + (row_height - height) // 2), QSize(width, height)))
             x += width + self._spacing

@@ -3,6 +3,8 @@ order with a visible focus ring, and a grid that keeps room for a whole tile in 
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtTest import QTest
@@ -154,3 +156,41 @@ def test_the_caption_panel_then_the_sidebar_give_way_and_come_back(qtbot, window
     assert window.caption_panel.isVisible() and window.sidebar.isVisible()
     window.menu_actions["captions"].setChecked(False)  # the person's choice still counts
     assert not window.caption_panel.isVisible()
+
+
+def test_five_filter_chips_wrap_inside_a_480_px_window(qtbot, window, photo_library) -> None:
+    _, photos = photo_library
+    chips = window.filter_chips
+    chips.set_folder(str(photos))
+    chips.set_dates("2019", "2020-06-30")
+    chips.set_sort("date")
+    chips.set_best(True)
+    assert len(chips.chips) == 4 + 1  # folder, from, to, sort, best
+    window.resize(480, 400)
+    _settle()
+    assert window.width() == 480  # not held wider by one long row of chips
+    for control in (chips.menu_button, *chips.chips.values()):
+        assert control.isVisible() and _within(window, control), control.text()
+
+
+def test_a_very_long_image_name_is_elided_and_leaves_the_window_narrow(qtbot, window, photo_library, tmp_path) -> None:
+    _, photos = photo_library
+    first = sorted(photos.iterdir())[0]
+    window.resize(480, 400)
+    _settle()
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.set_image_query(ImageQuery(path=str(first), label=first.name))
+    _settle()
+    narrowest = window.minimumSizeHint().width()
+    long_name = "x" * 196 + ".jpg"
+    long_path = tmp_path / long_name
+    shutil.copy(first, long_path)
+    with qtbot.waitSignal(window.resultsShown, timeout=WAIT):
+        window.set_image_query(ImageQuery(path=str(long_path), label=long_name))
+    _settle()
+    chip = window.search_bar.chip
+    assert window.minimumSizeHint().width() <= narrowest and window.width() == 480
+    assert "…" in chip.label.text() and chip.label.text().endswith(".jpg")  # middle elision keeps the type
+    assert long_name in chip.toolTip() and chip.accessibleName() == long_name
+    assert window.search_bar.edit.width() >= 100  # the box still has room to type
+    assert _within(window, chip)
