@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPersistentModelIndex, QPoint, Qt
 from PySide6.QtGui import QFocusEvent, QResizeEvent
-from PySide6.QtWidgets import QAbstractItemView, QListView
+from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle
 
 Move = QAbstractItemView.CursorAction
 FORWARD = (Move.MoveRight, Move.MoveNext, Move.MoveEnd, Move.MovePageDown)
@@ -66,8 +66,11 @@ class PhotoView(QListView):
 
     def width_for_columns(self, columns: int) -> int:
         """The view's width that shows this many columns of whole tiles (as keep_room_for last set them)."""
-        bar = self.verticalScrollBar().sizeHint().width()
-        return columns * self._tile_width + 2 * self.spacing() + bar + 2 * self.frameWidth()
+        # Qt lays the tiles out in the width less the scroll bar's extent as the style reports it (with the
+        # app's style sheet, more than the bar's size hint), a spacing before each tile and after the last.
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self.verticalScrollBar())
+        bar = max(bar, self.verticalScrollBar().sizeHint().width())
+        return columns * self._tile_width + (columns + 1) * self.spacing() + bar + 2 * self.frameWidth() + 2
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         if self._keep is None and event.size().width() != event.oldSize().width() and self.verticalScrollBar().value():

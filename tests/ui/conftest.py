@@ -99,6 +99,18 @@ def isolated_dirs(tmp_path: Path, model_cache: Path, monkeypatch) -> None:
     monkeypatch.delenv("PHOTOSEARCH_LIBRARY", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def app_look_restored(qapp):
+    """A test that starts the real app (ui.app.run) styles the one QApplication every test shares: put its
+    look back, so a layout a later test measures does not depend on which tests ran before it."""
+    sheet, palette, style, font = qapp.styleSheet(), qapp.palette(), qapp.style().name(), qapp.font()
+    yield
+    qapp.setStyleSheet(sheet)
+    qapp.setPalette(palette)
+    qapp.setStyle(style)
+    qapp.setFont(font)
+
+
 def gui_args(library: Path, **extra) -> argparse.Namespace:
     values = {
         "library": str(library),
