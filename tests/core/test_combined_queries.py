@@ -160,9 +160,7 @@ def test_an_outside_image_is_encoded_once_for_the_photos_and_their_captions(lib,
     os.utime(outside, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     again = lib.search_image(str(outside), k=5)
     assert calls == [1, 1]
-    assert [r.path for r in again] != [r.path for r in first] or [r.score for r in again] != [
-        r.score for r in first
-    ]
+    assert [r.path for r in again] != [r.path for r in first] or [r.score for r in again] != [r.score for r in first]
 
 
 def test_pasted_image_data_is_encoded_once_per_content(lib, monkeypatch):
