@@ -166,3 +166,37 @@ def test_min_score_above_1_keeps_the_photos_holding_the_words(lib, capsys):
     rows = _json(capsys, "--library", library, "--json", "search", "eiffel", "--min-score", "1.5")
     assert [r["path"].rsplit("/", 1)[-1] for r in rows] == ["paris-2019-eiffel.jpg"]
     assert rows[0]["score"] >= 1.5 and "filename" in rows[0]["why"]
+
+
+def test_captions_search_takes_several_images_plus_minus_and_weight_like_similar(lib, capsys, tmp_path):
+    from photosearch.core.library import Library
+
+    library, folder = lib
+    texts = ["a red apple", "a blue car", "a dog on a beach", "snow on the mountains"]
+    rows = [f"{folder / f'photo_{i:04d}.jpg'},{text}" for i, text in enumerate(texts)]
+    (tmp_path / "c.csv").write_text("image,description\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert run(capsys, "--library", library, "captions", "import", str(tmp_path / "c.csv"))[0] == 0
+    a, b, away = (str(folder / f"photo_{i:04d}.jpg") for i in (1, 2, 3))
+    base = ["--library", library, "--json", "captions", "search", "-k", "4"]
+    one = _json(capsys, *base, "--image", a)
+    both = _json(capsys, *base, "--image", a, "--image", b)
+    combined = ["--plus", "at night", "--minus", "a toy", "--minus-image", away, "--weight", "0.3"]
+    mixed = _json(capsys, *base, "--image", a, "--image", b, *combined)
+    core = Library(library)
+    try:
+
+        def expected(**kwargs) -> list[tuple[str, float]]:
+            return [(c.caption, round(c.score, 4)) for c in core.search_captions(k=4, **kwargs)]
+
+        assert [(r["caption"], round(r["score"], 4)) for r in one] == expected(image=a)
+        assert [(r["caption"], round(r["score"], 4)) for r in both] == expected(image=[a, b])
+        assert [(r["caption"], round(r["score"], 4)) for r in mixed] == expected(
+            image=[a, b], plus="at night", minus=["a toy"], minus_images=[away], weight=0.3
+        )
+        assert set(one[0]) == {c for c in core.search_captions(image=a, k=1)[0].to_json()}  # same fields as before
+    finally:
+        core.close()
+    assert [r["score"] for r in both] != [r["score"] for r in one]
+    assert [r["score"] for r in mixed] != [r["score"] for r in both]
+    code, out, err = run(capsys, "--library", library, "captions", "search", "apple", "--plus", "at night")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "--image" in err

@@ -134,10 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("similar", "photos that look like one or more images (in the library or not)")
     p.add_argument("image", nargs="+")
     _filters(p, 20)
-    p.add_argument("--plus", metavar="TEXT", default=None, help='words to add ("at night")')
-    p.add_argument("--minus", metavar="TEXT", action="append", default=[], help="words to take away (repeatable)")
-    p.add_argument("--minus-image", metavar="IMAGE", action="append", default=[], help="an image to take away")
-    p.add_argument("--weight", type=_unit_float, default=0.5, help="0..1: how much the words count (default 0.5)")
+    _image_query_options(p)
     p = command("browse", "every photo, newest first by date taken")
     p.add_argument("-k", "--top", dest="k", type=_positive_int, default=50, help="number of photos (default 50)")
     p.add_argument("--offset", type=int, default=0, help=argparse.SUPPRESS)
@@ -154,7 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_globals(cs, top=False)
     cs.add_argument("text", nargs="*", help="the query; words starting with - are excluded terms")
-    cs.add_argument("--image", default=None, help="captions matching this image instead of a text")
+    cs.add_argument(
+        "--image",
+        metavar="IMAGE",
+        action="append",
+        default=[],
+        help="captions matching this image instead of a text (repeatable: several images query together)",
+    )
+    _image_query_options(cs)
     cs.add_argument("-k", "--top", dest="k", type=_positive_int, default=10, help="number of results (default 10)")
     cs.add_argument("--folder", default=None, help="only captions of photos under this folder")
     p = command("status", "what the library holds")
@@ -175,6 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--query", default=None, help=argparse.SUPPRESS)
     p.add_argument("--query-image", default=None, help=argparse.SUPPRESS)
     return parser
+
+
+def _image_query_options(p: argparse.ArgumentParser) -> None:
+    """An image query's words and images added or taken away: `similar` and `captions search --image` alike."""
+    p.add_argument("--plus", metavar="TEXT", default=None, help='words to add ("at night")')
+    p.add_argument("--minus", metavar="TEXT", action="append", default=[], help="words to take away (repeatable)")
+    p.add_argument("--minus-image", metavar="IMAGE", action="append", default=[], help="an image to take away")
+    p.add_argument("--weight", type=_unit_float, default=0.5, help="0..1: how much the words count (default 0.5)")
 
 
 # The sub-commands whose words are a query, in which `-word` is an excluded term.

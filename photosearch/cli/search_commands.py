@@ -99,8 +99,14 @@ def _captions(library, args: argparse.Namespace) -> int:
         raise PhotoSearchError("captions search needs a TEXT or --image IMAGE")
     if text and args.image:
         raise PhotoSearchError("captions search takes a TEXT or --image IMAGE, not both")
+    if text and (args.plus is not None or args.minus or args.minus_image):
+        raise PhotoSearchError("--plus, --minus and --minus-image go with --image (a text query excludes with -word)")
     folder = _folder_filter(library, args.folder)
-    results = library.search_captions(text=text or None, image=args.image, k=args.k, folder=folder)
+    combined = {"plus": args.plus, "minus": args.minus, "minus_images": args.minus_image, "weight": args.weight}
+    if text:
+        results = library.search_captions(text=text, k=args.k, folder=folder)
+    else:
+        results = library.search_captions(image=args.image, k=args.k, folder=folder, **combined)
     human = "\n".join(f"{r.score:7.4f}  {safe(r.path)}  — {safe(r.caption)}{_copies(r)}" for r in results)
     human = human or "no matches"
     return _emit(args, [r.to_json() for r in results], human)

@@ -34,7 +34,7 @@ from photosearch.core.index_items import Job, Prepared, Twins
 from photosearch.core.index_plan import record_plan
 from photosearch.core.moved_folders import moved_folders
 from photosearch.core.phash import phash, store_hash
-from photosearch.core.scanner import ScanPlan, Scope, fingerprint, scan
+from photosearch.core.scanner import ScanPlan, ScanStopped, Scope, fingerprint, scan
 from photosearch.core.store import Store, collect_garbage, vector_to_blob
 from photosearch.core.thumbnails import THUMB_SIZE, ThumbnailCache
 from photosearch.core.types import IndexSummary, Progress, Skipped
@@ -89,7 +89,13 @@ class Indexer:
         started = time.monotonic()
         if progress:
             progress(Progress("scanning", 0, 0, 0.0, None))
-        plan = scan(self.store, scopes)
+        try:  # Pause and Cancel reach the scan too: a scan of a huge tree takes minutes
+            plan = scan(self.store, scopes, lambda: _stop_asked(pause, cancel))
+        except ScanStopped:  # its partial plan is dropped: unlisted folders' photos are not gone
+            summary = IndexSummary(cancelled=True, seconds=time.monotonic() - started)
+            if progress:
+                progress(Progress("done", 0, 0, 0.0, 0.0))
+            return summary
         summary = self.apply_plan(plan)
         jobs = self.pending_jobs()
         if jobs and not (cancel and cancel.is_set()):
@@ -316,11 +322,9 @@ class Indexer:
         """Embed captions that have no vector for this model yet (see caption_encoding); pausing and
         cancelling take effect between chunks, as between photo batches."""
 
-        def between_chunks() -> bool:
-            _wait_if_paused(pause, cancel)
-            return bool(cancel and cancel.is_set())
-
-        return encode_pending_captions(self.store, self.model_id, self._encoder_provider, progress, between_chunks)
+        return encode_pending_captions(
+            self.store, self.model_id, self._encoder_provider, progress, lambda: _stop_asked(pause, cancel)
+        )
 
 
 def _in_background(load: Callable[[], object]) -> Future:
@@ -358,6 +362,12 @@ def _progress(done: int, total: int, started: float, current: str) -> Progress:
     rate = done / elapsed
     eta = (total - done) / rate if rate > 0 else None
     return Progress("encoding", done, total, rate, eta, current)
+
+
+def _stop_asked(pause: threading.Event | None, cancel: threading.Event | None) -> bool:
+    """Between two steps of a run: wait while paused; True when the run is cancelled."""
+    _wait_if_paused(pause, cancel)
+    return bool(cancel and cancel.is_set())
 
 
 def _wait_if_paused(pause: threading.Event | None, cancel: threading.Event | None) -> None:

@@ -29,7 +29,7 @@ from photosearch.core.encoder import (
 from photosearch.core.errors import PhotoSearchError
 from photosearch.core.indexer import Indexer
 from photosearch.core.keywords import backfill_keywords
-from photosearch.core.library_search import LibrarySearchMixin
+from photosearch.core.library_search import LibrarySearchMixin, QueryVectorCache
 from photosearch.core.library_status import LibraryStatusMixin
 from photosearch.core.lock import writer_lock
 from photosearch.core.paths import library_dir
@@ -75,6 +75,7 @@ class Library(LibrarySearchMixin, LibraryStatusMixin):
         self._encoder = None
         self._encoder_lock = threading.Lock()
         self._engine: SearchEngine | None = None
+        self._query_vectors = QueryVectorCache()  # outside query images, encoded once per query
 
     def _choose_model(self, model: str | None, pretrained: str | None, tag: str | None = None) -> ModelSpec:
         """The library's own model unless the caller names another (which then becomes the library's)."""

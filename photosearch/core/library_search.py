@@ -3,7 +3,10 @@ and the Recall@K evaluation of a caption CSV. Mixed into Library, whose store, e
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -22,6 +25,50 @@ from photosearch.core.types import CaptionResult, SearchResult
 
 ImageSource = str | os.PathLike | bytes | Image.Image
 EVAL_BATCH = 256  # captions per text-tower batch in evaluate(): bounded memory (issue 13)
+QUERY_VECTORS_KEPT = 16  # encoded outside query images remembered (a few vectors: a few KB)
+
+
+class QueryVectorCache:
+    """Vectors of query images from outside the library, so the app's two asks of one query (its photos,
+    then its captions) decode and encode the image once. Keyed by the model and the file's path, size and
+    mtime (a changed file is encoded afresh) or by the hash of raw image data; the oldest go first."""
+
+    def __init__(self, kept: int = QUERY_VECTORS_KEPT) -> None:
+        self._kept = kept
+        self._vectors: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # searches run on any thread
+
+    @staticmethod
+    def key(model_id: str, source: ImageSource) -> tuple | None:
+        """None for a source that cannot be named cheaply (an Image object) or a file that is gone."""
+        if isinstance(source, bytes):
+            return (model_id, "data", hashlib.sha256(source).hexdigest())
+        if isinstance(source, str | os.PathLike):
+            path = os.path.abspath(source)
+            try:
+                stat = os.stat(path)
+            except OSError:
+                return None
+            return (model_id, "file", path, stat.st_size, stat.st_mtime_ns)
+        return None
+
+    def get(self, key: tuple | None) -> np.ndarray | None:
+        if key is None:
+            return None
+        with self._lock:
+            vector = self._vectors.get(key)
+            if vector is not None:
+                self._vectors.move_to_end(key)
+            return None if vector is None else vector.copy()
+
+    def put(self, key: tuple | None, vector: np.ndarray) -> None:
+        if key is None:
+            return
+        with self._lock:
+            self._vectors[key] = vector.copy()
+            self._vectors.move_to_end(key)
+            while len(self._vectors) > self._kept:
+                self._vectors.popitem(last=False)
 
 
 class LibrarySearchMixin:
@@ -46,12 +93,18 @@ class LibrarySearchMixin:
             stored = self.engine().vector_for_path(path)
             if stored is not None:
                 return stored / max(float(np.linalg.norm(stored)), 1e-12)
+        key = QueryVectorCache.key(self.model_id, source)  # before decoding: the file read is the one named
+        remembered = self._query_vectors.get(key)
+        if remembered is not None:
+            return remembered
         try:
             image = source if isinstance(source, Image.Image) else open_query_image(source)
         except ImageError as exc:
             raise PhotoSearchError(f"cannot use that image as a query: {exc}") from None
         enc = self.encoder()
-        return enc.encode_images(enc.preprocess(image.convert("RGB"))[None])[0]
+        vector = enc.encode_images(enc.preprocess(image.convert("RGB"))[None])[0]
+        self._query_vectors.put(key, vector)
+        return vector
 
     def search_text(
         self,

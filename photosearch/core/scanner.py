@@ -13,6 +13,7 @@ import hashlib
 import os
 import stat
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,15 +104,22 @@ LEFT_OUT = "left out: the link leads outside the watched folders"
 BLOCKING = ("folder unreadable", "unreadable")  # reasons that keep what the store knows there, offline
 
 
+class ScanStopped(Exception):
+    """The scan's between_dirs hook asked it to stop (a cancelled run): its partial plan must not be applied,
+    or every photo in the folders it had not listed yet would be taken as deleted."""
+
+
 def walk(
     root: str,
     folder_id: int,
     skip_dirs: frozenset[str] = frozenset(),
     recursive: bool = True,
     inside: tuple[str, ...] | None = None,
+    between_dirs: Callable[[], bool] | None = None,
 ) -> tuple[list[FileStat], list[Skipped]]:
     """Photos under root. Symlinks are followed only while they stay inside `inside` (real paths of
-    the watched folders; default: root); each folder is visited once, so link loops end."""
+    the watched folders; default: root); each folder is visited once, so link loops end.
+    between_dirs, called before each folder is listed, may wait (a paused run); True raises ScanStopped."""
     inside = inside if inside is not None else (os.path.realpath(root),)
     found: list[FileStat] = []
     problems: list[Skipped] = []
@@ -119,6 +127,8 @@ def walk(
     stack = [root]
     while stack:
         directory = stack.pop()
+        if between_dirs is not None and between_dirs():
+            raise ScanStopped(directory)
         try:
             st = os.stat(directory)
             key = (st.st_dev, st.st_ino)
@@ -204,8 +214,12 @@ def _folder_is_offline(root: str, had_photos: bool) -> bool:
     return False
 
 
-def scan(store: Store, scopes: list[Scope] | None = None) -> ScanPlan:
-    """Diff the disk against the store. With no scopes: every watched folder, recursively."""
+def scan(
+    store: Store, scopes: list[Scope] | None = None, between_dirs: Callable[[], bool] | None = None
+) -> ScanPlan:
+    """Diff the disk against the store. With no scopes: every watched folder, recursively.
+    between_dirs as in walk (no transaction is open while it waits: the scan only reads, statement by
+    statement); raises ScanStopped when it says stop."""
     folders = store.folders()
     roots = {path for _, path, _ in folders}
     if scopes is None:
@@ -222,7 +236,7 @@ def scan(store: Store, scopes: list[Scope] | None = None) -> ScanPlan:
             continue
         if is_root and not online_before.get(scope.folder_id, True):
             plan.online_folders.append(scope.folder_id)
-        files, problems = _stat_scope(scope, roots, str(store.root), inside)
+        files, problems = _stat_scope(scope, roots, str(store.root), inside, between_dirs)
         _diff_problems(plan, store, scope, problems, nested)
         _diff(plan, files, known, [p.path for p in problems if p.reason.startswith(BLOCKING)])
     _find_retries(plan, store, scopes)
@@ -270,14 +284,18 @@ def _diff_problems(plan: ScanPlan, store: Store, scope: Scope, problems: list[Sk
 
 
 def _stat_scope(
-    scope: Scope, roots: set[str], library: str, inside: tuple[str, ...]
+    scope: Scope,
+    roots: set[str],
+    library: str,
+    inside: tuple[str, ...],
+    between_dirs: Callable[[], bool] | None = None,
 ) -> tuple[list[FileStat], list[Skipped]]:
     if scope.path not in roots and leaves(scope.path, inside):
         return [], [Skipped(scope.path, LEFT_OUT)]
     if os.path.isdir(scope.path):
         # Nested watched folders own their own photos; the library's thumbnails are never photos.
         skip = frozenset(r for r in roots if r != scope.path) | {library}
-        return walk(scope.path, scope.folder_id, skip, scope.recursive, inside)
+        return walk(scope.path, scope.folder_id, skip, scope.recursive, inside, between_dirs)
     try:
         st = os.stat(scope.path)
     except OSError:

@@ -3,8 +3,9 @@ Show in folder, and Move to trash (asks first; the system trash, never a permane
 
 Finding groups only reads the library, so it runs on a BackgroundReads pool thread (minutes on a large
 library: the GUI thread only fills the list); trashing is a write, so it goes to the index worker (the
-single writer) and the list refreshes when the worker reports back. Closing the window or quitting the
-app stops a search under way at its next step (the core's should_stop), rather than letting it run on.
+single writer) and the list refreshes when the worker reports back. Closing the window, quitting the
+app or asking again (Find again) stops a search under way at its next step (the core's should_stop),
+rather than letting it run on.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class DuplicatesDialog(QDialog):
         self.groups: list = []
         self._asked = 0  # numbers each refresh: only the answer to the latest one is shown
         self._running = 0  # the request being computed now (0: none)
+        self._outdated = threading.Event()  # the running search's own stop: set when a newer request comes
         self._trashing = False
         self._note = ""  # what the last trash did, kept above the groups found after it
         # Read by the search on the pool thread: set when the dialog closes (or is deleted) or the app quits.
@@ -107,7 +109,9 @@ class DuplicatesDialog(QDialog):
         self.groups = []
         self.tree.clear()  # what it showed may be gone (trashed) or grouped otherwise (new threshold)
         self._say(FINDING)
-        if not self._running:  # else the running search is followed by one for this request
+        if self._running:  # out of date: it stops at its next step, and one for this request follows it
+            self._outdated.set()
+        else:
             self._start()
         self._update_buttons()
 
@@ -115,9 +119,14 @@ class DuplicatesDialog(QDialog):
         self._running = ticket = self._asked
         similarity = self.similarity.value() if self.include_similar.isChecked() else None
         library = self._library()  # the getter is the GUI's; the pool thread gets the library itself
-        stop = self.stop_event
+        closed, outdated = self.stop_event, threading.Event()
+        self._outdated = outdated
+
+        def should_stop() -> bool:  # asked on the pool thread: the dialog closed, or a newer request came
+            return closed.is_set() or outdated.is_set()
+
         self.reads.submit(
-            lambda: library.duplicates(similarity=similarity, should_stop=stop.is_set),
+            lambda: library.duplicates(similarity=similarity, should_stop=should_stop),
             lambda groups: self._answered(ticket, groups, ""),
             lambda error: self._answered(ticket, [], error),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -128,3 +129,65 @@ def test_caption_matches_of_a_combined_query_score_against_the_photos_query_vect
     found = lib.search_captions(image=[a, b], k=10, **combined)
     assert scores(found) == expected(query)
     assert [c.score for c in found] == sorted((c.score for c in found), reverse=True)
+
+
+def _count_image_encodes(lib, monkeypatch) -> list[int]:
+    """Rows the image tower is asked to encode, one entry per call (counted, never timed)."""
+    encoder = lib.encoder()
+    real, calls = encoder.encode_images, []
+
+    def counting(batch):
+        calls.append(len(batch))
+        return real(batch)
+
+    monkeypatch.setattr(encoder, "encode_images", counting)
+    return calls
+
+
+def test_an_outside_image_is_encoded_once_for_the_photos_and_their_captions(lib, tmp_path, monkeypatch):
+    """The desktop app asks search_image then search_captions for one query: an image from outside the
+    library is decoded and encoded once, not once per ask; a changed file is encoded afresh."""
+    from tests.conftest import make_photo
+
+    outside = make_photo(tmp_path / "pasted.jpg", seed=501)
+    calls = _count_image_encodes(lib, monkeypatch)
+    first = lib.search_image(str(outside), k=5)
+    lib.search_captions(image=str(outside), k=5)
+    lib.search_captions(image=[str(outside)], k=5, plus="at night")
+    assert calls == [1]
+    make_photo(outside, seed=502, size=(80, 60))  # a new picture under the same name
+    stat = outside.stat()
+    os.utime(outside, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    again = lib.search_image(str(outside), k=5)
+    assert calls == [1, 1]
+    assert [r.path for r in again] != [r.path for r in first] or [r.score for r in again] != [r.score for r in first]
+
+
+def test_pasted_image_data_is_encoded_once_per_content(lib, monkeypatch):
+    from tests.conftest import make_photo
+
+    def data(seed: int) -> bytes:
+        path = make_photo(Path(lib.folder_path).parent / f"paste_{seed}.png", seed=seed)
+        return path.read_bytes()
+
+    one, two = data(601), data(602)
+    calls = _count_image_encodes(lib, monkeypatch)
+    lib.search_image(one, k=5)
+    lib.search_captions(image=one, k=5)
+    assert calls == [1]
+    lib.search_image(two, k=5)
+    assert calls == [1, 1]
+
+
+def test_the_remembered_vector_belongs_to_its_model(lib, tmp_path, monkeypatch):
+    from photosearch.core.encoder import ModelSpec
+    from tests.conftest import make_photo
+
+    outside = str(make_photo(tmp_path / "dropped.jpg", seed=701))
+    calls = _count_image_encodes(lib, monkeypatch)
+    lib.image_vector(outside)
+    lib.image_vector(outside)
+    assert calls == [1]
+    monkeypatch.setattr(lib, "spec", ModelSpec(lib.spec.model, "other_weights"))
+    lib.image_vector(outside)
+    assert calls == [1, 1]

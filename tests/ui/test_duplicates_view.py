@@ -45,6 +45,7 @@ class Gate:
         self._gui = threading.get_ident()
         self._releases = [threading.Event() for _ in range(4)]
         self.asked: list[float | None] = []  # the similarity of each call, in order
+        self.stops: list = []  # the should_stop hook of each call, in order
         self.results: list[list] = []
         monkeypatch.setattr(duplicates, "find_groups", self)
 
@@ -53,6 +54,7 @@ class Gate:
             raise AssertionError("duplicates were searched on the GUI thread: the window froze meanwhile")
         release = self._releases[len(self.asked)]
         self.asked.append(kwargs.get("similarity"))
+        self.stops.append(kwargs.get("should_stop"))
         release.wait(WAIT / 1000)  # bounded only so a failed test cannot hang its teardown
         result = self._real(*args, **kwargs)
         self.results.append(result)
@@ -93,25 +95,29 @@ def test_the_window_keeps_answering_while_duplicates_are_found(qtbot, dup_window
     dialog.close()
 
 
-def test_find_again_while_searching_shows_only_the_latest_request(qtbot, dup_window, gate):
+def test_find_again_while_searching_stops_the_old_search_and_shows_only_the_latest(qtbot, dup_window, gate):
     window, _, _ = dup_window
     dialog = open_duplicates(window)
     qtbot.waitUntil(lambda: len(gate.asked) == 1, timeout=WAIT)
+    assert not gate.stops[0]()  # asked once: that search runs on
     dialog.include_similar.setChecked(True)
     dialog.similarity.setValue(0.5)
     dialog.refresh()
     dialog.refresh()  # asked twice while the first runs: one more search, with the settings of the last
+    assert gate.stops[0]()  # the out-of-date search is told to stop at its next step, not run to its end
     answered = dialog.reads.delivered
     gate.release(0)
     qtbot.waitUntil(lambda: dialog.reads.delivered == answered + 1, timeout=WAIT)
-    # The first answer came back, stale: it is not shown, and the search for the latest request is on.
+    # The first search ended at its first step (stopped, nothing found); the one for the latest request is on.
+    assert gate.results == []
     assert dialog.finding and dialog.summary.text() == FINDING
     assert dialog.groups == [] and dialog.tree.topLevelItemCount() == 0
     qtbot.waitUntil(lambda: len(gate.asked) == 2, timeout=WAIT)
+    assert not gate.stops[1]()  # the latest runs to its end
     gate.release(1)
     shown(qtbot, dialog)
-    assert gate.asked == [None, 0.5] and len(gate.results) == 2
-    assert dialog.groups == gate.results[1] and dialog.groups != gate.results[0]
+    assert gate.asked == [None, 0.5] and len(gate.results) == 1
+    assert dialog.groups == gate.results[0] and not dialog.summary.text().startswith("Could not")
 
 
 def test_closing_the_window_while_it_searches_is_quiet(qtbot, dup_window, gate, capfd):
