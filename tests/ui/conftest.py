@@ -127,19 +127,25 @@ def gui_args(library: Path, **extra) -> argparse.Namespace:
     return argparse.Namespace(**values)
 
 
-@pytest.fixture
-def photo_library(tmp_path: Path) -> tuple[Path, Path]:
-    """(library dir, photos dir): 12 photos, indexed with the tiny model."""
+def make_library(tmp_path: Path, photos: Path, index: bool = True) -> tuple[Path, Path]:
+    """(library dir, photos dir): a tiny-model library at tmp_path/library watching photos, indexed or not."""
     from photosearch.core.library import Library
 
-    photos = tmp_path / "photos"
-    write_photos(photos, 12)
     root = tmp_path / "library"
     library = Library(root, model=TINY, pretrained="random", offline=True)
     library.add_folder(photos)
-    library.index()
+    if index:
+        library.index()
     library.close()
     return root, photos.resolve()
+
+
+@pytest.fixture
+def photo_library(tmp_path: Path) -> tuple[Path, Path]:
+    """(library dir, photos dir): 12 photos, indexed with the tiny model."""
+    photos = tmp_path / "photos"
+    write_photos(photos, 12)
+    return make_library(tmp_path, photos)
 
 
 def open_window(qtbot, args: argparse.Namespace, **kwargs):

@@ -234,15 +234,11 @@ def test_after_cancel_a_resume_button_carries_on(qtbot, window) -> None:
 
 
 def test_sidebar_and_status_bar_counts_agree_after_cancel(qtbot, tmp_path) -> None:
-    from photosearch.core.library import Library
-    from tests.ui.conftest import TINY, gui_args, open_window
+    from tests.ui.conftest import gui_args, make_library, open_window
 
     photos = tmp_path / "many"
     write_photos(photos, 120)
-    root = tmp_path / "library"
-    library = Library(root, model=TINY, pretrained="random", offline=True)
-    library.add_folder(photos)
-    library.close()
+    root, _ = make_library(tmp_path, photos, index=False)
     window = open_window(qtbot, gui_args(root), start_worker=False)
     with qtbot.waitSignal(window.worker.finished, timeout=120000) as finished:
         window._start.emit()

@@ -228,16 +228,11 @@ def test_watched_folder_changes_become_searchable(qtbot, window, photo_library, 
 
 
 def _unindexed_library(tmp_path, count: int):
-    from photosearch.core.library import Library
-    from tests.ui.conftest import TINY
+    from tests.ui.conftest import make_library
 
     photos = tmp_path / "many"
     write_photos(photos, count, size=32, seed=3)
-    root = tmp_path / "library"
-    library = Library(root, model=TINY, pretrained="random", offline=True)
-    library.add_folder(photos)
-    library.close()
-    return root
+    return make_library(tmp_path, photos, index=False)[0]
 
 
 def _cpu_wait_s() -> float:

@@ -10,27 +10,20 @@ from PySide6.QtWidgets import QApplication
 
 from photosearch.ui.skipped_files import FILE, FOLDER, WHY, relative_name
 from tests.fixtures.hostile import encode, photo
-from tests.ui.conftest import TINY, gui_args, open_window, write_photos
+from tests.ui.conftest import gui_args, make_library, open_window, write_photos
 
 WAIT = 60000
 
 
 def _damaged_library(tmp_path: Path) -> tuple[Path, Path]:
     """10 good photos, a truncated JPEG in a subfolder and a text file named like a photo."""
-    from photosearch.core.library import Library
-
     photos = tmp_path / "photos"
     write_photos(photos, 10)
     jpeg = encode(photo(320, 240, seed=1), "JPEG", quality=90)
     (photos / "trip").mkdir()
     (photos / "trip" / "truncated.jpg").write_bytes(jpeg[: len(jpeg) * 6 // 10])
     (photos / "shopping.png").write_bytes(b"This is not a picture, it is a shopping list.\n" * 20)
-    root = tmp_path / "library"
-    library = Library(root, model=TINY, pretrained="random", offline=True)
-    library.add_folder(photos)
-    library.index()
-    library.close()
-    return root, photos.resolve()
+    return make_library(tmp_path, photos)
 
 
 @pytest.fixture

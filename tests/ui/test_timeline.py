@@ -16,7 +16,7 @@ from photosearch.ui.background_reads import BackgroundReads
 from photosearch.ui.date_scrubber import DateScrubber
 from photosearch.ui.timeline import PAGE, HeaderRole, TimelineModel, TimelinePanel, month_label
 from tests.core.photo_meta import write_photo
-from tests.ui.conftest import TINY, gui_args, open_window
+from tests.ui.conftest import gui_args, make_library, open_window
 
 WAIT = 60000
 
@@ -264,18 +264,11 @@ def test_scrubber_marker_follows_the_scrolled_view(qtbot):
 
 @pytest.fixture
 def dated_library(tmp_path: Path):
-    from photosearch.core.library import Library
-
     photos = tmp_path / "photos"
     for i, taken in enumerate(["2021:03:04 10:00:00", "2021:03:20 10:00:00", "2019:08:01 10:00:00"]):
         write_photo(photos / f"d{i}.jpg", i, taken=taken)
     write_photo(photos / "lighthouse-coast.jpg", 9, taken="2018:01:01 00:00:00", keywords=["Beacon"])
-    root = tmp_path / "library"
-    library = Library(root, model=TINY, pretrained="random", offline=True)
-    library.add_folder(photos)
-    library.index()
-    library.close()
-    return root, photos.resolve()
+    return make_library(tmp_path, photos)
 
 
 def test_window_browses_the_timeline_when_the_box_is_empty(qtbot, dated_library):
