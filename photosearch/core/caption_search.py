@@ -16,7 +16,7 @@ from photosearch.core.filters import Filters
 from photosearch.core.fsnames import from_db
 from photosearch.core.fusion import clamp_cosines
 from photosearch.core.query import Query, fts_literal
-from photosearch.core.types import CaptionResult, SearchResult
+from photosearch.core.types import CaptionResult
 from photosearch.core.vector_index import VectorIndex
 
 # Which caption a result shows first; keywords (a list of words) and unknown sources come last.
@@ -28,12 +28,6 @@ MAX_VECTOR_CANDIDATES = 20_000  # nearest captions looked at, at most, to settle
 
 
 class CaptionSearchMixin:
-    def _with_captions(self, results: list[SearchResult]) -> list[SearchResult]:
-        if not results:
-            return results
-        best = self.best_captions([r.path for r in results])
-        return [SearchResult(**{**r.__dict__, "caption": best.get(r.path)}) if r.path in best else r for r in results]
-
     def best_captions(self, paths: list[str], words: Sequence[tuple[float, np.ndarray]] = ()) -> dict[str, str]:
         """The caption each photo shows: of its visible captions, the one holding the largest weight of
         the query's words (Evidence.caption_words), so a result shows the caption that matched; on a

@@ -51,8 +51,3 @@ def iso_date(stamp: float | None) -> str | None:
         return _dt.datetime.fromtimestamp(stamp, _dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds")
     except (OverflowError, OSError, ValueError):
         return None
-
-
-def month_of(stamp: float) -> tuple[int, int]:
-    when = _dt.datetime.fromtimestamp(stamp, _dt.UTC)
-    return when.year, when.month
